@@ -1,0 +1,118 @@
+#include "cli/common.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/tsv.hpp"
+
+namespace hydrate::cli {
+
+int exit_code_for(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::invalid_input: return kUsage;
+    case ErrorKind::over_budget: return kOverBudget;
+    case ErrorKind::not_found: return kNotFound;
+    default: return kFailure;
+  }
+}
+
+void fail(const Error& error) { throw Failure(exit_code_for(error.kind), error.message); }
+
+Config load_config(const Globals& globals) {
+  log::set_level(globals.quiet ? log::Level::quiet
+                               : (globals.verbose > 0 ? log::Level::debug : log::Level::info));
+  std::string path = globals.config_file;
+  if (path.empty()) {
+    if (const char* env = std::getenv("HYDRATE_CONFIG"); env && *env) path = env;
+  }
+  std::string text;
+  if (!path.empty()) {
+    std::ifstream file(path);
+    if (!file) throw Failure(kUsage, "cannot read config file '" + path + "'");
+    std::stringstream buffer;
+    buffer << file.rdbuf();
+    text = buffer.str();
+  }
+  auto flags = globals.overrides;
+  if (!globals.db.empty()) flags["db"] = globals.db;
+  return unwrap(Config::resolve(flags, [](const char* name) { return std::getenv(name); }, text, path));
+}
+
+std::unique_ptr<store::Store> open_database(const Config& config, bool create) {
+  store::OpenOptions options;
+  options.create_if_missing = create;
+  return unwrap(store::open_store(config.get("db"), options));
+}
+
+std::string api_key(const Config& config) {
+  if (!config.get("llm.api_key").empty()) return config.get("llm.api_key");
+  const std::string& file = config.get("llm.api_key_file");
+  if (file.empty()) return "";
+  std::ifstream stream(file);
+  if (!stream) throw Failure(kUsage, "cannot read the API key file '" + file + "'");
+  std::stringstream buffer;
+  buffer << stream.rdbuf();
+  return trim(buffer.str());
+}
+
+std::string holder_name() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
+void add_slot_options(CLI::App& command, SubmitRequest& request) {
+  command.add_option("--language", request.slot.language, "language code, e.g. en")->required();
+  command.add_option("--board", request.slot.board, "board, e.g. CBSE")->required();
+  command.add_option("--grade", request.slot.grade, "grade, e.g. 1")->required();
+  command.add_option("--subject", request.slot.subject, "subject, e.g. MATH")->required();
+  command.add_flag("--notes,!--no-notes", request.options.notes, "generate a study note per topic (default on)");
+  command.add_flag("--questions,!--no-questions", request.options.questions,
+                   "generate practice questions per topic (default on)");
+  command.add_option("--chapters", request.options.chapters, "chapters to plan (default: catalog)")
+      ->check(CLI::Range(1, 200));
+  command.add_option("--topics-per-chapter", request.options.topics_per_chapter,
+                     "topics per chapter (default: catalog)")
+      ->check(CLI::Range(1, 100));
+  command.add_option("--questions-per-topic", request.options.questions_per_topic,
+                     "questions per topic (default 10)")
+      ->check(CLI::Range(1, 50));
+  command.add_option("--model", request.options.model, "model (default: llm.model)");
+}
+
+void complete_request(SubmitRequest& request, const Config& config) {
+  if (request.options.model.empty()) request.options.model = config.get("llm.model");
+  request.concurrency = static_cast<int>(unwrap(config.get_int("work.concurrency", 1, 1024)));
+  request.max_attempts = static_cast<int>(unwrap(config.get_int("work.max_attempts", 1, 100)));
+}
+
+Catalog load_catalog(const Config& config) {
+  const std::string& path = config.get("catalog.file");
+  if (path.empty()) return Catalog::builtin();
+  std::ifstream file(path);
+  if (!file) throw Failure(kUsage, "cannot read catalog file '" + path + "'");
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  return unwrap(Catalog::parse(buffer.str()));
+}
+
+void check_job_id(const std::string& id) {
+  if (!looks_like_job_id(id)) {
+    throw Failure(kUsage, "'" + id.substr(0, 64) + "' is not a job id (26 characters, e.g. 01JABCDEFGHJKMNPQRSTVWXYZ0)");
+  }
+}
+
+void print_line(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+}  // namespace hydrate::cli

@@ -1,0 +1,51 @@
+// hydrate estimate: counts, tokens, cost and duration of a subject; a CI budget gate.
+#include <fmt/format.h>
+
+#include "cli/common.hpp"
+#include "core/catalog.hpp"
+#include "core/report.hpp"
+
+namespace hydrate::cli {
+
+namespace {
+
+void print_estimate(const Estimate& e, const std::string& model) {
+  print_line(fmt::format("chapters            {}", e.chapters));
+  print_line(fmt::format("topics              {}", e.topics));
+  print_line(fmt::format("notes               {}", e.notes));
+  print_line(fmt::format("questions           {}", e.questions));
+  print_line(fmt::format("steps               {}", e.steps));
+  print_line(fmt::format("tokens              {:.0f} prompt, {:.0f} completion", e.prompt_tokens,
+                         e.completion_tokens));
+  print_line(fmt::format("cost                ${:.4f} ({})", e.cost_usd, model));
+  print_line(fmt::format("duration            {:.1f} min", e.duration_mins));
+  print_line(fmt::format("basis               {}", e.basis));
+}
+
+}  // namespace
+
+void run_estimate(const Globals& globals, SubmitRequest request) {
+  Config config = load_config(globals);
+  complete_request(request, config);
+  Estimate estimate = unwrap(estimate_request(request, load_catalog(config), config.prices()));
+  if (globals.json) {
+    print_line(report::submit_json(nullptr, estimate, request.options.model));
+  } else {
+    print_estimate(estimate, request.options.model);
+  }
+  if (request.max_cost_usd > 0 && estimate.cost_usd > request.max_cost_usd) {
+    throw Failure(kOverBudget, fmt::format("estimated cost ${:.4f} exceeds --max-cost ${:.4f}",
+                                           estimate.cost_usd, request.max_cost_usd));
+  }
+}
+
+void add_estimate(CLI::App& app, Globals& globals) {
+  auto* command = app.add_subcommand("estimate", "predict counts, tokens, cost and duration; exit 3 over --max-cost");
+  auto request = std::make_shared<SubmitRequest>();
+  add_slot_options(*command, *request);
+  command->add_option("--max-cost", request->max_cost_usd, "exit 3 when the estimate exceeds USD")
+      ->check(CLI::NonNegativeNumber);
+  command->callback([&globals, request] { run_estimate(globals, *request); });
+}
+
+}  // namespace hydrate::cli

@@ -1,0 +1,69 @@
+// hydrate submit: create a root job for a slot, or return the live duplicate.
+#include <fmt/format.h>
+
+#include "cli/common.hpp"
+#include "core/clock.hpp"
+#include "core/report.hpp"
+
+namespace hydrate::cli {
+
+namespace {
+
+struct SubmitFlags {
+  SubmitRequest request;
+  bool dry_run = false;
+};
+
+void run_submit(const Globals& globals, SubmitFlags flags) {
+  Config config = load_config(globals);
+  SubmitRequest& request = flags.request;
+  complete_request(request, config);
+  Catalog catalog = load_catalog(config);
+  if (flags.dry_run) {
+    Estimate estimate = unwrap(estimate_request(request, catalog, config.prices()));
+    print_line(report::submit_json(nullptr, estimate, request.options.model));
+    if (request.max_cost_usd > 0 && estimate.cost_usd > request.max_cost_usd && !request.force) {
+      throw Failure(kOverBudget, fmt::format("estimated cost ${:.4f} exceeds --max-cost ${:.4f}",
+                                             estimate.cost_usd, request.max_cost_usd));
+    }
+    return;
+  }
+  // Refuse an over-budget or invalid request before touching the database.
+  Estimate estimate = unwrap(estimate_request(request, catalog, config.prices()));
+  if (request.max_cost_usd > 0 && estimate.cost_usd > request.max_cost_usd && !request.force) {
+    throw Failure(kOverBudget, fmt::format("estimated cost ${:.4f} exceeds --max-cost ${:.4f}; "
+                                           "raise the budget or add --force",
+                                           estimate.cost_usd, request.max_cost_usd));
+  }
+  auto store = open_database(config);
+  auto result = unwrap(submit_subject(*store, request, catalog, config.prices(), wall_clock_ms()));
+  if (globals.json) {
+    print_line(report::submit_json(&result.outcome, result.estimate, request.options.model));
+    return;
+  }
+  const auto& root = result.outcome.root;
+  print_line(root.job.id);
+  if (!globals.quiet) {
+    std::fprintf(stderr, "hydrate: %s root %s for %s/%s/%s/%s, estimated $%.4f\n",
+                 result.outcome.deduplicated ? "returned the live" : "submitted", root.job.id.c_str(),
+                 root.slot.language.c_str(), root.slot.board.c_str(), root.slot.grade.c_str(),
+                 root.slot.subject.c_str(), result.estimate.cost_usd);
+  }
+}
+
+}  // namespace
+
+void add_submit(CLI::App& app, Globals& globals) {
+  auto* command = app.add_subcommand("submit", "create the root job of a subject (or return the live duplicate)");
+  auto flags = std::make_shared<SubmitFlags>();
+  add_slot_options(*command, flags->request);
+  command->add_flag("--dry-run", flags->dry_run, "estimate only; touch no database");
+  command->add_option("--max-cost", flags->request.max_cost_usd, "the root's budget in USD")
+      ->check(CLI::NonNegativeNumber);
+  command->add_flag("--force", flags->request.force, "submit even when the estimate exceeds --max-cost");
+  command->add_option("--priority", flags->request.priority, "higher runs first (default 0)")
+      ->check(CLI::Range(-1000, 1000));
+  command->callback([&globals, flags] { run_submit(globals, *flags); });
+}
+
+}  // namespace hydrate::cli

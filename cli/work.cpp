@@ -1,0 +1,120 @@
+// hydrate work: run steps — claim, call the model with many requests in flight, write results.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "cli/common.hpp"
+#include "core/engine/worker.hpp"
+
+namespace hydrate::cli {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) { g_stop = true; }
+
+struct WorkFlags {
+  int concurrency = 0;
+  bool until_idle = false;
+  long long max_steps = 0;
+  int lease_seconds = 0;
+  int rpm = 0;
+  long long tpm = 0;
+  bool progress = false;
+};
+
+std::string chat_url(std::string base) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/chat/completions";
+}
+
+void run_work(const Globals& globals, const WorkFlags& flags) {
+  Config config = load_config(globals);
+  auto store = open_database(config);
+  auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
+  auto transport = llm::make_curl_transport();
+
+  engine::Endpoint endpoint;
+  endpoint.chat_url = chat_url(config.get("llm.url"));
+  endpoint.api_key = api_key(config);
+  endpoint.default_model = config.get("llm.model");
+  endpoint.timeout_ms = static_cast<long>(unwrap(config.get_int("llm.timeout_ms", 100, 3600000)));
+  endpoint.use_max_completion_tokens = config.get("llm.max_tokens_field") == "max_completion_tokens";
+  endpoint.json_object_only = config.get("llm.response_format") == "json_object";
+  endpoint.max_response_bytes =
+      static_cast<std::size_t>(unwrap(config.get_int("llm.max_response_bytes", 1024, 1LL << 30)));
+
+  engine::WorkerOptions options;
+  options.holder = holder_name();
+  options.concurrency = flags.concurrency > 0
+                            ? flags.concurrency
+                            : static_cast<int>(unwrap(config.get_int("work.concurrency", 1, 1024)));
+  options.until_idle = flags.until_idle;
+  options.max_steps = flags.max_steps;
+  options.lease_ms = 1000LL * (flags.lease_seconds > 0
+                                   ? flags.lease_seconds
+                                   : unwrap(config.get_int("work.lease_seconds", 1, 86400)));
+  options.retry.base_ms = unwrap(config.get_int("retry.base_ms", 1, 3600000));
+  options.retry.max_ms = unwrap(config.get_int("retry.max_ms", 1, 86400000));
+  options.requests_per_minute = flags.rpm;
+  options.tokens_per_minute = flags.tpm;
+  options.limits.max_markdown = std::min<std::size_t>(options.limits.max_markdown, endpoint.max_response_bytes);
+
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+
+  bool show_progress = !globals.quiet && (flags.progress || isatty(STDERR_FILENO));
+  engine::WorkerContext context{*store, *transport, prompts, config.prices(), endpoint, options,
+                                &g_stop, nullptr, nullptr};
+  if (show_progress) {
+    context.on_progress = [](const engine::WorkerReport& r) {
+      std::fprintf(stderr,
+                   "\rwork: %lld succeeded, %lld retried, %lld re-asked, %lld failed, %zu in "
+                   "flight, %lld tokens, $%.4f   ",
+                   static_cast<long long>(r.succeeded), static_cast<long long>(r.retried),
+                   static_cast<long long>(r.reasked), static_cast<long long>(r.failed), r.in_flight,
+                   static_cast<long long>(r.tokens.prompt + r.tokens.completion), r.cost_usd);
+      std::fflush(stderr);
+    };
+  }
+  auto report = unwrap(engine::run_worker(context));
+  if (show_progress) std::fputc('\n', stderr);
+  if (globals.json) {
+    print_line(fmt::format(
+        R"({{"claimed":{},"succeeded":{},"retried":{},"reasked":{},"failed":{},"lostLeases":{},"calls":{},"tokens":{{"prompt":{},"completion":{},"cached":{}}},"costUsd":{:.6f}}})",
+        report.claimed, report.succeeded, report.retried, report.reasked, report.failed,
+        report.lost_leases, report.calls, report.tokens.prompt, report.tokens.completion,
+        report.tokens.cached, report.cost_usd));
+  } else if (!globals.quiet) {
+    std::fprintf(stderr, "hydrate: work done: %lld step(s) succeeded, %lld failed, %lld call(s), $%.4f\n",
+                 static_cast<long long>(report.succeeded), static_cast<long long>(report.failed),
+                 static_cast<long long>(report.calls), report.cost_usd);
+  }
+  if (!report.stop_reason.empty()) throw Failure(kFailure, report.stop_reason);
+}
+
+}  // namespace
+
+void add_work(CLI::App& app, Globals& globals) {
+  auto* command = app.add_subcommand("work", "run steps with many model calls in flight");
+  auto flags = std::make_shared<WorkFlags>();
+  command->add_option("--concurrency", flags->concurrency, "model calls in flight (default work.concurrency, 8)")
+      ->check(CLI::Range(1, 1024));
+  command->add_flag("--until-idle", flags->until_idle, "exit once no open tree has pending or running steps");
+  command->add_option("--max-steps", flags->max_steps, "claim at most N steps, then exit")
+      ->check(CLI::Range(1LL, 1LL << 40));
+  command->add_option("--lease-seconds", flags->lease_seconds, "lease per claimed step (default 60)")
+      ->check(CLI::Range(1, 86400));
+  command->add_option("--rpm", flags->rpm, "requests per minute at most (0 = no limit)")->check(CLI::Range(0, 1000000));
+  command->add_option("--tpm", flags->tpm, "tokens per minute at most (0 = no limit)")
+      ->check(CLI::Range(0LL, 1LL << 40));
+  command->add_flag("--progress", flags->progress, "live progress line on stderr (default when a terminal)");
+  command->callback([&globals, flags] { run_work(globals, *flags); });
+}
+
+}  // namespace hydrate::cli

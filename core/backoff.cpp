@@ -1,0 +1,18 @@
+#include "core/backoff.hpp"
+
+#include <algorithm>
+
+namespace hydrate {
+
+Millis retry_delay(const RetryPolicy& policy, int attempt, double unit_random,
+                   std::optional<std::int64_t> retry_after_ms) {
+  int exponent = std::clamp(attempt - 1, 0, 30);
+  double ceiling = std::min<double>(static_cast<double>(policy.max_ms),
+                                    static_cast<double>(policy.base_ms) * double(1LL << exponent));
+  double jitter = std::clamp(unit_random, 0.0, 1.0);
+  auto delay = static_cast<Millis>(ceiling / 2 + jitter * ceiling / 2);
+  if (retry_after_ms && *retry_after_ms > delay) delay = *retry_after_ms;
+  return delay;
+}
+
+}  // namespace hydrate

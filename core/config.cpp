@@ -1,0 +1,131 @@
+#include "core/config.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "core/tsv.hpp"
+
+namespace hydrate {
+
+const std::vector<KeyInfo>& known_keys() {
+  static const std::vector<KeyInfo> keys = {
+      {"db", "sqlite:hydrate.db", {"HYDRATE_DB"}, false, "database: sqlite:PATH, a path, or postgresql://…"},
+      {"llm.url", "http://127.0.0.1:8080/v1", {"HYDRATE_LLM_URL"}, false, "OpenAI-compatible base URL"},
+      {"llm.model", "gpt-4o-mini", {"HYDRATE_LLM_MODEL"}, false, "model name sent to the endpoint"},
+      {"llm.api_key", "", {"HYDRATE_LLM_API_KEY", "OPENAI_API_KEY"}, true, "API key (environment only)"},
+      {"llm.api_key_file", "", {"HYDRATE_LLM_API_KEY_FILE"}, false, "file holding the API key"},
+      {"llm.timeout_ms", "120000", {"HYDRATE_LLM_TIMEOUT_MS"}, false, "whole-request timeout"},
+      {"llm.max_tokens_field", "max_tokens", {}, false, "max_tokens or max_completion_tokens"},
+      {"llm.response_format", "json_schema", {}, false, "json_schema or json_object"},
+      {"llm.max_response_bytes", "1048576", {}, false, "answers larger than this are cut and fail"},
+      {"work.concurrency", "8", {"HYDRATE_CONCURRENCY"}, false, "model calls in flight per worker"},
+      {"work.lease_seconds", "60", {}, false, "lease of a claimed step, extended while in flight"},
+      {"work.max_attempts", "5", {}, false, "attempts per step before it fails"},
+      {"retry.base_ms", "1000", {"HYDRATE_RETRY_BASE_MS"}, false, "first retry delay scale"},
+      {"retry.max_ms", "60000", {}, false, "cap of a retry delay"},
+      {"prompts.dir", "", {"HYDRATE_PROMPTS_DIR"}, false, "directory of prompt overrides (NAME.md)"},
+      {"catalog.file", "", {"HYDRATE_CATALOG"}, false, "curriculum catalog replacing the built-in one"},
+  };
+  return keys;
+}
+
+namespace {
+const std::string kEmpty;
+
+const KeyInfo* find_key(const std::string& key) {
+  for (const auto& info : known_keys()) {
+    if (info.key == key) return &info;
+  }
+  return nullptr;
+}
+}  // namespace
+
+Result<Config> Config::resolve(const std::map<std::string, std::string>& flags,
+                               const std::function<const char*(const char*)>& getenv,
+                               const std::string& file_text, const std::string& file_name) {
+  Config config;
+  config.prices_ = PriceTable::builtin();
+  std::map<std::string, ConfigValue> from_file;
+  int line_number = 0;
+  std::size_t start = 0;
+  while (start < file_text.size()) {
+    std::size_t end = file_text.find('\n', start);
+    if (end == std::string::npos) end = file_text.size();
+    std::string line = trim(std::string_view(file_text).substr(start, end - start));
+    start = end + 1;
+    ++line_number;
+    if (line.empty() || line.front() == '#') continue;
+    std::size_t equals = line.find('=');
+    std::string where = fmt::format("{}:{}", file_name, line_number);
+    if (equals == std::string::npos) {
+      return make_error(ErrorKind::invalid_input, fmt::format("{}: expected 'key = value'", where));
+    }
+    std::string key = trim(line.substr(0, equals)), value = trim(line.substr(equals + 1));
+    if (key.rfind("price.", 0) == 0) {
+      HYDRATE_TRY(config.prices_.set_from_text(key.substr(6), value));
+      continue;
+    }
+    if (!find_key(key)) {
+      return make_error(ErrorKind::invalid_input, fmt::format("{}: unknown key '{}'", where, key));
+    }
+    if (key == "llm.api_key") {
+      return make_error(ErrorKind::invalid_input,
+                        fmt::format("{}: put the API key in the environment "
+                                    "(HYDRATE_LLM_API_KEY) or in llm.api_key_file, not in the "
+                                    "config file",
+                                    where));
+    }
+    from_file[key] = {value, "config " + where};
+  }
+  for (const auto& info : known_keys()) {
+    ConfigValue chosen{info.default_value, "default"};
+    if (auto it = from_file.find(info.key); it != from_file.end()) chosen = it->second;
+    for (const auto& name : info.environment) {
+      const char* value = getenv ? getenv(name.c_str()) : nullptr;
+      if (value && *value) {
+        chosen = {value, "environment " + name};
+        break;
+      }
+    }
+    if (auto it = flags.find(info.key); it != flags.end()) chosen = {it->second, "flag"};
+    config.values_[info.key] = chosen;
+  }
+  return config;
+}
+
+const std::string& Config::get(const std::string& key) const {
+  auto it = values_.find(key);
+  return it == values_.end() ? kEmpty : it->second.value;
+}
+
+const std::string& Config::origin(const std::string& key) const {
+  auto it = values_.find(key);
+  return it == values_.end() ? kEmpty : it->second.origin;
+}
+
+Result<long long> Config::get_int(const std::string& key, long long min, long long max) const {
+  const std::string& text = get(key);
+  errno = 0;
+  char* end = nullptr;
+  long long value = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || errno != 0 || *end != '\0' || value < min || value > max) {
+    return make_error(ErrorKind::invalid_input,
+                      fmt::format("{} must be a whole number from {} to {} (got '{}' from {})",
+                                  key, min, max, text, origin(key)));
+  }
+  return value;
+}
+
+std::vector<std::pair<std::string, ConfigValue>> Config::describe() const {
+  std::vector<std::pair<std::string, ConfigValue>> out;
+  for (const auto& info : known_keys()) {
+    ConfigValue value = values_.at(info.key);
+    if (info.secret && !value.value.empty()) value.value = "***";
+    out.emplace_back(info.key, value);
+  }
+  return out;
+}
+
+}  // namespace hydrate

@@ -1,0 +1,314 @@
+// The chat-completions wire format: request bodies out, classified results in. Pure functions;
+// nlohmann::json stays in this file.
+#include "core/llm/chat_protocol.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace hydrate::llm {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxMessageBytes = 300;
+
+// [a-zA-Z0-9_-]{1,64}, as response_format.json_schema.name demands.
+std::string fit_schema_name(std::string_view name) {
+  std::string fitted;
+  for (char c : name.substr(0, 64)) {
+    const bool allowed = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    fitted += allowed ? c : '_';
+  }
+  return fitted.empty() ? "response" : fitted;
+}
+
+bool is_token_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+         c == '*';
+}
+
+// Hides anything that looks like an API key ("sk-…", "Bearer …") that a server echoed back.
+std::string redact_keys(std::string text) {
+  for (const std::string_view marker :
+       {std::string_view("sk-"), std::string_view("Bearer "), std::string_view("bearer ")}) {
+    for (std::size_t at = text.find(marker); at != std::string::npos;
+         at = text.find(marker, at + 1)) {
+      if (at > 0 && is_token_char(text[at - 1]) && marker == "sk-") continue;
+      const std::size_t start = at + marker.size();
+      std::size_t end = start;
+      while (end < text.size() && is_token_char(text[end])) ++end;
+      if (end - start < 8) continue;
+      text.replace(start, end - start, "[redacted]");
+    }
+  }
+  return text;
+}
+
+// One line for an operator: no control characters, runs of blanks collapsed, keys hidden,
+// at most ~300 bytes, cut on a UTF-8 boundary.
+std::string one_line(std::string_view text) {
+  std::string line;
+  for (char c : text) {
+    const bool blank = static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ' ';
+    if (blank) {
+      if (!line.empty() && line.back() != ' ') line += ' ';
+    } else {
+      line += c;
+    }
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  line = redact_keys(std::move(line));
+  if (line.size() > kMaxMessageBytes) {
+    std::size_t cut = kMaxMessageBytes;
+    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+    line.resize(cut);
+    line += "…";
+  }
+  return line;
+}
+
+// A string or number field as text ("" when absent, null or of another type).
+std::string text_of(const json& object, const char* key) {
+  if (!object.is_object()) return {};
+  const auto found = object.find(key);
+  if (found == object.end()) return {};
+  if (found->is_string()) return found->get<std::string>();
+  if (found->is_number()) return found->dump();
+  return {};
+}
+
+std::int64_t count_of(const json& object, const char* key) {
+  if (!object.is_object()) return 0;
+  const auto found = object.find(key);
+  if (found == object.end()) return 0;
+  if (found->is_number_integer()) return found->get<std::int64_t>();
+  if (found->is_number_float()) return std::llround(found->get<double>());
+  return 0;
+}
+
+struct ErrorBody {
+  std::string code;  // error.code, else error.type
+  std::string type;
+  std::string message;
+};
+
+// The error an endpoint described: OpenAI's {"error":{…}}, a bare {"error":"…"}, vLLM's
+// {"object":"error","message":…}, or the same wrapped in an array (Gemini).
+ErrorBody read_error(const json& body) {
+  const json& top = body.is_array() && !body.empty() ? body.front() : body;
+  ErrorBody error;
+  if (!top.is_object()) return error;
+  const auto found = top.find("error");
+  if (found != top.end() && found->is_string()) {
+    error.message = found->get<std::string>();
+    return error;
+  }
+  const json& details = found != top.end() && found->is_object() ? *found : top;
+  error.type = text_of(details, "type");
+  error.code = text_of(details, "code");
+  if (error.code.empty()) error.code = error.type;
+  error.message = text_of(details, "message");
+  if (error.message.empty()) error.message = text_of(details, "detail");
+  return error;
+}
+
+bool is_quota_code(std::string_view code) {
+  std::string lower(code);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower.find("quota") != std::string::npos || lower.starts_with("billing") ||
+         lower.find("spending_limit") != std::string::npos ||
+         lower.find("spend_limit") != std::string::npos;
+}
+
+ChatOutcome outcome_of_status(int status, const ErrorBody& error) {
+  if (status == 429) {
+    return is_quota_code(error.code) || is_quota_code(error.type) ? ChatOutcome::quota_exhausted
+                                                                  : ChatOutcome::rate_limited;
+  }
+  // 408 and 409 are transient (OpenAI's own clients retry them), like 5xx.
+  if (status == 408 || status == 409 || status >= 500) return ChatOutcome::server_error;
+  return ChatOutcome::client_error;
+}
+
+std::string http_error_message(int status, const ErrorBody& error) {
+  std::string message = "HTTP " + std::to_string(status);
+  if (!error.code.empty() && error.code != std::to_string(status))
+    message += " (" + error.code + ")";
+  if (!error.message.empty()) message += ": " + error.message;
+  return one_line(message);
+}
+
+void read_usage(const json& body, ChatResult& result) {
+  const auto usage = body.find("usage");
+  if (usage == body.end() || !usage->is_object()) return;
+  result.usage_reported = true;
+  result.usage.prompt = count_of(*usage, "prompt_tokens");
+  result.usage.completion = count_of(*usage, "completion_tokens");
+  const auto details = usage->find("prompt_tokens_details");
+  if (details != usage->end()) result.usage.cached = count_of(*details, "cached_tokens");
+}
+
+// message.content as text: a string, or the text parts of an array; nullopt when there is none.
+std::optional<std::string> content_of(const json& message) {
+  const auto content = message.find("content");
+  if (content == message.end()) return std::nullopt;
+  if (content->is_string()) return content->get<std::string>();
+  if (!content->is_array()) return std::nullopt;
+  std::optional<std::string> text;
+  for (const json& part : *content) {
+    if (part.is_object() && part.value("type", "") == "text") {
+      text = text.value_or("") + text_of(part, "text");
+    }
+  }
+  return text;
+}
+
+void read_completion(const json& body, ChatResult& result) {
+  if (body.is_object()) read_usage(body, result);  // billed even when the rest is unusable
+  const auto choices = body.is_object() ? body.find("choices") : body.end();
+  if (!body.is_object() || choices == body.end() || !choices->is_array() || choices->empty() ||
+      !choices->front().is_object()) {
+    const ErrorBody error = read_error(body);
+    result.error_code = error.code;
+    result.error_message = one_line(
+        error.message.empty() ? "HTTP 200 body is not a chat completion (no choices)"
+                              : "HTTP 200 body is not a chat completion: " + error.message);
+    return;
+  }
+  const json& choice = choices->front();
+  result.finish_reason = text_of(choice, "finish_reason");
+  const auto message = choice.find("message");
+  if (message == choice.end() || !message->is_object()) {
+    result.error_message = "HTTP 200 chat completion has no message";
+    return;
+  }
+  const std::optional<std::string> content = content_of(*message);
+  const std::string& reason = result.finish_reason;
+  if (content) result.content = *content;
+  if (reason == "length" || reason == "content_filter" || reason == "tool_calls" ||
+      reason == "function_call") {
+    result.outcome = ChatOutcome::truncated;
+    result.error_message = "output cut short: finish_reason " + reason +
+                           (reason == "length" ? " (max tokens reached)" : "");
+  } else if (!content) {
+    result.outcome = ChatOutcome::truncated;
+    const std::string refusal = text_of(*message, "refusal");
+    result.error_message =
+        one_line(refusal.empty() ? "the answer has no content" : "the model refused: " + refusal);
+  } else {
+    result.outcome = ChatOutcome::ok;
+  }
+}
+
+}  // namespace
+
+std::string build_chat_body(const ChatRequest& request) {
+  json body = json::object();
+  body["model"] = request.model;
+  json messages = json::array();
+  for (const ChatMessage& message : request.messages) {
+    messages.push_back({{"role", message.role}, {"content", message.content}});
+  }
+  body["messages"] = std::move(messages);
+  body["temperature"] = request.temperature;
+  body[request.use_max_completion_tokens ? "max_completion_tokens" : "max_tokens"] =
+      request.max_tokens;
+  if (!request.json_schema.empty()) {
+    if (request.json_object_only) {
+      body["response_format"] = {{"type", "json_object"}};
+    } else {
+      json schema = json::parse(request.json_schema, nullptr, /*allow_exceptions=*/false);
+      if (!schema.is_object()) {
+        throw std::invalid_argument("the JSON schema of response format '" + request.schema_name +
+                                    "' is not a JSON object");
+      }
+      body["response_format"] = {{"type", "json_schema"},
+                                 {"json_schema",
+                                  {{"name", fit_schema_name(request.schema_name)},
+                                   {"schema", std::move(schema)},
+                                   {"strict", request.strict}}}};
+    }
+  }
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+const char* to_string(ChatOutcome outcome) {
+  switch (outcome) {
+    case ChatOutcome::ok:
+      return "ok";
+    case ChatOutcome::truncated:
+      return "truncated";
+    case ChatOutcome::rate_limited:
+      return "rate_limited";
+    case ChatOutcome::quota_exhausted:
+      return "quota_exhausted";
+    case ChatOutcome::server_error:
+      return "server_error";
+    case ChatOutcome::timeout:
+      return "timeout";
+    case ChatOutcome::network_error:
+      return "network_error";
+    case ChatOutcome::malformed:
+      return "malformed";
+    case ChatOutcome::client_error:
+      return "client_error";
+    case ChatOutcome::too_large:
+      return "too_large";
+  }
+  return "unknown";
+}
+
+bool is_retryable(ChatOutcome outcome) {
+  switch (outcome) {
+    case ChatOutcome::rate_limited:
+    case ChatOutcome::server_error:
+    case ChatOutcome::timeout:
+    case ChatOutcome::network_error:
+    case ChatOutcome::malformed:
+    case ChatOutcome::truncated:
+      return true;
+    case ChatOutcome::ok:
+    case ChatOutcome::quota_exhausted:
+    case ChatOutcome::client_error:
+    case ChatOutcome::too_large:
+      return false;
+  }
+  return false;
+}
+
+ChatResult interpret_response(const HttpResponse& response) {
+  ChatResult result;
+  result.retry_after_ms = response.retry_after_ms;
+  if (response.too_large || response.timed_out || response.status == 0) {
+    result.outcome = response.too_large   ? ChatOutcome::too_large
+                     : response.timed_out ? ChatOutcome::timeout
+                                          : ChatOutcome::network_error;
+    result.error_message =
+        one_line(response.transport_error.empty() ? "no HTTP answer" : response.transport_error);
+    return result;
+  }
+  const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (response.status >= 200 && response.status < 300) {
+    result.outcome = ChatOutcome::malformed;
+    if (body.is_discarded()) {
+      result.error_message = "HTTP " + std::to_string(response.status) + " body is not JSON";
+      return result;
+    }
+    read_completion(body, result);
+    return result;
+  }
+  const ErrorBody error = body.is_discarded() ? ErrorBody{} : read_error(body);
+  result.outcome = outcome_of_status(response.status, error);
+  result.error_code = error.code;
+  result.error_message = http_error_message(response.status, error);
+  return result;
+}
+
+}  // namespace hydrate::llm

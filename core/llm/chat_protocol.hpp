@@ -1,0 +1,69 @@
+#pragma once
+// The OpenAI chat-completions wire format (../shared/openai/chat-completions.yaml), as pure
+// functions: build a request body, classify a response. No I/O.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/llm/transport.hpp"
+#include "core/model.hpp"
+
+namespace hydrate::llm {
+
+struct ChatMessage {
+  std::string role;  // system | user | assistant
+  std::string content;
+};
+
+struct ChatRequest {
+  std::string model;
+  std::vector<ChatMessage> messages;
+  double temperature = 0.2;
+  int max_tokens = 4096;
+  bool use_max_completion_tokens = false;  // send max_completion_tokens instead of max_tokens
+  std::string schema_name;                 // [a-zA-Z0-9_-]{1,64}
+  std::string json_schema;                 // JSON text of the schema; empty = no response_format
+  bool strict = true;
+  bool json_object_only = false;  // endpoints without json_schema: response_format json_object
+};
+
+// A JSON body valid against CreateChatCompletionRequest. response_format is json_schema (or
+// json_object when json_object_only) and absent when json_schema is empty; a schema_name outside
+// [a-zA-Z0-9_-]{1,64} is made to fit. Invalid UTF-8 in messages is replaced by U+FFFD.
+// Throws std::invalid_argument when json_schema is not the text of a JSON object (a bug in the
+// caller's schema, not a runtime condition).
+std::string build_chat_body(const ChatRequest& request);
+
+enum class ChatOutcome {
+  ok,               // 200 with content and finish_reason stop (or absent, or another non-cut value)
+  truncated,        // 200 but finish_reason length / content_filter / tool_calls, or no content
+                    // (a refusal): not a success
+  rate_limited,     // 429 that is a rate limit: retry after retry_after_ms
+  quota_exhausted,  // 429 with insufficient_quota / billing codes: stop, do not retry
+  server_error,     // 5xx
+  timeout,          // no answer within the timeout
+  network_error,    // connection refused, reset, DNS
+  malformed,        // 200 whose body is not a chat completion
+  client_error,     // other 4xx: permanent
+  too_large,        // the answer passed the size cap
+};
+
+const char* to_string(ChatOutcome outcome);
+// rate_limited, server_error, timeout, network_error, malformed and truncated are worth a retry.
+bool is_retryable(ChatOutcome outcome);
+
+struct ChatResult {
+  ChatOutcome outcome = ChatOutcome::malformed;
+  std::string content;        // choices[0].message.content (ok and truncated)
+  std::string finish_reason;  // as sent
+  TokenUsage usage;           // from usage; zeros when absent
+  bool usage_reported = false;
+  std::string error_code;     // error.code or error.type from an error body
+  std::string error_message;  // one line for the operator; never contains request headers
+  std::optional<std::int64_t> retry_after_ms;
+};
+
+ChatResult interpret_response(const HttpResponse& response);
+
+}  // namespace hydrate::llm

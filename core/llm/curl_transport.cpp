@@ -1,0 +1,373 @@
+// The libcurl multi transport: every request is an easy handle on one multi handle, driven from
+// the caller's thread by poll(). Connections and DNS lookups are cached by the multi handle and
+// reused across requests; finished easy handles go back to a small pool.
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/llm/transport.hpp"
+
+namespace hydrate::llm {
+namespace {
+
+constexpr std::size_t kMaxIdleHandles = 64;
+constexpr std::string_view kLoopbackHosts = "127.0.0.1,localhost,::1";
+
+void init_curl_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// A non-negative decimal number (fractions allowed), as a count of `unit_ms` milliseconds,
+// rounded up. nullopt for anything else, including absurd values.
+std::optional<std::int64_t> parse_delay(std::string_view text, double unit_ms) {
+  text = trim(text);
+  if (text.empty() || !(std::isdigit(static_cast<unsigned char>(text.front())) || text[0] == '.')) {
+    return std::nullopt;
+  }
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  const double ms = std::ceil(value * unit_ms);
+  constexpr double kOneYearMs = 365.0 * 24 * 3600 * 1000;
+  if (ms > kOneYearMs) return std::nullopt;
+  return static_cast<std::int64_t>(ms);
+}
+
+// The NO_PROXY list the user configured, plus the loopback hosts: setting CURLOPT_NOPROXY
+// replaces the environment variable, so the user's entries are carried over.
+std::string no_proxy_list() {
+  std::string list;
+  for (const char* name : {"NO_PROXY", "no_proxy"}) {
+    if (const char* value = std::getenv(name); value != nullptr && *value != '\0') {
+      list = value;
+      break;
+    }
+  }
+  if (trim(list) == "*") return list;
+  if (!list.empty()) list += ',';
+  list += kLoopbackHosts;
+  return list;
+}
+
+// Replaces every occurrence of each secret in text.
+void redact(std::string& text, const std::vector<std::string>& secrets) {
+  for (const std::string& secret : secrets) {
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+      text.replace(at, secret.size(), "[redacted]");
+      at += 10;
+    }
+  }
+}
+
+// The values of the request's headers (and the token of "Bearer <token>"): never to be echoed.
+std::vector<std::string> header_secrets(const std::vector<std::string>& headers) {
+  std::vector<std::string> secrets;
+  for (const std::string& line : headers) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string_view value = trim(std::string_view(line).substr(colon + 1));
+    if (value.size() < 6) continue;  // short values ("json", "1") are no secret and too common
+    secrets.emplace_back(value);
+    if (const auto space = value.find(' '); space != std::string_view::npos) {
+      const std::string_view token = trim(value.substr(space + 1));
+      if (token.size() >= 6) secrets.emplace_back(token);
+    }
+  }
+  // Longest first, so a token inside a longer value does not leave the rest behind.
+  std::sort(secrets.begin(), secrets.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return secrets;
+}
+
+struct Transfer {
+  HttpRequest request;  // owns the body libcurl sends and the header values to redact
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+  HttpResponse response;
+  std::string retry_after_ms_header;
+  std::string retry_after_header;
+};
+
+std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const std::size_t bytes = size * count;
+  std::string& body = transfer->response.body;
+  const std::size_t limit = transfer->request.max_response_bytes;
+  if (body.size() + bytes > limit) {
+    body.append(data, limit - body.size());
+    transfer->response.too_large = true;
+    return CURL_WRITEFUNC_ERROR;  // aborts the transfer with CURLE_WRITE_ERROR
+  }
+  body.append(data, bytes);
+  return bytes;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const std::size_t bytes = size * count;
+  const std::string_view line(data, bytes);
+  if (line.starts_with("HTTP/")) {
+    // A new response begins (after a 100 Continue, say): forget the previous one's headers.
+    transfer->retry_after_ms_header.clear();
+    transfer->retry_after_header.clear();
+    const auto space = line.find(' ');
+    int status = 0;
+    if (space != std::string_view::npos) {
+      const std::string_view rest = line.substr(space + 1);
+      std::from_chars(rest.data(), rest.data() + rest.size(), status);
+    }
+    transfer->response.status = status;
+    return bytes;
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return bytes;
+  const std::string_view name = trim(line.substr(0, colon));
+  const std::string_view value = trim(line.substr(colon + 1));
+  if (iequals(name, "retry-after-ms")) {
+    transfer->retry_after_ms_header = value;
+  } else if (iequals(name, "retry-after")) {
+    transfer->retry_after_header = value;
+  }
+  return bytes;
+}
+
+class CurlTransport final : public Transport {
+ public:
+  CurlTransport() : multi_(curl_multi_init()), no_proxy_(no_proxy_list()) {}
+
+  ~CurlTransport() override {
+    for (auto& [easy, transfer] : transfers_) {
+      curl_multi_remove_handle(multi_, easy);
+      curl_easy_cleanup(easy);
+      curl_slist_free_all(transfer->headers);
+    }
+    for (CURL* easy : idle_) curl_easy_cleanup(easy);
+    if (multi_ != nullptr) curl_multi_cleanup(multi_);
+  }
+
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  void start(HttpRequest request) override {
+    auto transfer = std::make_unique<Transfer>();
+    transfer->request = std::move(request);
+    transfer->response.tag = transfer->request.tag;
+    CURL* easy = take_handle();
+    if (easy == nullptr || multi_ == nullptr) {
+      fail_at_once(std::move(transfer), "could not create a libcurl handle (out of memory)");
+      if (easy != nullptr) curl_easy_cleanup(easy);
+      return;
+    }
+    transfer->easy = easy;
+    configure(*transfer);
+    if (const CURLMcode code = curl_multi_add_handle(multi_, easy); code != CURLM_OK) {
+      curl_slist_free_all(transfer->headers);
+      curl_easy_cleanup(easy);
+      fail_at_once(std::move(transfer), curl_multi_strerror(code));
+      return;
+    }
+    transfers_.emplace(easy, std::move(transfer));
+    int running = 0;
+    curl_multi_perform(multi_, &running);  // begins connecting; never blocks on the network
+  }
+
+  std::vector<HttpResponse> poll(std::chrono::milliseconds max_wait) override {
+    std::vector<HttpResponse> done = std::exchange(failed_at_once_, {});
+    if (transfers_.empty()) return done;
+    drive(done);
+    const auto deadline = std::chrono::steady_clock::now() + max_wait;
+    while (done.empty() && !transfers_.empty()) {
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      curl_multi_poll(multi_, nullptr, 0,
+                      static_cast<int>(std::min<std::int64_t>(left.count(), 1 << 30)), nullptr);
+      drive(done);
+    }
+    return done;
+  }
+
+  std::size_t in_flight() const override { return transfers_.size() + failed_at_once_.size(); }
+
+ private:
+  CURL* take_handle() {
+    if (idle_.empty()) return curl_easy_init();
+    CURL* easy = idle_.back();
+    idle_.pop_back();
+    curl_easy_reset(easy);  // clears options; the multi handle keeps the connections
+    return easy;
+  }
+
+  void release_handle(CURL* easy) {
+    if (idle_.size() < kMaxIdleHandles) {
+      idle_.push_back(easy);
+    } else {
+      curl_easy_cleanup(easy);
+    }
+  }
+
+  void configure(Transfer& transfer) {
+    CURL* easy = transfer.easy;
+    const HttpRequest& request = transfer.request;
+    bool has_content_type = false;
+    for (const std::string& line : request.headers) {
+      transfer.headers = curl_slist_append(transfer.headers, line.c_str());
+      const auto colon = line.find(':');
+      if (colon != std::string::npos &&
+          iequals(trim(std::string_view(line).substr(0, colon)), "content-type")) {
+        has_content_type = true;
+      }
+    }
+    if (!has_content_type) {
+      transfer.headers = curl_slist_append(transfer.headers, "Content-Type: application/json");
+    }
+    // No "Expect: 100-continue" round trip before large bodies.
+    transfer.headers = curl_slist_append(transfer.headers, "Expect:");
+
+    curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.headers);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, request.timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connect_timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_NOPROXY, no_proxy_.c_str());
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPIDLE, 30L);
+    curl_easy_setopt(easy, CURLOPT_TCP_KEEPINTVL, 15L);
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl can decode
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer.error_buffer);
+  }
+
+  void fail_at_once(std::unique_ptr<Transfer> transfer, std::string message) {
+    transfer->response.transport_error = std::move(message);
+    failed_at_once_.push_back(std::move(transfer->response));
+  }
+
+  // Moves transfers forward and appends every one that finished to done.
+  void drive(std::vector<HttpResponse>& done) {
+    int running = 0;
+    curl_multi_perform(multi_, &running);
+    int left = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      CURL* easy = message->easy_handle;
+      const CURLcode code = message->data.result;
+      auto found = transfers_.find(easy);
+      if (found == transfers_.end()) continue;
+      std::unique_ptr<Transfer> transfer = std::move(found->second);
+      transfers_.erase(found);
+      curl_multi_remove_handle(multi_, easy);
+      done.push_back(finish(*transfer, code));
+      curl_slist_free_all(transfer->headers);
+      release_handle(easy);
+    }
+  }
+
+  static HttpResponse finish(Transfer& transfer, CURLcode code) {
+    HttpResponse response = std::move(transfer.response);
+    curl_off_t total_us = 0;
+    if (curl_easy_getinfo(transfer.easy, CURLINFO_TOTAL_TIME_T, &total_us) == CURLE_OK) {
+      response.latency_ms = static_cast<std::int64_t>(total_us / 1000);
+    }
+    long status = 0;
+    if (curl_easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+        status != 0) {
+      response.status = static_cast<int>(status);
+    }
+    response.retry_after_ms =
+        parse_retry_after_ms(transfer.retry_after_ms_header, transfer.retry_after_header,
+                             std::chrono::system_clock::now());
+    if (response.too_large) {
+      response.transport_error =
+          "response exceeded " + std::to_string(transfer.request.max_response_bytes) + " bytes";
+    } else if (code != CURLE_OK) {
+      response.status = 0;
+      response.timed_out = code == CURLE_OPERATION_TIMEDOUT;
+      // The error buffer says what failed where ("Failed to connect to 127.0.0.1 port 9 after
+      // 0 ms: Couldn't connect to server"); the code's text alone is the fallback.
+      std::string message = curl_easy_strerror(code);
+      const std::string_view detail = trim(transfer.error_buffer);
+      if (detail.find(message) != std::string_view::npos) {
+        message = detail;
+      } else if (!detail.empty()) {
+        message += std::string(": ") += detail;
+      }
+      redact(message, header_secrets(transfer.request.headers));
+      response.transport_error = std::move(message);
+    }
+    return response;
+  }
+
+  CURLM* multi_;
+  std::string no_proxy_;
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
+  std::vector<HttpResponse> failed_at_once_;  // could not even start; returned by the next poll
+  std::vector<CURL*> idle_;
+};
+
+}  // namespace
+
+std::unique_ptr<Transport> make_curl_transport() {
+  init_curl_once();
+  return std::make_unique<CurlTransport>();
+}
+
+std::optional<std::int64_t> parse_retry_after_ms(std::string_view retry_after_ms,
+                                                 std::string_view retry_after,
+                                                 std::chrono::system_clock::time_point now) {
+  if (auto ms = parse_delay(retry_after_ms, 1.0)) return ms;
+  if (auto ms = parse_delay(retry_after, 1000.0)) return ms;
+  const std::string date(trim(retry_after));
+  // Every HTTP-date form names its month; without a letter it is a malformed delay, not a date.
+  if (std::none_of(date.begin(), date.end(),
+                   [](char c) { return std::isalpha(static_cast<unsigned char>(c)); })) {
+    return std::nullopt;
+  }
+  const time_t when = curl_getdate(date.c_str(), nullptr);  // RFC 9110 dates, all three forms
+  if (when == -1) return std::nullopt;
+  const auto wait = std::chrono::system_clock::from_time_t(when) - now;
+  return std::max<std::int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+}
+
+}  // namespace hydrate::llm

@@ -1,0 +1,138 @@
+#pragma once
+// The plain values hydrate's logic works on: jobs, their kinds and states, the curriculum slot,
+// the options of a root, the content a step produces, and the call log. No I/O here.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hydrate {
+
+using Millis = std::int64_t;  // wall-clock time: milliseconds since the Unix epoch
+
+enum class JobKind { subject, chapter, note, questions };
+enum class JobStatus { pending, running, succeeded, failed, cancelled };
+
+const char* to_string(JobKind kind);
+const char* to_string(JobStatus status);
+std::optional<JobKind> parse_job_kind(std::string_view text);
+std::optional<JobStatus> parse_job_status(std::string_view text);
+// succeeded, failed and cancelled are terminal: nothing moves a job out of them but requeue.
+bool is_terminal(JobStatus status);
+
+// The curriculum slot a root generates content for, e.g. en / CBSE / 1 / MATH.
+struct Slot {
+  std::string language;
+  std::string board;
+  std::string grade;
+  std::string subject;
+  bool operator==(const Slot&) const = default;
+};
+
+// What a root asks for. Counts of 0 mean "use the catalog".
+struct RootOptions {
+  bool notes = true;
+  bool questions = true;
+  int chapters = 0;            // requested chapter count; 0 = catalog
+  int topics_per_chapter = 0;  // 0 = catalog
+  int questions_per_topic = 10;
+  std::string model;
+  bool operator==(const RootOptions&) const = default;
+};
+
+// One job row. A root is the job of kind subject; every other job has a parent.
+struct Job {
+  std::string id;
+  JobKind kind = JobKind::subject;
+  std::string parent_id;  // empty on a root
+  std::string root_id;    // equal to id on a root
+  int position = 0;       // position under its parent (chapter number, topic number)
+  JobStatus status = JobStatus::pending;
+  int priority = 0;
+  std::string input;  // the step's input as JSON text (see core/cascade.hpp)
+  int attempts = 0;
+  int max_attempts = 5;
+  Millis run_after = 0;
+  std::string lease_holder;
+  std::string lease_token;
+  Millis lease_expires_at = 0;
+  Millis created_at = 0;
+  Millis started_at = 0;   // 0 = never started
+  Millis finished_at = 0;  // 0 = not finished
+  std::string last_error;
+  double estimated_cost_usd = 0;
+  double actual_cost_usd = 0;
+};
+
+// A job that is about to be inserted: a root, or a child created by its parent's step.
+struct NewJob {
+  std::string id;
+  JobKind kind = JobKind::subject;
+  std::string parent_id;
+  std::string root_id;
+  int position = 0;
+  int priority = 0;
+  std::string input;
+  int max_attempts = 5;
+  double estimated_cost_usd = 0;
+};
+
+// Generated content, as a step's validated output.
+struct ChapterPlan {
+  std::string title;
+  std::string summary;
+};
+struct TopicPlan {
+  std::string title;
+  std::vector<std::string> objectives;
+};
+struct Note {
+  std::string markdown;
+  std::vector<std::string> key_points;
+};
+struct Question {
+  std::string type;  // "mcq" or "short"
+  std::string prompt;
+  std::vector<std::string> options;  // empty unless mcq
+  std::string answer;
+  std::string explanation;
+  std::string difficulty;  // easy | medium | hard
+};
+
+// Per-level counts of a root: expected starts as an estimate and becomes exact as soon as the
+// step that decides it has succeeded.
+struct LevelCount {
+  std::int64_t completed = 0;
+  std::int64_t expected = 0;
+  bool operator==(const LevelCount&) const = default;
+};
+struct Progress {
+  LevelCount chapters, topics, notes, questions;
+  LevelCount steps;  // every job of the tree, whatever its kind
+  bool operator==(const Progress&) const = default;
+};
+
+struct TokenUsage {
+  std::int64_t prompt = 0;
+  std::int64_t completion = 0;
+  std::int64_t cached = 0;  // part of prompt served from the provider's cache
+  bool operator==(const TokenUsage&) const = default;
+};
+
+// One call to the model, logged whether its output was used or not.
+struct CallRecord {
+  std::string job_id;
+  std::string root_id;
+  int attempt = 0;
+  std::string model;
+  int http_status = 0;  // 0 = no HTTP answer (timeout, connection error)
+  TokenUsage usage;
+  double cost_usd = 0;
+  std::int64_t latency_ms = 0;
+  std::string error;  // empty when the answer was used
+  bool used = false;
+  Millis created_at = 0;
+};
+
+}  // namespace hydrate

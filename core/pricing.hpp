@@ -1,0 +1,36 @@
+#pragma once
+// Model prices (USD per million tokens) and the cost of a call from its usage.
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/model.hpp"
+#include "core/result.hpp"
+
+namespace hydrate {
+
+struct Price {
+  double input_per_million = 0;
+  double cached_input_per_million = 0;
+  double output_per_million = 0;
+  std::string taken;  // the date the price was published, or "config"
+};
+
+class PriceTable {
+ public:
+  static PriceTable builtin();  // data/prices.tsv embedded at build time
+  // Adds or replaces a model's price; "INPUT,CACHED,OUTPUT" or "INPUT,OUTPUT" (cached = input).
+  Status set_from_text(const std::string& model, std::string_view text);
+  // The model's price; invalid_input naming the model when it has none.
+  Result<Price> find(const std::string& model) const;
+  const std::map<std::string, Price>& all() const { return prices_; }
+
+ private:
+  std::map<std::string, Price> prices_;
+};
+
+// (prompt - cached) x input + cached x cached_input + completion x output, per million tokens.
+double call_cost_usd(const Price& price, const TokenUsage& usage);
+
+}  // namespace hydrate

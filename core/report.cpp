@@ -1,0 +1,181 @@
+#include "core/report.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/clock.hpp"
+#include "core/progress.hpp"
+
+namespace hydrate::report {
+
+using nlohmann::json;
+
+namespace {
+
+json level(const LevelCount& count) {
+  return {{"completed", count.completed}, {"expected", count.expected}};
+}
+
+json nullable_time(Millis when) { return when > 0 ? json(format_utc(when)) : json(nullptr); }
+
+double usd(double value) { return std::round(value * 1e6) / 1e6; }
+
+json slot_json(const Slot& slot) {
+  return {{"language", slot.language}, {"board", slot.board}, {"grade", slot.grade},
+          {"subject", slot.subject}};
+}
+
+}  // namespace
+
+std::string root_status_json(const store::RootRecord& root, const store::TreeCounts& counts,
+                             const std::vector<Job>& errors) {
+  Progress p = derive_progress(counts, root.options);
+  json error_list = json::array();
+  for (const auto& job : errors) {
+    error_list.push_back({{"jobId", job.id},
+                          {"kind", to_string(job.kind)},
+                          {"status", to_string(job.status)},
+                          {"attempts", job.attempts},
+                          {"error", job.last_error}});
+  }
+  json j = {
+      {"jobId", root.job.id},
+      {"kind", "subject"},
+      {"status", to_string(root.status)},
+      {"slot", slot_json(root.slot)},
+      {"progress",
+       {{"overall", overall_percent(p)},
+        {"levels",
+         {{"chapters", level(p.chapters)},
+          {"topics", level(p.topics)},
+          {"notes", level(p.notes)},
+          {"questions", level(p.questions)}}},
+        {"steps",
+         {{"expected", p.steps.expected},
+          {"succeeded", counts.jobs_succeeded},
+          {"pending", counts.jobs_pending},
+          {"running", counts.jobs_running},
+          {"failed", counts.jobs_failed},
+          {"cancelled", counts.jobs_cancelled}}}}},
+      {"costs",
+       {{"estimatedUsd", usd(root.estimated_cost_usd)},
+        {"actualUsd", usd(counts.actual_cost_usd)},
+        {"budgetUsd", root.budget_usd > 0 ? json(usd(root.budget_usd)) : json(nullptr)}}},
+      {"tokens",
+       {{"prompt", counts.tokens.prompt},
+        {"completion", counts.tokens.completion},
+        {"cached", counts.tokens.cached}}},
+      {"calls", counts.calls},
+      {"model", root.options.model},
+      {"traceId", root.trace_id},
+      {"createdAt", nullable_time(root.created_at)},
+      {"startedAt", nullable_time(root.started_at)},
+      {"finishedAt", nullable_time(root.finished_at)},
+      {"errors", error_list},
+  };
+  if (!root.reason.empty()) j["reason"] = root.reason;
+  json estimates = json::parse(root.estimates_json, nullptr, false);
+  if (estimates.is_object()) j["estimates"] = estimates;
+  return j.dump();
+}
+
+std::string job_status_json(const Job& job) {
+  json j = {{"jobId", job.id},
+            {"kind", to_string(job.kind)},
+            {"status", to_string(job.status)},
+            {"rootJobId", job.root_id},
+            {"parentJobId", job.parent_id},
+            {"position", job.position},
+            {"attempts", job.attempts},
+            {"maxAttempts", job.max_attempts},
+            {"costs", {{"actualUsd", usd(job.actual_cost_usd)}}},
+            {"createdAt", nullable_time(job.created_at)},
+            {"startedAt", nullable_time(job.started_at)},
+            {"finishedAt", nullable_time(job.finished_at)}};
+  if (!job.last_error.empty()) j["lastError"] = job.last_error;
+  return j.dump();
+}
+
+std::string submit_json(const store::SubmitOutcome* outcome, const Estimate& estimate,
+                        const std::string& model) {
+  json estimates = json::parse(estimate_json(estimate, model));
+  if (!outcome) {
+    return json{{"rootJobId", "dry-run"}, {"status", "dry-run"}, {"estimates", estimates}}.dump();
+  }
+  return json{{"rootJobId", outcome->root.job.id},
+              {"status", to_string(outcome->root.status)},
+              {"estimates", estimates},
+              {"traceId", outcome->root.trace_id},
+              {"createdAt", format_utc(outcome->root.created_at)},
+              {"deduplicated", outcome->deduplicated}}
+      .dump();
+}
+
+std::string export_json(const store::RootRecord& root,
+                        const std::vector<store::ChapterContent>& chapters) {
+  json chapter_list = json::array();
+  for (const auto& chapter : chapters) {
+    json topics = json::array();
+    for (const auto& topic : chapter.topics) {
+      json t = {{"position", topic.position},
+                {"title", topic.plan.title},
+                {"objectives", topic.plan.objectives}};
+      t["note"] = topic.note ? json{{"markdown", topic.note->markdown},
+                                    {"keyPoints", topic.note->key_points}}
+                             : json(nullptr);
+      json questions = json::array();
+      for (const auto& q : topic.questions) {
+        questions.push_back({{"type", q.type},
+                             {"prompt", q.prompt},
+                             {"options", q.options},
+                             {"answer", q.answer},
+                             {"explanation", q.explanation},
+                             {"difficulty", q.difficulty}});
+      }
+      t["questions"] = questions;
+      topics.push_back(std::move(t));
+    }
+    chapter_list.push_back({{"position", chapter.position},
+                            {"title", chapter.plan.title},
+                            {"summary", chapter.plan.summary},
+                            {"topics", topics}});
+  }
+  return json{{"jobId", root.job.id},
+              {"status", to_string(root.status)},
+              {"slot", slot_json(root.slot)},
+              {"chapters", chapter_list}}
+      .dump(2, ' ', false, json::error_handler_t::replace);
+}
+
+std::string export_markdown(const store::RootRecord& root,
+                            const std::vector<store::ChapterContent>& chapters) {
+  std::string out = fmt::format("# {} — {} grade {} ({})\n\n", root.slot.subject, root.slot.board,
+                                root.slot.grade, root.slot.language);
+  for (const auto& chapter : chapters) {
+    out += fmt::format("## {}. {}\n\n{}\n\n", chapter.position, chapter.plan.title,
+                       chapter.plan.summary);
+    for (const auto& topic : chapter.topics) {
+      out += fmt::format("### {}.{} {}\n\n", chapter.position, topic.position, topic.plan.title);
+      for (const auto& objective : topic.plan.objectives) out += "- " + objective + "\n";
+      out += "\n";
+      if (topic.note) {
+        out += topic.note->markdown + "\n\n**Key points**\n\n";
+        for (const auto& point : topic.note->key_points) out += "- " + point + "\n";
+        out += "\n";
+      }
+      if (!topic.questions.empty()) out += "**Practice questions**\n\n";
+      int number = 0;
+      for (const auto& q : topic.questions) {
+        out += fmt::format("{}. ({}, {}) {}\n", ++number, q.type, q.difficulty, q.prompt);
+        for (const auto& option : q.options) out += "   - " + option + "\n";
+        out += fmt::format("   *Answer:* {} — {}\n", q.answer, q.explanation);
+      }
+      if (!topic.questions.empty()) out += "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace hydrate::report

@@ -1,0 +1,27 @@
+#pragma once
+// The JSON shapes operators and the original system's consumers read (status, submit, export)
+// and the markdown export. Pure: built from records the store returned.
+#include <string>
+#include <vector>
+
+#include "core/estimate.hpp"
+#include "core/store/store.hpp"
+
+namespace hydrate::report {
+
+// status of a root: jobId, status, progress {overall, levels}, costs, tokens, times, reason,
+// errors, slot, traceId, estimates.
+std::string root_status_json(const store::RootRecord& root, const store::TreeCounts& counts,
+                             const std::vector<Job>& errors);
+// status of a step that is not a root.
+std::string job_status_json(const Job& job);
+// submit (and dry run when root is null): rootJobId, status, estimates, traceId, createdAt,
+// deduplicated.
+std::string submit_json(const store::SubmitOutcome* outcome, const Estimate& estimate,
+                        const std::string& model);
+std::string export_json(const store::RootRecord& root,
+                        const std::vector<store::ChapterContent>& chapters);
+std::string export_markdown(const store::RootRecord& root,
+                            const std::vector<store::ChapterContent>& chapters);
+
+}  // namespace hydrate::report

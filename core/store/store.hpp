@@ -1,0 +1,223 @@
+#pragma once
+// Store: every durable fact hydrate keeps — jobs, the content they generated, the model-call log,
+// locks and metrics — behind one interface, so the engine, reconcile and the CLI never know which
+// database is underneath. SQLite (sqlite_store.cpp) and PostgreSQL implement it; the conformance
+// suite in tests/integration/store_contract_test.cpp pins its behaviour for both.
+//
+// Every method that changes state does so in one transaction. Methods that write a step's result
+// are fenced: they apply only while the job is still `running` under the caller's lease token, and
+// otherwise return ErrorKind::conflict having written nothing.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.hpp"
+#include "core/result.hpp"
+
+namespace hydrate::store {
+
+// Identifies a claimed step: the job and the lease token its claim received.
+struct LeaseRef {
+  std::string job_id;
+  std::string token;
+};
+
+struct NewRoot {
+  NewJob job;  // the subject job; job.root_id == job.id
+  Slot slot;
+  RootOptions options;
+  std::string dedupe_key;  // roots with the same key, while pending or running, are one root
+  std::string trace_id;
+  std::string estimates_json;  // the estimate at submit time, returned by status
+  double estimated_cost_usd = 0;
+  double budget_usd = 0;  // 0 = no budget
+  Millis now = 0;
+};
+
+// A root as operators see it: the tree's status, which differs from its subject step's status.
+struct RootRecord {
+  Job job;  // the subject job
+  JobStatus status = JobStatus::pending;
+  std::string reason;  // why it failed or was cancelled
+  Slot slot;
+  RootOptions options;
+  std::string trace_id;
+  std::string estimates_json;
+  double estimated_cost_usd = 0;
+  double budget_usd = 0;
+  Millis created_at = 0, started_at = 0, finished_at = 0;
+};
+
+struct SubmitOutcome {
+  RootRecord root;
+  bool deduplicated = false;  // true: a live root with the same key was returned instead
+};
+
+struct ClaimRequest {
+  std::string holder;  // worker identity, e.g. host:pid
+  int limit = 1;
+  Millis lease_ms = 60000;
+  Millis now = 0;
+};
+
+// A validated step result with the children it creates; see core/cascade.hpp.
+struct StepOutput {
+  std::vector<ChapterPlan> chapters;  // subject step
+  std::vector<TopicPlan> topics;      // chapter step
+  std::optional<Note> note;           // note step
+  std::vector<Question> questions;    // questions step
+  std::vector<NewJob> children;
+};
+
+// Raw counts of a tree, from which core/progress.hpp derives per-level progress.
+struct TreeCounts {
+  bool subject_succeeded = false;
+  std::int64_t chapter_rows = 0;         // chapters written by the subject step
+  std::int64_t chapter_jobs_succeeded = 0;
+  std::int64_t topic_rows = 0;           // topics written by succeeded chapter steps
+  std::int64_t topics_completed = 0;     // topics whose every leaf job succeeded
+  std::int64_t note_jobs_succeeded = 0;
+  std::int64_t questions_jobs_succeeded = 0;
+  std::int64_t question_rows = 0;
+  std::int64_t jobs_pending = 0, jobs_running = 0, jobs_succeeded = 0, jobs_failed = 0,
+               jobs_cancelled = 0;
+  TokenUsage tokens;  // every logged call of the tree, used or not
+  double actual_cost_usd = 0;
+  std::int64_t calls = 0;
+};
+
+struct TopicContent {
+  int position = 0;
+  TopicPlan plan;
+  std::optional<Note> note;
+  std::vector<Question> questions;
+};
+struct ChapterContent {
+  int position = 0;
+  ChapterPlan plan;
+  std::vector<TopicContent> topics;
+};
+
+// What --until-idle and the idle back-off need to know about the queue.
+struct QueueOutlook {
+  bool ready = false;    // some step is pending and due, or running under an expired lease
+  bool waiting = false;  // some step is pending with run_after in the future (a backoff wait)
+  bool running = false;  // some step is running under a live lease
+  Millis next_run_after = 0;  // earliest future run_after, 0 when none
+  bool idle() const { return !ready && !waiting && !running; }
+};
+
+// Content a succeeded parent wrote whose child job is missing (cascade repair).
+struct OrphanedContent {
+  Job parent;
+  int position = 0;
+  std::optional<ChapterPlan> chapter;  // parent is a subject job
+  std::optional<TopicPlan> topic;      // parent is a chapter job
+};
+
+struct LockOutcome {
+  bool acquired = false;
+  std::string holder;  // the current holder (us when acquired)
+  Millis expires_at = 0;
+};
+
+struct MetricSample {
+  std::string name;    // e.g. hydrate_jobs_created_total
+  std::string labels;  // Prometheus label set without braces, e.g. target="chapter"; may be empty
+  double value = 0;
+};
+
+struct ReconcileRun {
+  Millis started_at = 0, finished_at = 0;
+  std::int64_t rescued = 0, repaired = 0, rolled_up = 0, closed = 0, stuck = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Applies every migration newer than the recorded version; safe to call concurrently and again.
+  // Returns the schema version now in force.
+  virtual Result<int> migrate() = 0;
+
+  // Creates the root, or returns the live root with the same dedupe_key (deduplicated = true).
+  virtual Result<SubmitOutcome> submit_root(const NewRoot& root) = 0;
+
+  // Claims up to limit runnable steps of open trees, highest priority and oldest run_after first:
+  // pending ones due by now, and running ones whose lease expired with attempts left. Each claimed
+  // job gets attempts + 1, a fresh lease token and lease expiry now + lease_ms.
+  virtual Result<std::vector<Job>> claim_batch(const ClaimRequest& request) = 0;
+
+  // Moves the lease expiry of the given leases to new_expiry; returns how many are still held.
+  virtual Result<int> extend_leases(const std::vector<LeaseRef>& leases, Millis new_expiry) = 0;
+
+  // Counts one more attempt on a held step before a re-ask. Returns false when attempts are
+  // exhausted (nothing changed); conflict when the lease is lost.
+  virtual Result<bool> begin_reask(const LeaseRef& lease) = 0;
+
+  // Writes the step's content, its children and its success in one transaction, then closes the
+  // root when nothing runnable is left in its tree. Fenced.
+  virtual Status complete_step(const LeaseRef& lease, const StepOutput& output, Millis now) = 0;
+
+  // Puts a held step back to pending, due at run_after, remembering error. Fenced.
+  virtual Status release_step(const LeaseRef& lease, const std::string& error, Millis run_after) = 0;
+
+  // Marks a held step failed for good with error, then closes the root if it is done. Fenced.
+  virtual Status fail_step(const LeaseRef& lease, const std::string& error, Millis now) = 0;
+
+  // Logs one model call and adds its cost to the job. Not fenced: late calls are billed too.
+  virtual Status log_call(const CallRecord& call) = 0;
+
+  // --- reads ---
+  virtual Result<Job> find_job(const std::string& id) = 0;           // not_found when absent
+  virtual Result<RootRecord> find_root(const std::string& id) = 0;   // not_found unless a root
+  virtual Result<std::vector<RootRecord>> recent_roots(int limit) = 0;  // newest first
+  virtual Result<TreeCounts> tree_counts(const std::string& root_id) = 0;
+  // Jobs of the tree that carry a last_error, most recently changed first.
+  virtual Result<std::vector<Job>> recent_errors(const std::string& root_id, int limit) = 0;
+  virtual Result<std::vector<ChapterContent>> load_content(const std::string& root_id) = 0;
+  virtual Result<QueueOutlook> queue_outlook(Millis now) = 0;
+
+  // --- operator actions ---
+  // Cancels the job and every unfinished descendant; on a root also the tree (status, reason).
+  // Returns how many jobs changed. not_found when absent.
+  virtual Result<int> cancel(const std::string& job_id, const std::string& reason, Millis now) = 0;
+  // Moves failed and cancelled jobs back to pending with attempts reset and reopens their roots.
+  // job_id: that job, or the whole tree when it is a root; root_id empty and job_id empty: every
+  // failed job in the database. Returns how many jobs moved.
+  virtual Result<int> requeue(const std::string& job_id, Millis now) = 0;
+
+  // --- reconcile ---
+  virtual Result<LockOutcome> try_lock(const std::string& name, const std::string& holder,
+                                       Millis ttl_ms, Millis now) = 0;
+  virtual Status release_lock(const std::string& name, const std::string& holder) = 0;
+  // Expired leases: back to pending, or failed once attempts are exhausted. Returns how many.
+  virtual Result<int> rescue_expired_leases(Millis now) = 0;
+  virtual Result<std::vector<OrphanedContent>> find_orphaned_content(int limit) = 0;
+  // Inserts jobs, ignoring any that already exist on (parent, kind, position). Returns inserted.
+  virtual Result<int> insert_jobs(const std::vector<NewJob>& jobs, Millis now) = 0;
+  virtual Result<std::vector<std::string>> open_root_ids(int limit) = 0;
+  // Closes the root as succeeded or failed when nothing in its tree is pending or running.
+  // Returns the status it closed with, or nullopt when it stays open.
+  virtual Result<std::optional<JobStatus>> close_root_if_finished(const std::string& root_id,
+                                                                  Millis now) = 0;
+  // Pending steps of open trees that have been due for longer than threshold_ms.
+  virtual Result<std::vector<Job>> find_stuck(Millis now, Millis threshold_ms, int limit) = 0;
+  virtual Status record_reconcile_run(const ReconcileRun& run) = 0;
+
+  // --- metrics ---
+  virtual Result<std::vector<MetricSample>> read_metrics() = 0;
+};
+
+struct OpenOptions {
+  bool create_if_missing = true;  // false: a missing SQLite file is ErrorKind::not_found
+  bool migrate = true;            // apply pending migrations on open
+  int busy_timeout_ms = 30000;
+};
+
+// Opens the store named by url: "sqlite:PATH", a plain path, or "postgresql://…".
+// invalid_input for an unknown scheme; unavailable when the database cannot be opened.
+Result<std::unique_ptr<Store>> open_store(const std::string& url, const OpenOptions& options);
+
+}  // namespace hydrate::store

@@ -1,0 +1,102 @@
+#include "core/submit.hpp"
+
+#include <fmt/format.h>
+
+#include "core/cascade.hpp"
+#include "core/ids.hpp"
+#include "core/tsv.hpp"
+
+namespace hydrate {
+
+namespace {
+
+Status check_text(const char* name, const std::string& value, std::size_t max) {
+  if (trim(value).empty()) {
+    return make_error(ErrorKind::invalid_input, fmt::format("--{} must not be empty", name));
+  }
+  if (value.size() > max) {
+    return make_error(ErrorKind::invalid_input,
+                      fmt::format("--{} is {} bytes long; at most {} are allowed", name,
+                                  value.size(), max));
+  }
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) {
+      return make_error(ErrorKind::invalid_input,
+                        fmt::format("--{} contains a control character", name));
+    }
+  }
+  return ok_status();
+}
+
+Status check_count(const char* name, int value, int min, int max) {
+  if (value < min || value > max) {
+    return make_error(ErrorKind::invalid_input,
+                      fmt::format("--{} must be from {} to {} (got {})", name, min, max, value));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Status validate_request(const SubmitRequest& r) {
+  HYDRATE_TRY(check_text("language", r.slot.language, 16));
+  HYDRATE_TRY(check_text("board", r.slot.board, 64));
+  HYDRATE_TRY(check_text("grade", r.slot.grade, 16));
+  HYDRATE_TRY(check_text("subject", r.slot.subject, 128));
+  if (r.options.chapters != 0) HYDRATE_TRY(check_count("chapters", r.options.chapters, 1, 200));
+  if (r.options.topics_per_chapter != 0) {
+    HYDRATE_TRY(check_count("topics-per-chapter", r.options.topics_per_chapter, 1, 100));
+  }
+  HYDRATE_TRY(check_count("questions-per-topic", r.options.questions_per_topic, 1, 50));
+  HYDRATE_TRY(check_count("priority", r.priority, -1000, 1000));
+  if (!(r.max_cost_usd >= 0) || r.max_cost_usd > 1e9) {
+    return make_error(ErrorKind::invalid_input, "--max-cost must be a number of US dollars >= 0");
+  }
+  return ok_status();
+}
+
+Result<Estimate> estimate_request(const SubmitRequest& request, const Catalog& catalog,
+                                  const PriceTable& prices) {
+  HYDRATE_TRY(validate_request(request));
+  auto price = prices.find(request.options.model);
+  if (!price) return price.error();
+  EstimateInput input;
+  input.options = resolve_counts(request.options, catalog.lookup(request.slot));
+  input.price = *price;
+  input.tokens = default_token_profile(input.options);
+  input.concurrency = request.concurrency;
+  return estimate_subject(input);
+}
+
+Result<SubmitResult> submit_subject(store::Store& store, const SubmitRequest& request,
+                                    const Catalog& catalog, const PriceTable& prices, Millis now) {
+  auto estimate = estimate_request(request, catalog, prices);
+  if (!estimate) return estimate.error();
+  if (request.max_cost_usd > 0 && estimate->cost_usd > request.max_cost_usd && !request.force) {
+    return make_error(ErrorKind::over_budget,
+                      fmt::format("estimated cost ${:.4f} exceeds --max-cost ${:.4f}; raise the "
+                                  "budget or add --force to accept a partial tree",
+                                  estimate->cost_usd, request.max_cost_usd));
+  }
+  StepInput input;
+  input.slot = request.slot;
+  input.options = resolve_counts(request.options, catalog.lookup(request.slot));
+  store::NewRoot root;
+  root.job = make_root_job(input, request.priority, request.max_attempts, now);
+  root.job.estimated_cost_usd = estimate->cost_usd;
+  root.slot = request.slot;
+  root.options = input.options;
+  root.dedupe_key = fmt::format("{}|{}|{}|{}|{}", to_lower(request.slot.language),
+                                to_lower(request.slot.board), to_lower(request.slot.grade),
+                                to_lower(request.slot.subject), encode_root_options(input.options));
+  root.trace_id = new_trace_id(now);
+  root.estimates_json = estimate_json(*estimate, input.options.model);
+  root.estimated_cost_usd = estimate->cost_usd;
+  root.budget_usd = request.max_cost_usd;
+  root.now = now;
+  auto outcome = store.submit_root(root);
+  if (!outcome) return outcome.error();
+  return SubmitResult{std::move(*outcome), *estimate};
+}
+
+}  // namespace hydrate

@@ -1,0 +1,40 @@
+#pragma once
+// Estimating and submitting a subject: the operations behind `estimate` and `submit`.
+#include <string>
+
+#include "core/catalog.hpp"
+#include "core/estimate.hpp"
+#include "core/pricing.hpp"
+#include "core/store/store.hpp"
+
+namespace hydrate {
+
+struct SubmitRequest {
+  Slot slot;
+  RootOptions options;  // counts 0 = catalog; model empty = the configured default
+  int priority = 0;
+  double max_cost_usd = 0;  // 0 = no budget
+  bool force = false;       // submit even when the estimate exceeds max_cost_usd
+  int max_attempts = 5;
+  int concurrency = 8;      // for the duration estimate
+};
+
+// invalid_input naming the field when the slot or options are out of range (empty, too long,
+// control characters, counts outside 1..1000).
+Status validate_request(const SubmitRequest& request);
+
+// The estimate of a request (no database needed). invalid_input for an unpriced model.
+Result<Estimate> estimate_request(const SubmitRequest& request, const Catalog& catalog,
+                                  const PriceTable& prices);
+
+struct SubmitResult {
+  store::SubmitOutcome outcome;
+  Estimate estimate;
+};
+
+// Creates the root (or returns the live duplicate). over_budget when the estimate exceeds
+// max_cost_usd and force is not set; nothing is written then.
+Result<SubmitResult> submit_subject(store::Store& store, const SubmitRequest& request,
+                                    const Catalog& catalog, const PriceTable& prices, Millis now);
+
+}  // namespace hydrate

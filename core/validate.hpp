@@ -1,0 +1,30 @@
+#pragma once
+// Validation of a model's answer against its step's schema and rules: counts in range, no
+// duplicate titles, a multiple-choice answer among its options, sane text. Pure.
+#include <string_view>
+
+#include "core/cascade.hpp"
+#include "core/result.hpp"
+#include "core/store/store.hpp"
+
+namespace hydrate {
+
+struct TextLimits {
+  std::size_t max_title = 200;
+  std::size_t max_text = 2000;       // summaries, prompts, answers, explanations
+  std::size_t max_markdown = 40000;
+  std::size_t min_markdown = 80;
+  int max_json_depth = 32;
+};
+
+// Parses the answer (tolerating a ```json fence around it) and checks it. On success the output's
+// content fields for the kind are filled (children are not: see children_for). On failure the
+// error is invalid_input with a one-line message meant to be shown to the model in a re-ask.
+Result<store::StepOutput> parse_step_output(JobKind kind, const StepInput& input,
+                                            std::string_view content,
+                                            const TextLimits& limits = {});
+
+// The answer with a surrounding markdown code fence removed, and surrounding space trimmed.
+std::string_view strip_code_fence(std::string_view content);
+
+}  // namespace hydrate

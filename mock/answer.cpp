@@ -1,0 +1,97 @@
+#include "mock/answer.hpp"
+
+#include "mock/hash.hpp"
+#include "mock/schema_answer.hpp"
+#include "mock/text.hpp"
+
+namespace hydrate::mock {
+namespace {
+
+constexpr std::size_t kFewWords = 5;
+
+bool looks_like_schema(const Json& value) {
+  return value.is_object() && (value.contains("properties") || value.contains("$schema") ||
+                               (value.contains("type") && value["type"] == "object"));
+}
+
+// The end of the balanced {...} starting at `start`, skipping braces inside strings; npos when
+// it never closes.
+std::size_t balanced_end(std::string_view text, std::size_t start) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = start; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{') {
+      ++depth;
+    } else if (c == '}' && --depth == 0) {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+std::uint64_t content_hash(std::uint64_t seed, const ChatRequest& request) {
+  Hasher hasher(seed);
+  hasher.add(request.model).add(static_cast<std::uint64_t>(request.format));
+  for (const auto& message : request.messages) {
+    hasher.add(message.role).add(message.content);
+  }
+  return hasher.add(request.schema.dump()).value();
+}
+
+std::optional<Json> find_schema_in_text(std::string_view text) {
+  for (std::size_t start = text.find('{'); start != std::string_view::npos;) {
+    const std::size_t end = balanced_end(text, start);
+    if (end == std::string_view::npos) {
+      return std::nullopt;
+    }
+    Json value = Json::parse(text.substr(start, end - start + 1), nullptr, false);
+    if (!value.is_discarded() && looks_like_schema(value)) {
+      return value;
+    }
+    start = text.find('{', end + 1);
+  }
+  return std::nullopt;
+}
+
+Answer compose_answer(const ChatRequest& request, std::uint64_t hash) {
+  const std::string& last = last_user_text(request);
+  const PromptWords words(count_words(last) >= kFewWords ? last : all_message_text(request));
+  Answer answer;
+  answer.schema = Json::object();
+  if (request.format == ResponseFormat::json_schema) {
+    answer.schema = request.schema;
+  } else if (mentions_json(request)) {
+    // Without structured outputs a model follows a schema spelled out in its instructions.
+    for (const auto& message : request.messages) {
+      if (auto schema = find_schema_in_text(message.content)) {
+        answer.schema = std::move(*schema);
+        break;
+      }
+    }
+  }
+  if (!answer.schema.empty()) {
+    answer.json = answer_from_schema(answer.schema, words, hash);
+  } else if (request.format != ResponseFormat::text || mentions_json(request)) {
+    answer.json = Json{{"answer", make_sentences(words, hash, 2)}};
+  }
+  if (answer.json) {
+    answer.content = answer.json->dump(-1, ' ', false, Json::error_handler_t::replace);
+  } else {
+    answer.content = make_sentences(words, derive(hash, 1), 3) + "\n\n" +
+                     make_sentences(words, derive(hash, 2), 2);
+  }
+  return answer;
+}
+
+}  // namespace hydrate::mock

@@ -1,0 +1,29 @@
+#pragma once
+// What the model "writes" for a request: JSON that follows the request's schema (from
+// response_format, or one spelled out in the prompt), a JSON object when the prompt asks for JSON,
+// plain prose otherwise. Deterministic: the same request and seed give the same answer.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "mock/chat_request.hpp"
+
+namespace hydrate::mock {
+
+struct Answer {
+  std::string content;       // choices[0].message.content
+  std::optional<Json> json;  // the content as JSON; empty for prose
+  Json schema;               // the schema the content follows; an empty object when none
+};
+
+// The hash every content choice derives from: the seed, the messages and the response format.
+std::uint64_t content_hash(std::uint64_t seed, const ChatRequest& request);
+
+Answer compose_answer(const ChatRequest& request, std::uint64_t hash);
+
+// The first JSON schema written out in a text (an object with "properties", "$schema" or
+// "type": "object"); empty when the text has none.
+std::optional<Json> find_schema_in_text(std::string_view text);
+
+}  // namespace hydrate::mock

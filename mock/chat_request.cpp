@@ -1,0 +1,241 @@
+#include "mock/chat_request.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "mock/text.hpp"
+
+namespace hydrate::mock {
+namespace {
+
+ApiError invalid(std::string message, std::optional<std::string> param,
+                 std::optional<std::string> code) {
+  return ApiError{400, std::move(message), "invalid_request_error", std::move(param),
+                  std::move(code)};
+}
+
+ApiError missing(const std::string& param) {
+  return invalid("Missing required parameter: '" + param + "'.", param,
+                 "missing_required_parameter");
+}
+
+ApiError wrong_type(const std::string& param, const std::string& expected) {
+  return invalid("Invalid type for '" + param + "': expected " + expected + ".", param,
+                 "invalid_type");
+}
+
+// Message content: a string, null, or an array of {"type":"text","text":…} parts.
+std::optional<std::string> content_text(const Json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  if (content.is_null()) return std::string();
+  if (!content.is_array()) return std::nullopt;
+  std::string text;
+  for (const auto& part : content) {
+    if (part.is_object() && string_keyword(part, "type") == "text" && part.contains("text") &&
+        part["text"].is_string()) {
+      text += (text.empty() ? "" : "\n") + part["text"].get<std::string>();
+    }
+  }
+  return text;
+}
+
+// Structured outputs in strict mode: every object closes its properties and requires them all.
+std::optional<std::string> strict_schema_problem(const Json& root, const Json& schema,
+                                                 const std::string& context, int depth) {
+  if (!schema.is_object() || depth > 32) {
+    return std::nullopt;
+  }
+  const Json resolved = resolve_schema(root, schema);
+  if (schema_type(resolved) == "object" && resolved.contains("properties")) {
+    const auto closed = resolved.find("additionalProperties");
+    if (closed == resolved.end() || *closed != false) {
+      return "In context=(" + context +
+             "), 'additionalProperties' is required to be supplied and to be false.";
+    }
+    const Json* required = list_keyword(resolved, "required");
+    for (const auto& [key, property] : resolved["properties"].items()) {
+      if (required == nullptr ||
+          std::find(required->begin(), required->end(), Json(key)) == required->end()) {
+        return "In context=(" + context +
+               "), 'required' is required to be supplied and to be an array including every key "
+               "in properties. Missing '" +
+               key + "'.";
+      }
+      if (auto problem = strict_schema_problem(
+              root, property,
+              context + (context.empty() ? "" : ", ") + "'properties', '" + key + "'", depth + 1)) {
+        return problem;
+      }
+    }
+  }
+  if (resolved.contains("items")) {
+    return strict_schema_problem(root, resolved["items"],
+                                 context + (context.empty() ? "" : ", ") + "'items'", depth + 1);
+  }
+  for (const char* key : {"anyOf", "oneOf"}) {
+    if (const Json* branches = list_keyword(resolved, key)) {
+      for (std::size_t i = 0; i < branches->size(); ++i) {
+        const std::string inner =
+            context + (context.empty() ? "" : ", ") + "'" + key + "', '" + std::to_string(i) + "'";
+        if (auto problem = strict_schema_problem(root, (*branches)[i], inner, depth + 1)) {
+          return problem;
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+bool valid_schema_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+std::optional<ApiError> read_response_format(const Json& body, ChatRequest& request) {
+  const auto format = body.find("response_format");
+  if (format == body.end() || format->is_null()) return std::nullopt;
+  if (!format->is_object()) return wrong_type("response_format", "an object");
+  const std::string type = string_keyword(*format, "type");
+  if (type == "text") return std::nullopt;
+  if (type == "json_object") {
+    if (!mentions_json(request)) {
+      return invalid(
+          "'messages' must contain the word 'json' in some form, to use 'response_format' of "
+          "type 'json_object'.",
+          "messages", std::nullopt);
+    }
+    request.format = ResponseFormat::json_object;
+    return std::nullopt;
+  }
+  if (type != "json_schema") {
+    return invalid("Invalid value: '" + type +
+                       "'. Supported values are: 'json_object', 'json_schema', and 'text'.",
+                   "response_format.type", "invalid_value");
+  }
+  const auto spec = format->find("json_schema");
+  if (spec == format->end() || !spec->is_object()) {
+    return missing("response_format.json_schema");
+  }
+  request.format = ResponseFormat::json_schema;
+  request.schema_name = string_keyword(*spec, "name");
+  if (!spec->contains("name")) return missing("response_format.json_schema.name");
+  if (!valid_schema_name(request.schema_name)) {
+    return invalid(
+        "Invalid 'response_format.json_schema.name': string does not match pattern. "
+        "Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
+        "response_format.json_schema.name", "invalid_value");
+  }
+  request.schema = spec->value("schema", Json::object());
+  if (!request.schema.is_object())
+    return wrong_type("response_format.json_schema.schema", "an object");
+  if (spec->contains("strict") && (*spec)["strict"] == true) {
+    if (schema_type(request.schema) != "object") {
+      return invalid("Invalid schema for response_format '" + request.schema_name +
+                         "': schema must be a JSON Schema of 'type: \"object\"', got 'type: \"" +
+                         schema_type(request.schema) + "\"'.",
+                     "response_format", "invalid_json_schema");
+    }
+    if (auto problem = strict_schema_problem(request.schema, request.schema, "", 0)) {
+      return invalid(
+          "Invalid schema for response_format '" + request.schema_name + "': " + *problem,
+          "response_format", "invalid_json_schema");
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> read_messages(const Json& body, ChatRequest& request) {
+  const auto messages = body.find("messages");
+  if (messages == body.end()) return missing("messages");
+  if (!messages->is_array()) return wrong_type("messages", "an array");
+  if (messages->empty()) {
+    return invalid(
+        "Invalid 'messages': empty array. Expected an array with minimum length 1, but "
+        "got an empty array instead.",
+        "messages", "empty_array");
+  }
+  for (std::size_t i = 0; i < messages->size(); ++i) {
+    const Json& message = (*messages)[i];
+    const std::string where = "messages[" + std::to_string(i) + "]";
+    if (!message.is_object()) return wrong_type(where, "an object");
+    if (!message.contains("role") || !message["role"].is_string()) {
+      return missing(where + ".role");
+    }
+    const auto text = content_text(message.value("content", Json()));
+    if (!text) return wrong_type(where + ".content", "a string or an array of content parts");
+    request.messages.push_back({message["role"].get<std::string>(), *text});
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view text) {
+  const Json body = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) {
+    return invalid(
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+        "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+        "sent was not valid JSON.)",
+        std::nullopt, std::nullopt);
+  }
+  ChatRequest request;
+  if (!body.contains("model") || !body["model"].is_string() || body["model"] == "") {
+    return invalid("you must provide a model parameter", std::nullopt, std::nullopt);
+  }
+  request.model = body["model"].get<std::string>();
+  if (auto error = read_messages(body, request)) return *error;
+  if (body.contains("stream") && body["stream"] == true) {
+    return invalid("This endpoint does not stream; send 'stream': false.", "stream",
+                   "unsupported_value");
+  }
+  for (const char* key : {"max_tokens", "max_completion_tokens"}) {
+    const auto limit = body.find(key);
+    if (limit == body.end() || limit->is_null()) continue;
+    if (!limit->is_number_integer()) return wrong_type(key, "an integer");
+    if (limit->get<std::int64_t>() < 1) {
+      return invalid("Invalid '" + std::string(key) +
+                         "': integer below minimum value. Expected a value >= 1, but got " +
+                         limit->dump() + " instead.",
+                     key, "integer_below_min_value");
+    }
+    request.max_tokens = limit->get<std::int64_t>();  // max_completion_tokens wins: read last
+  }
+  if (auto error = read_response_format(body, request)) return *error;
+  return request;
+}
+
+std::int64_t prompt_tokens(const ChatRequest& request) {
+  std::size_t chars = 0;
+  for (const auto& message : request.messages) {
+    chars += count_chars(message.content);
+  }
+  return static_cast<std::int64_t>((chars + 3) / 4 + 4 * request.messages.size());
+}
+
+const std::string& last_user_text(const ChatRequest& request) {
+  for (auto it = request.messages.rbegin(); it != request.messages.rend(); ++it) {
+    if (it->role == "user") {
+      return it->content;
+    }
+  }
+  return request.messages.back().content;
+}
+
+std::string all_message_text(const ChatRequest& request) {
+  std::string text;
+  for (const auto& message : request.messages) {
+    text += message.role + "\n" + message.content + "\n";
+  }
+  return text;
+}
+
+bool mentions_json(const ChatRequest& request) {
+  std::string text = all_message_text(request);
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text.find("json") != std::string::npos;
+}
+
+}  // namespace hydrate::mock

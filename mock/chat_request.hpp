@@ -1,0 +1,48 @@
+#pragma once
+// A CreateChatCompletionRequest as the endpoint reads it, and the checks OpenAI makes before it
+// answers (a JSON body, a model, at least one message, a usable response_format, strict schemas
+// that follow the structured-outputs rules), each failing with OpenAI's own kind of 400.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "mock/schema_keywords.hpp"
+#include "mock/wire.hpp"
+
+namespace hydrate::mock {
+
+struct ChatMessage {
+  std::string role;
+  std::string content;  // text parts joined; empty for a null content
+};
+
+enum class ResponseFormat { text, json_object, json_schema };
+
+struct ChatRequest {
+  std::string model;
+  std::vector<ChatMessage> messages;
+  std::optional<std::int64_t> max_tokens;  // max_completion_tokens, else max_tokens
+  ResponseFormat format = ResponseFormat::text;
+  std::string schema_name;  // json_schema only
+  Json schema;              // json_schema only; an empty object when the request gave none
+};
+
+// The parsed request, or the 400 OpenAI would send for this body.
+std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view body);
+
+// ceil(code points of all message contents / 4) + 4 per message.
+std::int64_t prompt_tokens(const ChatRequest& request);
+
+// The content of the last user message; of the last message when no user spoke.
+const std::string& last_user_text(const ChatRequest& request);
+
+// Every message's content, one after another, for hashing and for looking for "json".
+std::string all_message_text(const ChatRequest& request);
+
+// True when any message mentions JSON (in any letter case).
+bool mentions_json(const ChatRequest& request);
+
+}  // namespace hydrate::mock

@@ -1,0 +1,65 @@
+#pragma once
+// The HTTP face of the endpoint: the OpenAI routes (chat completions, models), /health and /stats,
+// OpenAI-style errors for everything else, API-key checks, latency and fault injection.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <httplib.h>
+
+#include "mock/chat_request.hpp"
+#include "mock/faults.hpp"
+#include "mock/stats.hpp"
+
+namespace hydrate::mock {
+
+struct EndpointOptions {
+  std::uint64_t seed = 1;
+  std::int64_t latency_ms = 0;  // added before every /v1 answer
+  FaultRates rates;
+  std::int64_t timeout_hold_ms = 30000;  // how long a "timeout" fault holds its request
+  std::string api_key;                   // empty: no Authorization required
+};
+
+// Lets handlers that wait (latency, held requests) wake at once when the server stops.
+class Stopper {
+ public:
+  void stop();
+  // Sleeps for `duration`; false when stop() cut the sleep short (or had already been called).
+  bool sleep_for(std::chrono::milliseconds duration);
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopped_ = false;
+};
+
+class Endpoint {
+ public:
+  Endpoint(EndpointOptions options, Stopper& stopper);
+
+  // Registers every route and the error and exception handlers on `server`.
+  void install(httplib::Server& server);
+
+ private:
+  void chat_completions(const httplib::Request& request, httplib::Response& response);
+  // Sends the completion (or the malformed body standing in for it) for a request that passed
+  // every check; returns the HTTP status recorded for it.
+  int answer(const ChatRequest& chat, Fault fault, std::uint64_t hash, httplib::Response& response);
+  // The 401 to send, or nothing when the request may pass.
+  std::optional<ApiError> refuse_unauthorized(const httplib::Request& request) const;
+  void pause_for_latency();
+
+  const EndpointOptions options_;
+  Stopper& stopper_;
+  Stats stats_;
+  SeenModels models_;
+  RepeatCounter repeats_;
+  std::atomic<std::uint64_t> sequence_{0};
+};
+
+}  // namespace hydrate::mock

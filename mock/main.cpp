@@ -1,0 +1,136 @@
+// hydrate-mock-llm: the project's local OpenAI-compatible endpoint. Parses flags, binds, prints
+// "listening on http://HOST:PORT" as its first line on stdout, and serves until SIGINT/SIGTERM.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
+
+#include "mock/endpoint.hpp"
+
+namespace {
+
+using hydrate::mock::EndpointOptions;
+
+struct Flags {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::size_t threads = 64;
+  EndpointOptions endpoint;
+};
+
+void add_rate(CLI::App& app, const char* name, double& rate, const char* what) {
+  app.add_option(name, rate, fmt::format("probability (0..1) that a request gets {}", what))
+      ->check(CLI::Range(0.0, 1.0))
+      ->default_val(0.0);
+}
+
+void define_flags(CLI::App& app, Flags& flags) {
+  app.add_option("--host", flags.host, "address to listen on")->default_val("127.0.0.1");
+  app.add_option("--port", flags.port, "port to listen on; 0 picks a free one")
+      ->check(CLI::Range(0, 65535))
+      ->default_val(0);
+  app.add_option("--seed", flags.endpoint.seed, "seed for content and fault decisions")
+      ->default_val(1);
+  app.add_option("--latency-ms", flags.endpoint.latency_ms, "delay added to every /v1 answer")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{3600000}))
+      ->default_val(0);
+  hydrate::mock::FaultRates& rates = flags.endpoint.rates;
+  add_rate(app, "--rate-429", rates.rate_limited, "a 429 rate limit");
+  add_rate(app, "--rate-500", rates.server_error, "a 500 server error");
+  add_rate(app, "--rate-503", rates.unavailable, "a 503 service unavailable");
+  add_rate(app, "--rate-timeout", rates.timeout, "held, then a 504 or a dropped connection");
+  add_rate(app, "--rate-malformed", rates.malformed, "a 200 whose body is not JSON");
+  add_rate(app, "--rate-truncated", rates.truncated, "content cut off (finish_reason length)");
+  add_rate(app, "--rate-invalid", rates.invalid, "JSON that breaks its schema");
+  app.add_option("--timeout-hold-ms", flags.endpoint.timeout_hold_ms,
+                 "how long a timeout fault holds its request")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{3600000}))
+      ->default_val(30000);
+  app.add_option("--api-key", flags.endpoint.api_key,
+                 "require 'Authorization: Bearer KEY' on /v1 routes");
+  app.add_option("--threads", flags.threads, "worker threads of the HTTP server")
+      ->check(CLI::Range(1, 4096))
+      ->default_val(64);
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Blocked first, before any thread exists: SIGINT/SIGTERM are only ever taken by sigtimedwait
+  // below, so a stop is always orderly, even one that arrives during start-up.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{
+      "hydrate-mock-llm: a local OpenAI-compatible endpoint with deterministic answers "
+      "and injectable faults"};
+  Flags flags;
+  define_flags(app, flags);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::ParseError& error) {
+    std::cerr << "hydrate-mock-llm: error: " << error.what() << " (see --help)\n";
+    return 2;
+  }
+
+  hydrate::mock::Stopper stopper;
+  hydrate::mock::Endpoint endpoint(flags.endpoint, stopper);
+  httplib::Server server;
+  const std::size_t threads = flags.threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_keep_alive_timeout(2);  // idle connections close soon, so a stop is prompt
+  endpoint.install(server);
+
+  const int port = flags.port == 0
+                       ? server.bind_to_any_port(flags.host)
+                       : (server.bind_to_port(flags.host, flags.port) ? flags.port : -1);
+  if (port <= 0) {
+    std::cerr << "hydrate-mock-llm: error: cannot listen on " << flags.host << ":" << flags.port
+              << " (address in use or not available; pick another --host/--port)\n";
+    return 1;
+  }
+  std::cout << "listening on http://" << url_host(flags.host) << ":" << port << std::endl;
+
+  std::atomic<bool> finished{false};
+  std::atomic<bool> served{true};
+  std::thread serving([&] {
+    served = server.listen_after_bind();
+    finished = true;
+  });
+  const timespec poll_interval{0, 100 * 1000 * 1000};
+  bool signalled = false;
+  while (!finished && !signalled) {
+    signalled = sigtimedwait(&stop_signals, nullptr, &poll_interval) > 0;
+  }
+  stopper.stop();
+  while (signalled && !finished && !server.is_running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (!finished) {
+    server.stop();
+  }
+  serving.join();
+  if (!signalled && !served) {
+    std::cerr << "hydrate-mock-llm: error: the server stopped unexpectedly\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,139 @@
+#include "mock/schema_keywords.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <initializer_list>
+
+namespace hydrate::mock {
+namespace {
+
+bool contains_any(const std::string& haystack, std::initializer_list<const char*> needles) {
+  return std::any_of(needles.begin(), needles.end(), [&](const char* needle) {
+    return haystack.find(needle) != std::string::npos;
+  });
+}
+
+Json merge_all_of(const Json& root, const Json& schema) {
+  Json merged = schema;
+  merged.erase("allOf");
+  for (const auto& part : schema["allOf"]) {
+    const Json resolved = resolve_schema(root, part);
+    if (!resolved.is_object()) {
+      continue;
+    }
+    for (const auto& [key, value] : resolved.items()) {
+      if (key == "properties" && merged.contains(key) && merged[key].is_object() &&
+          value.is_object()) {
+        merged[key].update(value);
+      } else if (key == "required" && merged.contains(key) && merged[key].is_array() &&
+                 value.is_array()) {
+        merged[key].insert(merged[key].end(), value.begin(), value.end());
+      } else {
+        merged[key] = value;
+      }
+    }
+  }
+  return merged;
+}
+
+}  // namespace
+
+Json resolve_schema(const Json& root, const Json& schema) {
+  Json current = schema;
+  for (int hops = 0; hops < 32 && current.is_object() && current.contains("$ref"); ++hops) {
+    const std::string ref = string_keyword(current, "$ref");
+    if (ref.empty() || ref[0] != '#') {
+      return Json::object();
+    }
+    try {
+      Json target = root.at(Json::json_pointer(ref.substr(1)));
+      if (!target.is_object()) {
+        return Json::object();
+      }
+      current.erase("$ref");
+      for (const auto& [key, value] : current.items()) {
+        target[key] = value;  // keywords next to "$ref" (a description) apply too
+      }
+      current = std::move(target);
+    } catch (const Json::exception&) {
+      return Json::object();
+    }
+  }
+  if (current.is_object() && current.contains("allOf") && current["allOf"].is_array()) {
+    return merge_all_of(root, current);
+  }
+  return current;
+}
+
+std::string schema_type(const Json& schema) {
+  if (!schema.is_object()) {
+    return "";
+  }
+  const auto type = schema.find("type");
+  if (type != schema.end() && type->is_string()) {
+    return type->get<std::string>();
+  }
+  if (type != schema.end() && type->is_array() && !type->empty()) {
+    for (const auto& entry : *type) {
+      if (entry.is_string() && entry != "null") {
+        return entry.get<std::string>();
+      }
+    }
+    return "null";
+  }
+  if (schema.contains("properties")) return "object";
+  if (schema.contains("items")) return "array";
+  return "";
+}
+
+std::optional<double> number_keyword(const Json& schema, const char* key) {
+  const auto found = schema.find(key);
+  if (found == schema.end() || !found->is_number()) {
+    return std::nullopt;
+  }
+  return found->get<double>();
+}
+
+std::optional<std::int64_t> count_keyword(const Json& schema, const char* key) {
+  const auto found = schema.find(key);
+  if (found == schema.end() || !found->is_number_integer() || found->get<std::int64_t>() < 0) {
+    return std::nullopt;
+  }
+  return found->get<std::int64_t>();
+}
+
+std::string string_keyword(const Json& schema, const char* key) {
+  const auto found = schema.find(key);
+  return found != schema.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
+const Json* list_keyword(const Json& schema, const char* key) {
+  const auto found = schema.find(key);
+  if (found == schema.end() || !found->is_array() || found->empty()) {
+    return nullptr;
+  }
+  return &*found;
+}
+
+std::string normalized_name(const std::string& property) {
+  std::string out;
+  for (char c : property) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return out;
+}
+
+bool is_title_name(const std::string& property) {
+  return contains_any(normalized_name(property),
+                      {"title", "heading", "name", "topic", "chapter", "label"});
+}
+
+bool is_identifier_name(const std::string& property) {
+  const std::string name = normalized_name(property);
+  return name == "id" || name == "uuid" || name == "slug" || property.ends_with("Id") ||
+         property.ends_with("_id") || property.ends_with("ID");
+}
+
+}  // namespace hydrate::mock

@@ -1,0 +1,39 @@
+#pragma once
+// Reading JSON Schema keywords defensively: the schema comes from a request, so any keyword may
+// be missing or of the wrong JSON type. Shared by the answer generator and the schema breaker.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace hydrate::mock {
+
+using Json = nlohmann::ordered_json;
+
+// `schema` with its "$ref" chain followed (local references, "#/…", against `root`) and "allOf"
+// merged into one schema. An unresolvable reference gives an empty schema (anything goes).
+Json resolve_schema(const Json& root, const Json& schema);
+
+// The single non-null type the schema asks for: "object", "array", "string", "integer",
+// "number", "boolean", "null", or "" when it names none and its keywords do not tell.
+std::string schema_type(const Json& schema);
+
+// A numeric keyword ("minimum", "maxItems" …); empty when absent or not a number.
+std::optional<double> number_keyword(const Json& schema, const char* key);
+// A non-negative integer keyword ("minItems", "maxLength" …); empty when absent or invalid.
+std::optional<std::int64_t> count_keyword(const Json& schema, const char* key);
+// A string keyword ("format" …); empty when absent or not a string.
+std::string string_keyword(const Json& schema, const char* key);
+// The non-empty array of an "enum", "anyOf" or "oneOf"; nullptr when absent or empty.
+const Json* list_keyword(const Json& schema, const char* key);
+
+// A property name lowercased with everything but letters and digits removed ("key_points" ->
+// "keypoints"), for matching names against conventions.
+std::string normalized_name(const std::string& property);
+// True for property names that hold titles ("title", "chapterTitle", "name", "heading").
+bool is_title_name(const std::string& property);
+// True for property names that hold identifiers ("id", "jobId", "chapter_id", "slug").
+bool is_identifier_name(const std::string& property);
+
+}  // namespace hydrate::mock

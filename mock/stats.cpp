@@ -1,0 +1,68 @@
+#include "mock/stats.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace hydrate::mock {
+
+void Stats::record(int status, std::optional<Fault> fault) {
+  const std::lock_guard lock(mutex_);
+  ++total_;
+  ++by_status_[status];
+  if (fault) {
+    ++by_fault_[static_cast<std::size_t>(*fault)];
+  }
+}
+
+void Stats::bill(const Usage& usage) {
+  const std::lock_guard lock(mutex_);
+  prompt_tokens_ += usage.prompt_tokens;
+  completion_tokens_ += usage.completion_tokens;
+  ++billed_calls_;
+}
+
+std::string Stats::to_json() const {
+  const std::lock_guard lock(mutex_);
+  nlohmann::ordered_json by_status = nlohmann::ordered_json::object();
+  for (const auto& [status, count] : by_status_) {
+    by_status[std::to_string(status)] = count;
+  }
+  nlohmann::ordered_json by_fault = nlohmann::ordered_json::object();
+  for (Fault fault : kAllFaults) {
+    by_fault[fault_name(fault)] = by_fault_[static_cast<std::size_t>(fault)];
+  }
+  const nlohmann::ordered_json stats = {
+      {"requests", {{"total", total_}, {"byStatus", by_status}, {"byFault", by_fault}}},
+      {"billed",
+       {{"promptTokens", prompt_tokens_},
+        {"completionTokens", completion_tokens_},
+        {"cachedTokens", 0},
+        {"calls", billed_calls_}}}};
+  return stats.dump();
+}
+
+void SeenModels::note(const std::string& model) {
+  constexpr std::size_t kMaxModels = 1000;  // a client inventing names cannot grow this forever
+  const std::lock_guard lock(mutex_);
+  if (models_.size() < kMaxModels) {
+    models_.insert(model);
+  }
+}
+
+std::vector<std::string> SeenModels::list() const {
+  const std::lock_guard lock(mutex_);
+  return {models_.begin(), models_.end()};
+}
+
+std::string SeenModels::to_json() const {
+  nlohmann::ordered_json data = nlohmann::ordered_json::array();
+  for (const auto& model : list()) {
+    data.push_back({{"id", model},
+                    {"object", "model"},
+                    {"created", 1700000000},
+                    {"owned_by", "hydrate-mock"}});
+  }
+  return nlohmann::ordered_json{{"object", "list"}, {"data", data}}.dump(
+      -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace hydrate::mock

@@ -1,0 +1,308 @@
+#include "mock/text.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <unordered_set>
+
+#include "mock/hash.hpp"
+
+namespace hydrate::mock {
+namespace {
+
+// Words that carry no topic: grammar, instructions to a model, JSON Schema keywords.
+constexpr std::string_view kStopWords =
+    "the and for are but not you all any can her was one our out has have had his how its may "
+    "new now own see who why what when where which while with within without this that these "
+    "those there their them then than they from into onto over under about above below after "
+    "before between each every some such only also very more most much many other same just "
+    "should must will would could shall might been being were does did doing your yours please "
+    "here use using used make made give given return returns respond reply answer output json "
+    "schema format field fields object objects array string strings number key keys value values "
+    "property properties exactly following follow write generate create produce list include "
+    "includes including provide based per via etc plain text markdown nothing else like least "
+    "item items true false null required valid strict step task you're it's tell describe "
+    "explain matching match according assistant user system type integer boolean enum const "
+    "anyof oneof allof minitems maxitems minimum maximum minlength maxlength "
+    "additionalproperties description pattern ref defs definitions";
+
+const std::unordered_set<std::string>& stop_words() {
+  static const std::unordered_set<std::string> words = [] {
+    std::unordered_set<std::string> set;
+    std::size_t start = 0;
+    while (start < kStopWords.size()) {
+      const std::size_t end = std::min(kStopWords.find(' ', start), kStopWords.size());
+      set.emplace(kStopWords.substr(start, end - start));
+      start = end + 1;
+    }
+    return set;
+  }();
+  return words;
+}
+
+constexpr std::array<const char*, 12> kFallbackVocabulary = {
+    "concept", "principle", "example", "process",  "structure", "pattern",
+    "method",  "evidence",  "system",  "practice", "context",   "model"};
+
+std::string ascii_lower(std::string_view word) {
+  std::string out(word);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+bool is_word_byte(unsigned char c) {
+  return std::isalnum(c) || c >= 0x80;
+}
+
+// "Science" -> "science" mid-sentence; acronyms such as "CBSE" or "pH" stay as written.
+std::string in_sentence(const std::string& word) {
+  for (std::size_t i = 1; i < word.size(); ++i) {
+    if (std::isupper(static_cast<unsigned char>(word[i]))) {
+      return word;
+    }
+  }
+  return ascii_lower(word);
+}
+
+std::string capitalised(std::string word) {
+  if (!word.empty()) {
+    word[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(word[0])));
+  }
+  return word;
+}
+
+// Replaces {0}, {1}, {2} in a template with words, lowercased for the middle of a sentence.
+std::string fill(std::string_view pattern, const std::vector<std::string>& words) {
+  std::string out;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '{' && i + 2 < pattern.size() && pattern[i + 2] == '}') {
+      const auto slot = static_cast<std::size_t>(pattern[i + 1] - '0');
+      out += in_sentence(words[slot % words.size()]);
+      i += 2;
+    } else {
+      out += pattern[i];
+    }
+  }
+  return capitalised(std::move(out));
+}
+
+template <std::size_t N>
+std::string fill_one_of(const std::array<const char*, N>& patterns, const PromptWords& words,
+                        std::uint64_t hash) {
+  return fill(patterns[hash % N], words.pick_distinct(derive(hash, 1), 3));
+}
+
+constexpr std::array<const char*, 8> kSentences = {
+    "{0} shapes how {1} and {2} are understood.",
+    "This section explains how {0} relates to {1}, using {2} as a worked example.",
+    "Students examine {0} through {1} and connect it to {2}.",
+    "A clear grasp of {0} makes {1} easier to apply in {2}.",
+    "Key ideas include {0}, {1} and {2}.",
+    "Everyday examples of {0} show why {1} matters for {2}.",
+    "Comparing {0} with {1} reveals the role of {2}.",
+    "The link between {0} and {1} is best seen in {2}."};
+
+constexpr std::array<const char*, 5> kQuestions = {
+    "Which statement best describes the relationship between {0} and {1}?",
+    "What role does {0} play in {1}?", "How does {0} affect {1} in the context of {2}?",
+    "Why is {0} important when studying {1}?", "Which example best illustrates {0}?"};
+
+constexpr std::array<const char*, 6> kObjectives = {
+    "Explain {0} and its role in {1}",     "Describe how {0} relates to {1}",
+    "Identify examples of {0} in {2}",     "Compare {0} with {1}",
+    "Apply {0} to problems involving {1}", "Summarise the main ideas of {0} and {2}"};
+
+constexpr std::array<const char*, 4> kSectionHeadings = {"Why it matters", "Worked example",
+                                                         "In practice", "Going further"};
+
+}  // namespace
+
+PromptWords::PromptWords(std::string_view text) {
+  std::unordered_set<std::string> seen;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && !is_word_byte(static_cast<unsigned char>(text[i]))) {
+      ++i;
+    }
+    std::size_t end = i;
+    while (end < text.size() &&
+           (is_word_byte(static_cast<unsigned char>(text[end])) ||
+            ((text[end] == '-' || text[end] == '\'') && end + 1 < text.size() &&
+             is_word_byte(static_cast<unsigned char>(text[end + 1])) && end > i))) {
+      ++end;
+    }
+    const std::string_view word = text.substr(i, end - i);
+    i = end;
+    const std::string key = ascii_lower(word);
+    const bool numeric = std::all_of(key.begin(), key.end(), [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c)) || c == '-';
+    });
+    if (word.size() < 3 || numeric || stop_words().count(key) > 0 || !seen.insert(key).second) {
+      continue;
+    }
+    words_.emplace_back(word);
+  }
+  for (const char* filler : kFallbackVocabulary) {
+    if (words_.size() >= 4) {
+      break;
+    }
+    if (seen.insert(filler).second) {
+      words_.emplace_back(filler);
+    }
+  }
+}
+
+const std::string& PromptWords::pick(std::uint64_t hash) const {
+  return words_[hash % words_.size()];
+}
+
+std::vector<std::string> PromptWords::pick_distinct(std::uint64_t hash, std::size_t count) const {
+  count = std::min(count, words_.size());
+  std::vector<bool> used(words_.size(), false);
+  std::vector<std::string> picked;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::size_t index = derive(hash, i) % words_.size();
+    while (used[index]) {
+      index = (index + 1) % words_.size();
+    }
+    used[index] = true;
+    picked.push_back(words_[index]);
+  }
+  return picked;
+}
+
+std::string make_title(const PromptWords& words, std::uint64_t hash) {
+  struct Prefix {
+    const char* text;
+    std::size_t words;
+  };
+  constexpr std::array<Prefix, 6> kPrefixes = {{{"Understanding", 1},
+                                                {"Exploring", 1},
+                                                {"Introduction to", 2},
+                                                {"Foundations of", 2},
+                                                {"Applications of", 2},
+                                                {"Working with", 2}}};
+  const auto length = static_cast<std::size_t>(pick_in_range(hash, 2, 6));
+  std::vector<std::string> parts;
+  std::size_t remaining = length;
+  if (derive(hash, 7) % 3 == 0) {
+    const Prefix& prefix = kPrefixes[derive(hash, 8) % kPrefixes.size()];
+    if (prefix.words < length) {
+      parts.emplace_back(prefix.text);
+      remaining -= prefix.words;
+    }
+  }
+  const bool with_and = parts.empty() && remaining >= 4;
+  auto content = words.pick_distinct(derive(hash, 9), remaining - (with_and ? 1 : 0));
+  for (std::size_t i = 0; content.size() < remaining - (with_and ? 1 : 0); ++i) {
+    content.emplace_back(kFallbackVocabulary[(hash + i) % kFallbackVocabulary.size()]);
+  }
+  for (std::size_t i = 0; i < content.size(); ++i) {
+    if (with_and && i + 1 == content.size()) {
+      parts.emplace_back("and");
+    }
+    parts.push_back(capitalised(content[i]));
+  }
+  std::string title;
+  for (const auto& part : parts) {
+    title += (title.empty() ? "" : " ") + part;
+  }
+  return title;
+}
+
+std::string make_phrase(const PromptWords& words, std::uint64_t hash, int min_words,
+                        int max_words) {
+  const auto length = static_cast<std::size_t>(pick_in_range(hash, min_words, max_words));
+  auto picked = words.pick_distinct(derive(hash, 1), length);
+  std::string phrase;
+  for (std::size_t i = 0; i < length; ++i) {
+    const std::string& word =
+        i < picked.size() ? picked[i] : std::string(kFallbackVocabulary[(hash + i) % 12]);
+    phrase += (i == 0 ? capitalised(word) : " " + in_sentence(word));
+  }
+  return phrase;
+}
+
+std::string make_objective(const PromptWords& words, std::uint64_t hash) {
+  return fill_one_of(kObjectives, words, hash);
+}
+
+std::string make_sentences(const PromptWords& words, std::uint64_t hash, int count) {
+  std::string text;
+  for (int i = 0; i < count; ++i) {
+    text += (i == 0 ? "" : " ") + fill_one_of(kSentences, words, derive(hash, 100 + i));
+  }
+  return text;
+}
+
+std::string make_question(const PromptWords& words, std::uint64_t hash) {
+  return fill_one_of(kQuestions, words, hash);
+}
+
+std::string make_markdown(const PromptWords& words, std::uint64_t hash) {
+  constexpr std::size_t kMaxWords = 400;
+  const auto target = static_cast<std::size_t>(pick_in_range(derive(hash, 1), 120, kMaxWords));
+  std::string text = "# " + make_title(words, derive(hash, 2)) + "\n\n";
+  text += make_sentences(words, derive(hash, 3), 2) + "\n\n## Key points\n\n";
+  const auto bullets = pick_in_range(derive(hash, 4), 3, 5);
+  for (std::int64_t i = 0; i < bullets; ++i) {
+    text +=
+        "- " + make_sentences(words, derive(hash, 10 + static_cast<std::uint64_t>(i)), 1) + "\n";
+  }
+  text +=
+      "\n## " + std::string(kSectionHeadings[derive(hash, 5) % kSectionHeadings.size()]) + "\n\n";
+  std::size_t total = count_words(text);
+  for (std::uint64_t i = 0; total < target; ++i) {
+    const std::string sentence = make_sentences(words, derive(hash, 1000 + i), 1);
+    const std::size_t sentence_words = count_words(sentence);
+    if (total + sentence_words > kMaxWords) {
+      break;
+    }
+    text += (i > 0 && i % 3 == 0 ? "\n\n" : (i == 0 ? "" : " ")) + sentence;
+    total += sentence_words;
+  }
+  return text + "\n";
+}
+
+std::size_t count_words(std::string_view text) {
+  std::size_t count = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) {
+      ++i;
+    }
+    bool marker_only = true;
+    const std::size_t start = i;
+    while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) {
+      marker_only = marker_only && (text[i] == '#' || text[i] == '-' || text[i] == '*');
+      ++i;
+    }
+    if (i > start && !marker_only) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+std::size_t count_chars(std::string_view utf8) {
+  return static_cast<std::size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+std::string take_chars(std::string_view utf8, std::size_t chars) {
+  std::size_t seen = 0;
+  for (std::size_t i = 0; i < utf8.size(); ++i) {
+    if ((static_cast<unsigned char>(utf8[i]) & 0xC0) != 0x80) {
+      if (seen == chars) {
+        return std::string(utf8.substr(0, i));
+      }
+      ++seen;
+    }
+  }
+  return std::string(utf8);
+}
+
+}  // namespace hydrate::mock

@@ -1,0 +1,50 @@
+#pragma once
+// Plausible prose built from the words of a prompt: titles, phrases, sentences, questions and
+// markdown notes. Every function is deterministic in its inputs, so the same request always
+// gets the same text.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hydrate::mock {
+
+// The content words of a prompt (no stop words, no instruction words such as "json"), in order of
+// first appearance, without case-insensitive duplicates. Never empty: when the prompt has no
+// usable word, a small built-in vocabulary stands in.
+class PromptWords {
+ public:
+  explicit PromptWords(std::string_view text);
+
+  // The word at a hash-chosen position.
+  const std::string& pick(std::uint64_t hash) const;
+  // `count` distinct words (fewer only when the vocabulary is smaller), chosen by the hash.
+  std::vector<std::string> pick_distinct(std::uint64_t hash, std::size_t count) const;
+  std::size_t size() const { return words_.size(); }
+
+ private:
+  std::vector<std::string> words_;
+};
+
+// A title of 2 to 6 words, capitalised.
+std::string make_title(const PromptWords& words, std::uint64_t hash);
+// A phrase of min_words..max_words words, lower case after the first letter.
+std::string make_phrase(const PromptWords& words, std::uint64_t hash, int min_words, int max_words);
+// One learning objective ("Explain how … relates to …").
+std::string make_objective(const PromptWords& words, std::uint64_t hash);
+// `count` declarative sentences.
+std::string make_sentences(const PromptWords& words, std::uint64_t hash, int count);
+// A question ending with '?'.
+std::string make_question(const PromptWords& words, std::uint64_t hash);
+// A markdown text: a '#' heading, paragraphs, a '-' list; 120 to 400 words, varying with the hash.
+std::string make_markdown(const PromptWords& words, std::uint64_t hash);
+
+// Words in a text, separated by white space, not counting markdown markers ('#', '-', '*').
+std::size_t count_words(std::string_view text);
+// Unicode code points in UTF-8 text (bytes that are not continuation bytes).
+std::size_t count_chars(std::string_view utf8);
+// The first `chars` code points of UTF-8 text.
+std::string take_chars(std::string_view utf8, std::size_t chars);
+
+}  // namespace hydrate::mock
