@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 
@@ -72,7 +73,11 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
   engine::WorkerContext context{*store, *transport, prompts, config.prices(), endpoint, options,
                                 &g_stop, nullptr, nullptr};
   if (show_progress) {
-    context.on_progress = [](const engine::WorkerReport& r) {
+    context.on_progress = [last = std::chrono::steady_clock::time_point{}](
+                              const engine::WorkerReport& r) mutable {
+      auto now = std::chrono::steady_clock::now();
+      if (now - last < std::chrono::milliseconds(200)) return;  // a line, not a flood
+      last = now;
       std::fprintf(stderr,
                    "\rwork: %lld succeeded, %lld retried, %lld re-asked, %lld failed, %zu in "
                    "flight, %lld tokens, $%.4f   ",
