@@ -18,9 +18,9 @@ struct Command {
 
 // Order is the order of `hydrate --help`.
 constexpr Command kCommands[] = {
-    {"estimate", add_estimate}, {"submit", add_submit},   {"status", add_status},
-    {"cancel", add_cancel},     {"requeue", add_requeue}, {"work", add_work},
-    {"reconcile", add_reconcile}, {"export", add_export}, {"metrics", add_metrics},
+    {"estimate", add_estimate},   {"submit", add_submit},   {"status", add_status},
+    {"cancel", add_cancel},       {"requeue", add_requeue}, {"work", add_work},
+    {"reconcile", add_reconcile}, {"export", add_export},   {"metrics", add_metrics},
     {"migrate", add_migrate},
 };
 
@@ -57,12 +57,14 @@ std::string suggestion(int argc, char** argv) {
 
 int run(int argc, char** argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  CLI::App app{"hydrate: generate a curriculum's teaching content through an OpenAI-compatible "
-               "endpoint, one durable step at a time."};
+  CLI::App app{
+      "hydrate: generate a curriculum's teaching content through an OpenAI-compatible "
+      "endpoint, one durable step at a time."};
   app.name("hydrate");
   app.set_version_flag("--version", std::string("hydrate ") + HYDRATE_VERSION);
   Globals globals;
-  app.add_option("--db", globals.db, "database: sqlite:PATH, a path, or postgresql://… (HYDRATE_DB)");
+  app.add_option("--db", globals.db,
+                 "database: sqlite:PATH, a path, or postgresql://… (HYDRATE_DB)");
   app.add_option("--config", globals.config_file, "config file (HYDRATE_CONFIG)");
   app.add_flag("--json", globals.json, "machine-readable output on stdout");
   app.add_flag("-v,--verbose", globals.verbose, "more diagnostics on stderr");

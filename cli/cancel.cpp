@@ -7,7 +7,8 @@
 namespace hydrate::cli {
 
 void add_cancel(CLI::App& app, Globals& globals) {
-  auto* command = app.add_subcommand("cancel", "cancel a root (or subtree) and its unfinished steps");
+  auto* command =
+      app.add_subcommand("cancel", "cancel a root (or subtree) and its unfinished steps");
   auto job_id = std::make_shared<std::string>();
   auto reason = std::make_shared<std::string>("cancelled by operator");
   command->add_option("job", *job_id, "job id")->required();

@@ -16,14 +16,20 @@ namespace hydrate::cli {
 
 int exit_code_for(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::invalid_input: return kUsage;
-    case ErrorKind::over_budget: return kOverBudget;
-    case ErrorKind::not_found: return kNotFound;
-    default: return kFailure;
+    case ErrorKind::invalid_input:
+      return kUsage;
+    case ErrorKind::over_budget:
+      return kOverBudget;
+    case ErrorKind::not_found:
+      return kNotFound;
+    default:
+      return kFailure;
   }
 }
 
-void fail(const Error& error) { throw Failure(exit_code_for(error.kind), error.message); }
+void fail(const Error& error) {
+  throw Failure(exit_code_for(error.kind), error.message);
+}
 
 Config load_config(const Globals& globals) {
   log::set_level(globals.quiet ? log::Level::quiet
@@ -42,7 +48,8 @@ Config load_config(const Globals& globals) {
   }
   auto flags = globals.overrides;
   if (!globals.db.empty()) flags["db"] = globals.db;
-  return unwrap(Config::resolve(flags, [](const char* name) { return std::getenv(name); }, text, path));
+  return unwrap(Config::resolve(
+      flags, [](const char* name) { return std::getenv(name); }, text, path));
 }
 
 std::unique_ptr<store::Store> open_database(const Config& config, bool create) {
@@ -73,16 +80,19 @@ void add_slot_options(CLI::App& command, SubmitRequest& request) {
   command.add_option("--board", request.slot.board, "board, e.g. CBSE")->required();
   command.add_option("--grade", request.slot.grade, "grade, e.g. 1")->required();
   command.add_option("--subject", request.slot.subject, "subject, e.g. MATH")->required();
-  command.add_flag("--notes,!--no-notes", request.options.notes, "generate a study note per topic (default on)");
+  command.add_flag("--notes,!--no-notes", request.options.notes,
+                   "generate a study note per topic (default on)");
   command.add_flag("--questions,!--no-questions", request.options.questions,
                    "generate practice questions per topic (default on)");
   command.add_option("--chapters", request.options.chapters, "chapters to plan (default: catalog)")
       ->check(CLI::Range(1, 200));
-  command.add_option("--topics-per-chapter", request.options.topics_per_chapter,
-                     "topics per chapter (default: catalog)")
+  command
+      .add_option("--topics-per-chapter", request.options.topics_per_chapter,
+                  "topics per chapter (default: catalog)")
       ->check(CLI::Range(1, 100));
-  command.add_option("--questions-per-topic", request.options.questions_per_topic,
-                     "questions per topic (default 10)")
+  command
+      .add_option("--questions-per-topic", request.options.questions_per_topic,
+                  "questions per topic (default 10)")
       ->check(CLI::Range(1, 50));
   command.add_option("--model", request.options.model, "model (default: llm.model)");
 }
@@ -105,7 +115,8 @@ Catalog load_catalog(const Config& config) {
 
 void check_job_id(const std::string& id) {
   if (!looks_like_job_id(id)) {
-    throw Failure(kUsage, "'" + id.substr(0, 64) + "' is not a job id (26 characters, e.g. 01JABCDEFGHJKMNPQRSTVWXYZ0)");
+    throw Failure(kUsage, "'" + id.substr(0, 64) +
+                              "' is not a job id (26 characters, e.g. 01JABCDEFGHJKMNPQRSTVWXYZ0)");
   }
 }
 

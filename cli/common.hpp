@@ -20,7 +20,8 @@ enum ExitCode { kOk = 0, kFailure = 1, kUsage = 2, kOverBudget = 3, kNotFound = 
 
 // Thrown by subcommands; run() prints "hydrate: error: MESSAGE" and returns code.
 struct Failure : std::runtime_error {
-  Failure(int exit_code, const std::string& message) : std::runtime_error(message), code(exit_code) {}
+  Failure(int exit_code, const std::string& message)
+      : std::runtime_error(message), code(exit_code) {}
   int code;
 };
 

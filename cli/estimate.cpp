@@ -40,7 +40,8 @@ void run_estimate(const Globals& globals, SubmitRequest request) {
 }
 
 void add_estimate(CLI::App& app, Globals& globals) {
-  auto* command = app.add_subcommand("estimate", "predict counts, tokens, cost and duration; exit 3 over --max-cost");
+  auto* command = app.add_subcommand(
+      "estimate", "predict counts, tokens, cost and duration; exit 3 over --max-cost");
   auto request = std::make_shared<SubmitRequest>();
   add_slot_options(*command, *request);
   command->add_option("--max-cost", request->max_cost_usd, "exit 3 when the estimate exceeds USD")

@@ -15,7 +15,8 @@ struct ExportFlags {
 }  // namespace
 
 void add_export(CLI::App& app, Globals& globals) {
-  auto* command = app.add_subcommand("export", "write a root's generated content as JSON or markdown");
+  auto* command =
+      app.add_subcommand("export", "write a root's generated content as JSON or markdown");
   auto flags = std::make_shared<ExportFlags>();
   command->add_option("job", flags->job_id, "root job id")->required();
   command->add_option("--format", flags->format, "json (default) or markdown")
@@ -34,7 +35,8 @@ void add_export(CLI::App& app, Globals& globals) {
       return;
     }
     std::ofstream out(flags->output);
-    if (!out || !(out << text << '\n')) throw Failure(kFailure, "cannot write '" + flags->output + "'");
+    if (!out || !(out << text << '\n'))
+      throw Failure(kFailure, "cannot write '" + flags->output + "'");
   });
 }
 

@@ -31,12 +31,18 @@ void write_metrics_file(store::Store& store, const std::string& path) {
 }  // namespace
 
 void add_reconcile(CLI::App& app, Globals& globals) {
-  auto* command = app.add_subcommand("reconcile", "rescue expired leases, repair the cascade, close finished roots");
+  auto* command = app.add_subcommand(
+      "reconcile", "rescue expired leases, repair the cascade, close finished roots");
   auto flags = std::make_shared<ReconcileFlags>();
-  command->add_option("--metrics-file", flags->metrics_file, "write Prometheus metrics here (textfile collector)");
-  command->add_option("--stuck-minutes", flags->stuck_minutes, "pending this long counts as stuck (default 15)")
+  command->add_option("--metrics-file", flags->metrics_file,
+                      "write Prometheus metrics here (textfile collector)");
+  command
+      ->add_option("--stuck-minutes", flags->stuck_minutes,
+                   "pending this long counts as stuck (default 15)")
       ->check(CLI::Range(0.0, 100000.0));
-  command->add_option("--lock-seconds", flags->lock_seconds, "lock expiry for a reconciler that dies (default 300)")
+  command
+      ->add_option("--lock-seconds", flags->lock_seconds,
+                   "lock expiry for a reconciler that dies (default 300)")
       ->check(CLI::Range(1, 86400));
   command->callback([&globals, flags] {
     Config config = load_config(globals);
@@ -61,11 +67,11 @@ void add_reconcile(CLI::App& app, Globals& globals) {
           R"({{"skipped":false,"rescued":{},"repaired":{},"rolledUp":{},"closed":{},"stuck":{}}})",
           report.rescued, report.repaired, report.rolled_up, report.closed, report.stuck.size()));
     } else {
-      print_line(fmt::format("rescued {} expired lease(s), repaired {} missing child job(s){}, "
-                             "examined {} open root(s), closed {}, {} stuck step(s)",
-                             report.rescued, report.repaired,
-                             report.repaired == 0 ? " (cascade intact)" : "", report.rolled_up,
-                             report.closed, report.stuck.size()));
+      print_line(fmt::format(
+          "rescued {} expired lease(s), repaired {} missing child job(s){}, "
+          "examined {} open root(s), closed {}, {} stuck step(s)",
+          report.rescued, report.repaired, report.repaired == 0 ? " (cascade intact)" : "",
+          report.rolled_up, report.closed, report.stuck.size()));
       for (const auto& job : report.stuck) {
         print_line(fmt::format("stuck: {} {} pending since {}", to_string(job.kind), job.id,
                                format_utc(job.run_after)));

@@ -27,7 +27,8 @@ void add_requeue(CLI::App& app, Globals& globals) {
     if (!flags->job_id.empty() && flags->failed) {
       throw Failure(kUsage, "give either JOB or --failed [--root JOB], not both");
     }
-    if (!flags->root_id.empty() && !flags->failed) throw Failure(kUsage, "--root goes with --failed");
+    if (!flags->root_id.empty() && !flags->failed)
+      throw Failure(kUsage, "--root goes with --failed");
     std::string target = flags->failed ? flags->root_id : flags->job_id;
     if (!target.empty()) check_job_id(target);
     Config config = load_config(globals);

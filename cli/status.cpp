@@ -39,9 +39,10 @@ void print_root(const store::RootRecord& root, const store::TreeCounts& counts,
   print_line(fmt::format("steps      {} succeeded, {} pending, {} running, {} failed, {} cancelled",
                          counts.jobs_succeeded, counts.jobs_pending, counts.jobs_running,
                          counts.jobs_failed, counts.jobs_cancelled));
-  print_line(fmt::format("cost       ${:.4f} actual, ${:.4f} estimated{}", counts.actual_cost_usd,
-                         root.estimated_cost_usd,
-                         root.budget_usd > 0 ? fmt::format(", ${:.4f} budget", root.budget_usd) : ""));
+  print_line(
+      fmt::format("cost       ${:.4f} actual, ${:.4f} estimated{}", counts.actual_cost_usd,
+                  root.estimated_cost_usd,
+                  root.budget_usd > 0 ? fmt::format(", ${:.4f} budget", root.budget_usd) : ""));
   print_line(fmt::format("tokens     {} prompt, {} completion, {} cached, {} calls",
                          counts.tokens.prompt, counts.tokens.completion, counts.tokens.cached,
                          counts.calls));
@@ -57,16 +58,18 @@ void print_root(const store::RootRecord& root, const store::TreeCounts& counts,
 void print_table(store::Store& store, int limit) {
   auto roots = unwrap(store.recent_roots(limit));
   print_line(fmt::format("{:<26}  {:<9}  {:<24}  {:>4}  {:>9}  {:>9}  {:>9}  {:>11}  {:>9}", "JOB",
-                         "STATUS", "SLOT", "%", "CHAPTERS", "TOPICS", "NOTES", "QUESTIONS", "COST"));
+                         "STATUS", "SLOT", "%", "CHAPTERS", "TOPICS", "NOTES", "QUESTIONS",
+                         "COST"));
   for (const auto& root : roots) {
     auto counts = unwrap(store.tree_counts(root.job.id));
     Progress p = derive_progress(counts, root.options);
     std::string slot = fmt::format("{}/{}/{}/{}", root.slot.language, root.slot.board,
                                    root.slot.grade, root.slot.subject);
-    print_line(fmt::format("{:<26}  {:<9}  {:<24.24}  {:>4}  {:>9}  {:>9}  {:>9}  {:>11}  ${:>8.4f}",
-                           root.job.id, to_string(root.status), slot, overall_percent(p),
-                           level_cell(p.chapters), level_cell(p.topics), level_cell(p.notes),
-                           level_cell(p.questions), counts.actual_cost_usd));
+    print_line(
+        fmt::format("{:<26}  {:<9}  {:<24.24}  {:>4}  {:>9}  {:>9}  {:>9}  {:>11}  ${:>8.4f}",
+                    root.job.id, to_string(root.status), slot, overall_percent(p),
+                    level_cell(p.chapters), level_cell(p.topics), level_cell(p.notes),
+                    level_cell(p.questions), counts.actual_cost_usd));
   }
 }
 
@@ -74,17 +77,21 @@ void print_table(store::Store& store, int limit) {
 bool show_job(const Globals& globals, store::Store& store, const std::string& id) {
   auto job = unwrap(store.find_job(id));
   if (!job.parent_id.empty()) {
-    if (globals.json) print_line(report::job_status_json(job));
-    else print_line(fmt::format("{} {} {} (attempt {}/{}){}", to_string(job.kind), job.id,
-                                to_string(job.status), job.attempts, job.max_attempts,
-                                job.last_error.empty() ? "" : ": " + job.last_error));
+    if (globals.json)
+      print_line(report::job_status_json(job));
+    else
+      print_line(fmt::format("{} {} {} (attempt {}/{}){}", to_string(job.kind), job.id,
+                             to_string(job.status), job.attempts, job.max_attempts,
+                             job.last_error.empty() ? "" : ": " + job.last_error));
     return is_terminal(job.status);
   }
   auto root = unwrap(store.find_root(id));
   auto counts = unwrap(store.tree_counts(id));
   auto errors = unwrap(store.recent_errors(id, 5));
-  if (globals.json) print_line(report::root_status_json(root, counts, errors));
-  else print_root(root, counts, errors);
+  if (globals.json)
+    print_line(report::root_status_json(root, counts, errors));
+  else
+    print_root(root, counts, errors);
   return is_terminal(root.status);
 }
 
@@ -114,13 +121,15 @@ void run_status(const Globals& globals, const StatusFlags& flags) {
 }  // namespace
 
 void add_status(CLI::App& app, Globals& globals) {
-  auto* command = app.add_subcommand("status", "show one job's progress per level, or a table of recent roots");
+  auto* command =
+      app.add_subcommand("status", "show one job's progress per level, or a table of recent roots");
   auto flags = std::make_shared<StatusFlags>();
   command->add_option("job", flags->job_id, "job id (a root shows its whole tree)");
   command->add_flag("--watch", flags->watch, "repeat until the job finishes");
   command->add_option("--interval", flags->interval, "seconds between --watch updates (default 2)")
       ->check(CLI::Range(0.1, 3600.0));
-  command->add_option("--limit", flags->limit, "roots in the table (default 20)")->check(CLI::Range(1, 10000));
+  command->add_option("--limit", flags->limit, "roots in the table (default 20)")
+      ->check(CLI::Range(1, 10000));
   command->callback([&globals, flags] { run_status(globals, *flags); });
 }
 

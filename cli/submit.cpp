@@ -45,22 +45,24 @@ void run_submit(const Globals& globals, SubmitFlags flags) {
   print_line(root.job.id);
   if (!globals.quiet) {
     std::fprintf(stderr, "hydrate: %s root %s for %s/%s/%s/%s, estimated $%.4f\n",
-                 result.outcome.deduplicated ? "returned the live" : "submitted", root.job.id.c_str(),
-                 root.slot.language.c_str(), root.slot.board.c_str(), root.slot.grade.c_str(),
-                 root.slot.subject.c_str(), result.estimate.cost_usd);
+                 result.outcome.deduplicated ? "returned the live" : "submitted",
+                 root.job.id.c_str(), root.slot.language.c_str(), root.slot.board.c_str(),
+                 root.slot.grade.c_str(), root.slot.subject.c_str(), result.estimate.cost_usd);
   }
 }
 
 }  // namespace
 
 void add_submit(CLI::App& app, Globals& globals) {
-  auto* command = app.add_subcommand("submit", "create the root job of a subject (or return the live duplicate)");
+  auto* command = app.add_subcommand(
+      "submit", "create the root job of a subject (or return the live duplicate)");
   auto flags = std::make_shared<SubmitFlags>();
   add_slot_options(*command, flags->request);
   command->add_flag("--dry-run", flags->dry_run, "estimate only; touch no database");
   command->add_option("--max-cost", flags->request.max_cost_usd, "the root's budget in USD")
       ->check(CLI::NonNegativeNumber);
-  command->add_flag("--force", flags->request.force, "submit even when the estimate exceeds --max-cost");
+  command->add_flag("--force", flags->request.force,
+                    "submit even when the estimate exceeds --max-cost");
   command->add_option("--priority", flags->request.priority, "higher runs first (default 0)")
       ->check(CLI::Range(-1000, 1000));
   command->callback([&globals, flags] { run_submit(globals, *flags); });

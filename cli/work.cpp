@@ -17,7 +17,9 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-extern "C" void on_stop_signal(int) { g_stop = true; }
+extern "C" void on_stop_signal(int) {
+  g_stop = true;
+}
 
 struct WorkFlags {
   int concurrency = 0;
@@ -45,7 +47,8 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
   endpoint.api_key = api_key(config);
   endpoint.default_model = config.get("llm.model");
   endpoint.timeout_ms = static_cast<long>(unwrap(config.get_int("llm.timeout_ms", 100, 3600000)));
-  endpoint.use_max_completion_tokens = config.get("llm.max_tokens_field") == "max_completion_tokens";
+  endpoint.use_max_completion_tokens =
+      config.get("llm.max_tokens_field") == "max_completion_tokens";
   endpoint.json_object_only = config.get("llm.response_format") == "json_object";
   endpoint.max_response_bytes =
       static_cast<std::size_t>(unwrap(config.get_int("llm.max_response_bytes", 1024, 1LL << 30)));
@@ -57,21 +60,22 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
                             : static_cast<int>(unwrap(config.get_int("work.concurrency", 1, 1024)));
   options.until_idle = flags.until_idle;
   options.max_steps = flags.max_steps;
-  options.lease_ms = 1000LL * (flags.lease_seconds > 0
-                                   ? flags.lease_seconds
-                                   : unwrap(config.get_int("work.lease_seconds", 1, 86400)));
+  options.lease_ms =
+      1000LL * (flags.lease_seconds > 0 ? flags.lease_seconds
+                                        : unwrap(config.get_int("work.lease_seconds", 1, 86400)));
   options.retry.base_ms = unwrap(config.get_int("retry.base_ms", 1, 3600000));
   options.retry.max_ms = unwrap(config.get_int("retry.max_ms", 1, 86400000));
   options.requests_per_minute = flags.rpm;
   options.tokens_per_minute = flags.tpm;
-  options.limits.max_markdown = std::min<std::size_t>(options.limits.max_markdown, endpoint.max_response_bytes);
+  options.limits.max_markdown =
+      std::min<std::size_t>(options.limits.max_markdown, endpoint.max_response_bytes);
 
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
 
   bool show_progress = !globals.quiet && (flags.progress || isatty(STDERR_FILENO));
-  engine::WorkerContext context{*store, *transport, prompts, config.prices(), endpoint, options,
-                                &g_stop, nullptr, nullptr};
+  engine::WorkerContext context{*store,  *transport, prompts, config.prices(), endpoint,
+                                options, &g_stop,    nullptr, nullptr};
   if (show_progress) {
     context.on_progress = [last = std::chrono::steady_clock::time_point{}](
                               const engine::WorkerReport& r) mutable {
@@ -96,7 +100,8 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
         report.lost_leases, report.calls, report.tokens.prompt, report.tokens.completion,
         report.tokens.cached, report.cost_usd));
   } else if (!globals.quiet) {
-    std::fprintf(stderr, "hydrate: work done: %lld step(s) succeeded, %lld failed, %lld call(s), $%.4f\n",
+    std::fprintf(stderr,
+                 "hydrate: work done: %lld step(s) succeeded, %lld failed, %lld call(s), $%.4f\n",
                  static_cast<long long>(report.succeeded), static_cast<long long>(report.failed),
                  static_cast<long long>(report.calls), report.cost_usd);
   }
@@ -108,17 +113,23 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
 void add_work(CLI::App& app, Globals& globals) {
   auto* command = app.add_subcommand("work", "run steps with many model calls in flight");
   auto flags = std::make_shared<WorkFlags>();
-  command->add_option("--concurrency", flags->concurrency, "model calls in flight (default work.concurrency, 8)")
+  command
+      ->add_option("--concurrency", flags->concurrency,
+                   "model calls in flight (default work.concurrency, 8)")
       ->check(CLI::Range(1, 1024));
-  command->add_flag("--until-idle", flags->until_idle, "exit once no open tree has pending or running steps");
+  command->add_flag("--until-idle", flags->until_idle,
+                    "exit once no open tree has pending or running steps");
   command->add_option("--max-steps", flags->max_steps, "claim at most N steps, then exit")
       ->check(CLI::Range(1LL, 1LL << 40));
-  command->add_option("--lease-seconds", flags->lease_seconds, "lease per claimed step (default 60)")
+  command
+      ->add_option("--lease-seconds", flags->lease_seconds, "lease per claimed step (default 60)")
       ->check(CLI::Range(1, 86400));
-  command->add_option("--rpm", flags->rpm, "requests per minute at most (0 = no limit)")->check(CLI::Range(0, 1000000));
+  command->add_option("--rpm", flags->rpm, "requests per minute at most (0 = no limit)")
+      ->check(CLI::Range(0, 1000000));
   command->add_option("--tpm", flags->tpm, "tokens per minute at most (0 = no limit)")
       ->check(CLI::Range(0LL, 1LL << 40));
-  command->add_flag("--progress", flags->progress, "live progress line on stderr (default when a terminal)");
+  command->add_flag("--progress", flags->progress,
+                    "live progress line on stderr (default when a terminal)");
   command->callback([&globals, flags] { run_work(globals, *flags); });
 }
 

@@ -32,7 +32,9 @@ RootOptions options_from(const json& j) {
 
 }  // namespace
 
-std::string encode_root_options(const RootOptions& options) { return options_json(options).dump(); }
+std::string encode_root_options(const RootOptions& options) {
+  return options_json(options).dump();
+}
 
 RootOptions decode_root_options(std::string_view text) {
   json j = json::parse(text, nullptr, false);
@@ -80,7 +82,8 @@ Result<StepInput> decode_step_input(std::string_view text) {
     }
     return in;
   } catch (const json::exception& e) {
-    return make_error(ErrorKind::invalid_input, std::string("step input is not valid: ") + e.what());
+    return make_error(ErrorKind::invalid_input,
+                      std::string("step input is not valid: ") + e.what());
   }
 }
 
@@ -103,8 +106,7 @@ NewJob make_root_job(const StepInput& input, int priority, int max_attempts, Mil
 
 namespace {
 
-NewJob child_of(const Job& parent, JobKind kind, int position, const StepInput& input,
-                Millis now) {
+NewJob child_of(const Job& parent, JobKind kind, int position, const StepInput& input, Millis now) {
   NewJob child;
   child.id = new_job_id(now);
   child.kind = kind;
@@ -143,13 +145,13 @@ std::vector<NewJob> children_for(const Job& parent, const StepInput& parent_inpu
   std::vector<NewJob> children;
   if (parent.kind == JobKind::subject) {
     for (std::size_t i = 0; i < output.chapters.size(); ++i) {
-      add_chapter_child(children, parent, parent_input, static_cast<int>(i + 1),
-                        output.chapters[i], now);
+      add_chapter_child(children, parent, parent_input, static_cast<int>(i + 1), output.chapters[i],
+                        now);
     }
   } else if (parent.kind == JobKind::chapter) {
     for (std::size_t i = 0; i < output.topics.size(); ++i) {
-      add_topic_children(children, parent, parent_input, static_cast<int>(i + 1),
-                         output.topics[i], now);
+      add_topic_children(children, parent, parent_input, static_cast<int>(i + 1), output.topics[i],
+                         now);
     }
   }
   return children;

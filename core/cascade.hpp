@@ -15,10 +15,10 @@ namespace hydrate {
 // Everything a step needs to render its prompt, so a step never reads its ancestors.
 struct StepInput {
   Slot slot;
-  RootOptions options;        // counts resolved: chapters and topics_per_chapter are > 0
-  int chapter_position = 0;   // chapter, note and questions steps
+  RootOptions options;       // counts resolved: chapters and topics_per_chapter are > 0
+  int chapter_position = 0;  // chapter, note and questions steps
   ChapterPlan chapter;
-  int topic_position = 0;     // note and questions steps
+  int topic_position = 0;  // note and questions steps
   TopicPlan topic;
 };
 

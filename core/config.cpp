@@ -11,10 +11,22 @@ namespace hydrate {
 
 const std::vector<KeyInfo>& known_keys() {
   static const std::vector<KeyInfo> keys = {
-      {"db", "sqlite:hydrate.db", {"HYDRATE_DB"}, false, "database: sqlite:PATH, a path, or postgresql://…"},
-      {"llm.url", "http://127.0.0.1:8080/v1", {"HYDRATE_LLM_URL"}, false, "OpenAI-compatible base URL"},
+      {"db",
+       "sqlite:hydrate.db",
+       {"HYDRATE_DB"},
+       false,
+       "database: sqlite:PATH, a path, or postgresql://…"},
+      {"llm.url",
+       "http://127.0.0.1:8080/v1",
+       {"HYDRATE_LLM_URL"},
+       false,
+       "OpenAI-compatible base URL"},
       {"llm.model", "gpt-4o-mini", {"HYDRATE_LLM_MODEL"}, false, "model name sent to the endpoint"},
-      {"llm.api_key", "", {"HYDRATE_LLM_API_KEY", "OPENAI_API_KEY"}, true, "API key (environment only)"},
+      {"llm.api_key",
+       "",
+       {"HYDRATE_LLM_API_KEY", "OPENAI_API_KEY"},
+       true,
+       "API key (environment only)"},
       {"llm.api_key_file", "", {"HYDRATE_LLM_API_KEY_FILE"}, false, "file holding the API key"},
       {"llm.timeout_ms", "120000", {"HYDRATE_LLM_TIMEOUT_MS"}, false, "whole-request timeout"},
       {"llm.max_tokens_field", "max_tokens", {}, false, "max_tokens or max_completion_tokens"},
@@ -25,8 +37,16 @@ const std::vector<KeyInfo>& known_keys() {
       {"work.max_attempts", "5", {}, false, "attempts per step before it fails"},
       {"retry.base_ms", "1000", {"HYDRATE_RETRY_BASE_MS"}, false, "first retry delay scale"},
       {"retry.max_ms", "60000", {}, false, "cap of a retry delay"},
-      {"prompts.dir", "", {"HYDRATE_PROMPTS_DIR"}, false, "directory of prompt overrides (NAME.md)"},
-      {"catalog.file", "", {"HYDRATE_CATALOG"}, false, "curriculum catalog replacing the built-in one"},
+      {"prompts.dir",
+       "",
+       {"HYDRATE_PROMPTS_DIR"},
+       false,
+       "directory of prompt overrides (NAME.md)"},
+      {"catalog.file",
+       "",
+       {"HYDRATE_CATALOG"},
+       false,
+       "curriculum catalog replacing the built-in one"},
   };
   return keys;
 }
@@ -112,8 +132,8 @@ Result<long long> Config::get_int(const std::string& key, long long min, long lo
   long long value = std::strtoll(text.c_str(), &end, 10);
   if (text.empty() || errno != 0 || *end != '\0' || value < min || value > max) {
     return make_error(ErrorKind::invalid_input,
-                      fmt::format("{} must be a whole number from {} to {} (got '{}' from {})",
-                                  key, min, max, text, origin(key)));
+                      fmt::format("{} must be a whole number from {} to {} (got '{}' from {})", key,
+                                  min, max, text, origin(key)));
   }
   return value;
 }

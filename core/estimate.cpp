@@ -33,7 +33,8 @@ Estimate estimate_subject(const EstimateInput& in) {
     e.completion_tokens += count * in.tokens.by_kind[kind].completion;
   }
   e.cost_usd = (e.prompt_tokens * in.price.input_per_million +
-                e.completion_tokens * in.price.output_per_million) / 1e6;
+                e.completion_tokens * in.price.output_per_million) /
+               1e6;
 
   // Critical path: subject, then a chapter, then a leaf; the rest spread over the concurrency.
   double critical = in.seconds_per_step * (e.chapters > 0 ? (e.topics > 0 ? 3 : 2) : 1);

@@ -52,7 +52,9 @@ std::string new_lease_token() {
   return token;
 }
 
-std::string new_trace_id(Millis now) { return "hydrate-" + new_job_id(now); }
+std::string new_trace_id(Millis now) {
+  return "hydrate-" + new_job_id(now);
+}
 
 bool looks_like_job_id(std::string_view text) {
   if (text.size() != 26) return false;

@@ -9,8 +9,12 @@ namespace {
 std::atomic<Level> current{Level::info};
 }
 
-void set_level(Level level) { current = level; }
-Level level() { return current; }
+void set_level(Level level) {
+  current = level;
+}
+Level level() {
+  return current;
+}
 
 void write(Level, std::string_view line) {
   std::string text = "hydrate: " + std::string(line) + "\n";

@@ -19,12 +19,14 @@ void info(fmt::format_string<Args...> format, Args&&... args) {
 }
 template <class... Args>
 void debug(fmt::format_string<Args...> format, Args&&... args) {
-  if (level() >= Level::debug) write(Level::debug, fmt::format(format, std::forward<Args>(args)...));
+  if (level() >= Level::debug)
+    write(Level::debug, fmt::format(format, std::forward<Args>(args)...));
 }
 // Warnings show unless -q.
 template <class... Args>
 void warn(fmt::format_string<Args...> format, Args&&... args) {
-  if (level() >= Level::info) write(Level::info, "warning: " + fmt::format(format, std::forward<Args>(args)...));
+  if (level() >= Level::info)
+    write(Level::info, "warning: " + fmt::format(format, std::forward<Args>(args)...));
 }
 
 }  // namespace hydrate::log

@@ -6,34 +6,50 @@ namespace hydrate {
 
 const char* to_string(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::not_found: return "not found";
-    case ErrorKind::conflict: return "conflict";
-    case ErrorKind::transient: return "transient";
-    case ErrorKind::permanent: return "permanent";
-    case ErrorKind::invalid_input: return "invalid input";
-    case ErrorKind::over_budget: return "over budget";
-    case ErrorKind::unavailable: return "unavailable";
+    case ErrorKind::not_found:
+      return "not found";
+    case ErrorKind::conflict:
+      return "conflict";
+    case ErrorKind::transient:
+      return "transient";
+    case ErrorKind::permanent:
+      return "permanent";
+    case ErrorKind::invalid_input:
+      return "invalid input";
+    case ErrorKind::over_budget:
+      return "over budget";
+    case ErrorKind::unavailable:
+      return "unavailable";
   }
   return "unknown";
 }
 
 const char* to_string(JobKind kind) {
   switch (kind) {
-    case JobKind::subject: return "subject";
-    case JobKind::chapter: return "chapter";
-    case JobKind::note: return "note";
-    case JobKind::questions: return "questions";
+    case JobKind::subject:
+      return "subject";
+    case JobKind::chapter:
+      return "chapter";
+    case JobKind::note:
+      return "note";
+    case JobKind::questions:
+      return "questions";
   }
   return "unknown";
 }
 
 const char* to_string(JobStatus status) {
   switch (status) {
-    case JobStatus::pending: return "pending";
-    case JobStatus::running: return "running";
-    case JobStatus::succeeded: return "succeeded";
-    case JobStatus::failed: return "failed";
-    case JobStatus::cancelled: return "cancelled";
+    case JobStatus::pending:
+      return "pending";
+    case JobStatus::running:
+      return "running";
+    case JobStatus::succeeded:
+      return "succeeded";
+    case JobStatus::failed:
+      return "failed";
+    case JobStatus::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }

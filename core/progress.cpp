@@ -11,8 +11,8 @@ Progress derive_progress(const store::TreeCounts& c, const RootOptions& options)
   p.chapters.expected = c.subject_succeeded ? c.chapter_rows : options.chapters;
   p.chapters.completed = c.chapter_jobs_succeeded;
   p.topics.expected =
-      c.topic_rows + std::max<std::int64_t>(0, p.chapters.expected - c.chapter_jobs_succeeded) *
-                         per_chapter;
+      c.topic_rows +
+      std::max<std::int64_t>(0, p.chapters.expected - c.chapter_jobs_succeeded) * per_chapter;
   p.topics.completed = c.topics_completed;
   if (options.notes) {
     p.notes.expected = p.topics.expected;

@@ -22,7 +22,8 @@ ItemBounds item_bounds(JobKind kind, const StepInput& input) {
       int n = input.options.topics_per_chapter;
       return {std::max(1, n - 1), n + 1, n};
     }
-    case JobKind::note: return {3, 6, 4};  // key points
+    case JobKind::note:
+      return {3, 6, 4};  // key points
     case JobKind::questions: {
       int n = input.options.questions_per_topic;
       return {n, n, n};
@@ -49,7 +50,9 @@ json string_array(int min, int max) {
 }
 
 json object_array(json item, const ItemBounds& bounds) {
-  return {{"type", "array"}, {"items", std::move(item)}, {"minItems", bounds.min},
+  return {{"type", "array"},
+          {"items", std::move(item)},
+          {"minItems", bounds.min},
           {"maxItems", bounds.max}};
 }
 
@@ -58,13 +61,16 @@ json schema_for(JobKind kind, const ItemBounds& bounds) {
   switch (kind) {
     case JobKind::subject:
       return strict_object(
-          {{"chapters", object_array(strict_object({{"title", text}, {"summary", text}}), bounds)}});
+          {{"chapters",
+            object_array(strict_object({{"title", text}, {"summary", text}}), bounds)}});
     case JobKind::chapter:
-      return strict_object({{"topics", object_array(strict_object({{"title", text},
-                                                                   {"objectives", string_array(2, 4)}}),
-                                                    bounds)}});
+      return strict_object(
+          {{"topics",
+            object_array(strict_object({{"title", text}, {"objectives", string_array(2, 4)}}),
+                         bounds)}});
     case JobKind::note:
-      return strict_object({{"markdown", text}, {"keyPoints", string_array(bounds.min, bounds.max)}});
+      return strict_object(
+          {{"markdown", text}, {"keyPoints", string_array(bounds.min, bounds.max)}});
     case JobKind::questions: {
       json difficulty = {{"type", "string"}, {"enum", {"easy", "medium", "hard"}}};
       json mcq = strict_object({{"type", {{"type", "string"}, {"const", "mcq"}}},
@@ -79,8 +85,7 @@ json schema_for(JobKind kind, const ItemBounds& bounds) {
                                          {"answer", text},
                                          {"explanation", text},
                                          {"difficulty", difficulty}});
-      return strict_object(
-          {{"questions", object_array({{"anyOf", {mcq, short_answer}}}, bounds)}});
+      return strict_object({{"questions", object_array({{"anyOf", {mcq, short_answer}}}, bounds)}});
     }
   }
   return json::object();
@@ -88,10 +93,14 @@ json schema_for(JobKind kind, const ItemBounds& bounds) {
 
 int max_tokens_for(JobKind kind, const StepInput& input) {
   switch (kind) {
-    case JobKind::subject: return 1000 + 150 * (input.options.chapters + 2);
-    case JobKind::chapter: return 800 + 200 * (input.options.topics_per_chapter + 1);
-    case JobKind::note: return 3000;
-    case JobKind::questions: return 600 + 350 * input.options.questions_per_topic;
+    case JobKind::subject:
+      return 1000 + 150 * (input.options.chapters + 2);
+    case JobKind::chapter:
+      return 800 + 200 * (input.options.topics_per_chapter + 1);
+    case JobKind::note:
+      return 3000;
+    case JobKind::questions:
+      return 600 + 350 * input.options.questions_per_topic;
   }
   return 4096;
 }
@@ -107,7 +116,8 @@ std::string join(const std::vector<std::string>& items, const char* separator) {
 
 }  // namespace
 
-std::string fill_template(const std::string& text, const std::map<std::string, std::string>& values) {
+std::string fill_template(const std::string& text,
+                          const std::map<std::string, std::string>& values) {
   std::string out;
   std::size_t pos = 0;
   while (true) {
@@ -140,7 +150,8 @@ Result<PromptSet> PromptSet::load(const std::string& override_dir) {
     if (!fs::exists(path, ec)) continue;
     std::ifstream stream(path);
     if (!stream) {
-      return make_error(ErrorKind::invalid_input, "cannot read prompt file '" + path.string() + "'");
+      return make_error(ErrorKind::invalid_input,
+                        "cannot read prompt file '" + path.string() + "'");
     }
     std::stringstream buffer;
     buffer << stream.rdbuf();

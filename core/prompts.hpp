@@ -39,6 +39,7 @@ class PromptSet {
 };
 
 // Replaces every {{name}} in text by values[name]; unknown names are left as they are.
-std::string fill_template(const std::string& text, const std::map<std::string, std::string>& values);
+std::string fill_template(const std::string& text,
+                          const std::map<std::string, std::string>& values);
 
 }  // namespace hydrate

@@ -18,12 +18,18 @@ json level(const LevelCount& count) {
   return {{"completed", count.completed}, {"expected", count.expected}};
 }
 
-json nullable_time(Millis when) { return when > 0 ? json(format_utc(when)) : json(nullptr); }
+json nullable_time(Millis when) {
+  return when > 0 ? json(format_utc(when)) : json(nullptr);
+}
 
-double usd(double value) { return std::round(value * 1e6) / 1e6; }
+double usd(double value) {
+  return std::round(value * 1e6) / 1e6;
+}
 
 json slot_json(const Slot& slot) {
-  return {{"language", slot.language}, {"board", slot.board}, {"grade", slot.grade},
+  return {{"language", slot.language},
+          {"board", slot.board},
+          {"grade", slot.grade},
           {"subject", slot.subject}};
 }
 

@@ -15,9 +15,9 @@ Status check_text(const char* name, const std::string& value, std::size_t max) {
     return make_error(ErrorKind::invalid_input, fmt::format("--{} must not be empty", name));
   }
   if (value.size() > max) {
-    return make_error(ErrorKind::invalid_input,
-                      fmt::format("--{} is {} bytes long; at most {} are allowed", name,
-                                  value.size(), max));
+    return make_error(
+        ErrorKind::invalid_input,
+        fmt::format("--{} is {} bytes long; at most {} are allowed", name, value.size(), max));
   }
   for (unsigned char c : value) {
     if (c < 0x20 || c == 0x7f) {

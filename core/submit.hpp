@@ -16,7 +16,7 @@ struct SubmitRequest {
   double max_cost_usd = 0;  // 0 = no budget
   bool force = false;       // submit even when the estimate exceeds max_cost_usd
   int max_attempts = 5;
-  int concurrency = 8;      // for the duration estimate
+  int concurrency = 8;  // for the duration estimate
 };
 
 // invalid_input naming the field when the slot or options are out of range (empty, too long,

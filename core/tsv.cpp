@@ -31,9 +31,9 @@ std::vector<std::vector<std::string>> parse_tsv(std::string_view text) {
     std::size_t field_start = 0;
     while (true) {
       std::size_t tab = line.find('\t', field_start);
-      fields.push_back(trim(line.substr(field_start, tab == std::string_view::npos
-                                                         ? std::string_view::npos
-                                                         : tab - field_start)));
+      fields.push_back(
+          trim(line.substr(field_start, tab == std::string_view::npos ? std::string_view::npos
+                                                                      : tab - field_start)));
       if (tab == std::string_view::npos) break;
       field_start = tab + 1;
     }

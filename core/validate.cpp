@@ -18,16 +18,21 @@ struct Invalid {
   std::string message;
 };
 
-[[noreturn]] void reject(std::string message) { throw Invalid{std::move(message)}; }
+[[noreturn]] void reject(std::string message) {
+  throw Invalid{std::move(message)};
+}
 
 int nesting_depth(std::string_view text) {
   int depth = 0, deepest = 0;
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
@@ -69,8 +74,8 @@ const json& array_field(const json& object, const char* name, const std::string&
   if (!value.is_array()) reject(fmt::format("{}.{} must be an array", where, name));
   auto size = static_cast<int>(value.size());
   if (size < min || size > max) {
-    reject(fmt::format("{}.{} has {} items; it must have between {} and {}", where, name, size,
-                       min, max));
+    reject(fmt::format("{}.{} has {} items; it must have between {} and {}", where, name, size, min,
+                       max));
   }
   return value;
 }
@@ -82,7 +87,8 @@ std::vector<std::string> string_list(const json& object, const char* name, const
   std::set<std::string> seen;
   for (std::size_t i = 0; i < array.size(); ++i) {
     json holder = {{"item", array[i]}};
-    std::string item = text_field(holder, "item", fmt::format("{}.{}[{}]", where, name, i), max_length);
+    std::string item =
+        text_field(holder, "item", fmt::format("{}.{}[{}]", where, name, i), max_length);
     if (!seen.insert(to_lower(item)).second) {
       reject(fmt::format("{}.{} repeats \"{}\"", where, name, item));
     }
@@ -132,7 +138,8 @@ void parse_note(const json& root, const ItemBounds& bounds, const TextLimits& li
   if (note.markdown.size() < limits.min_markdown) {
     reject(fmt::format("answer.markdown is shorter than {} bytes", limits.min_markdown));
   }
-  note.key_points = string_list(root, "keyPoints", "answer", bounds.min, bounds.max, limits.max_text);
+  note.key_points =
+      string_list(root, "keyPoints", "answer", bounds.min, bounds.max, limits.max_text);
   out.note = std::move(note);
 }
 
@@ -198,20 +205,30 @@ Result<store::StepOutput> parse_step_output(JobKind kind, const StepInput& input
   } catch (const json::parse_error&) {
     return make_error(ErrorKind::invalid_input, "the answer is not valid JSON (or not UTF-8)");
   }
-  if (!root.is_object()) return make_error(ErrorKind::invalid_input, "the answer must be a JSON object");
+  if (!root.is_object())
+    return make_error(ErrorKind::invalid_input, "the answer must be a JSON object");
   store::StepOutput out;
   try {
     ItemBounds bounds = item_bounds(kind, input);
     switch (kind) {
-      case JobKind::subject: parse_subject(root, bounds, limits, out); break;
-      case JobKind::chapter: parse_chapter(root, bounds, limits, out); break;
-      case JobKind::note: parse_note(root, bounds, limits, out); break;
-      case JobKind::questions: parse_questions(root, bounds, limits, out); break;
+      case JobKind::subject:
+        parse_subject(root, bounds, limits, out);
+        break;
+      case JobKind::chapter:
+        parse_chapter(root, bounds, limits, out);
+        break;
+      case JobKind::note:
+        parse_note(root, bounds, limits, out);
+        break;
+      case JobKind::questions:
+        parse_questions(root, bounds, limits, out);
+        break;
     }
   } catch (const Invalid& invalid) {
     return make_error(ErrorKind::invalid_input, invalid.message);
   } catch (const json::exception& e) {
-    return make_error(ErrorKind::invalid_input, std::string("the answer is malformed: ") + e.what());
+    return make_error(ErrorKind::invalid_input,
+                      std::string("the answer is malformed: ") + e.what());
   }
   return out;
 }

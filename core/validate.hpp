@@ -11,7 +11,7 @@ namespace hydrate {
 
 struct TextLimits {
   std::size_t max_title = 200;
-  std::size_t max_text = 2000;       // summaries, prompts, answers, explanations
+  std::size_t max_text = 2000;  // summaries, prompts, answers, explanations
   std::size_t max_markdown = 40000;
   std::size_t min_markdown = 80;
   int max_json_depth = 32;

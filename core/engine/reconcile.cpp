@@ -9,7 +9,8 @@ namespace {
 constexpr const char* kLockName = "reconcile";
 }
 
-Result<ReconcileReport> reconcile(store::Store& store, const ReconcileOptions& options, Millis now) {
+Result<ReconcileReport> reconcile(store::Store& store, const ReconcileOptions& options,
+                                  Millis now) {
   ReconcileReport report;
   auto lock = store.try_lock(kLockName, options.holder, options.lock_ttl_ms, now);
   if (!lock) return lock.error();
@@ -50,8 +51,12 @@ Result<ReconcileReport> reconcile(store::Store& store, const ReconcileOptions& o
     if (!stuck) return stuck.error();
     report.stuck = std::move(*stuck);
     // 5. The run itself, for metrics.
-    store::ReconcileRun run{now, wall_clock_ms(), report.rescued, report.repaired,
-                            report.rolled_up, report.closed,
+    store::ReconcileRun run{now,
+                            wall_clock_ms(),
+                            report.rescued,
+                            report.repaired,
+                            report.rolled_up,
+                            report.closed,
                             static_cast<std::int64_t>(report.stuck.size())};
     return store.record_reconcile_run(run);
   };

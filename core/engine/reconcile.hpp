@@ -17,13 +17,13 @@ struct ReconcileOptions {
 };
 
 struct ReconcileReport {
-  bool skipped = false;       // another reconciler holds the lock
-  std::string lock_holder;    // the holder when skipped
+  bool skipped = false;     // another reconciler holds the lock
+  std::string lock_holder;  // the holder when skipped
   Millis lock_expires_at = 0;
-  std::int64_t rescued = 0;   // expired leases put back (or failed when out of attempts)
-  std::int64_t repaired = 0;  // missing children created
-  std::int64_t rolled_up = 0; // open roots examined
-  std::int64_t closed = 0;    // roots closed as succeeded or failed
+  std::int64_t rescued = 0;    // expired leases put back (or failed when out of attempts)
+  std::int64_t repaired = 0;   // missing children created
+  std::int64_t rolled_up = 0;  // open roots examined
+  std::int64_t closed = 0;     // roots closed as succeeded or failed
   std::vector<Job> stuck;
 };
 

@@ -23,14 +23,15 @@ struct Step {
   llm::ChatRequest request;
   std::string model;
   Price price;
-  int attempt = 0;   // attempts counted so far, this one included
-  bool sent = false; // false while waiting for the rate budget
+  int attempt = 0;    // attempts counted so far, this one included
+  bool sent = false;  // false while waiting for the rate budget
 };
 
 class Worker {
  public:
   explicit Worker(WorkerContext& context)
-      : ctx_(context), budget_(context.options.requests_per_minute, context.options.tokens_per_minute) {}
+      : ctx_(context),
+        budget_(context.options.requests_per_minute, context.options.tokens_per_minute) {}
 
   Result<WorkerReport> run();
 
@@ -38,8 +39,7 @@ class Worker {
   Millis now() const { return ctx_.clock ? ctx_.clock() : wall_clock_ms(); }
   bool stopping() const { return (ctx_.stop && ctx_.stop->load()) || !report_.stop_reason.empty(); }
   bool may_claim() const {
-    return !stopping() &&
-           (ctx_.options.max_steps <= 0 || report_.claimed < ctx_.options.max_steps);
+    return !stopping() && (ctx_.options.max_steps <= 0 || report_.claimed < ctx_.options.max_steps);
   }
   Status claim(Millis now);
   void prepare(Job job, Millis now);
@@ -52,7 +52,12 @@ class Worker {
                 bool used, const std::string& error);
   void extend_leases(Millis now);
   void note_store_error(const Error& error, const Step& step);
-  void progress() { if (ctx_.on_progress) { report_.in_flight = steps_.size(); ctx_.on_progress(report_); } }
+  void progress() {
+    if (ctx_.on_progress) {
+      report_.in_flight = steps_.size();
+      ctx_.on_progress(report_);
+    }
+  }
 
   WorkerContext& ctx_;
   RateBudget budget_;
@@ -194,12 +199,14 @@ void Worker::handle(const llm::HttpResponse& response) {
   progress();
 }
 
-void Worker::on_answer(Step& step, const llm::ChatResult& result, const llm::HttpResponse& response) {
+void Worker::on_answer(Step& step, const llm::ChatResult& result,
+                       const llm::HttpResponse& response) {
   using llm::ChatOutcome;
   Millis t = now();
   switch (result.outcome) {
     case ChatOutcome::ok: {
-      auto output = parse_step_output(step.job.kind, step.input, result.content, ctx_.options.limits);
+      auto output =
+          parse_step_output(step.job.kind, step.input, result.content, ctx_.options.limits);
       if (!output) {
         log_call(step, response, result, false, "invalid answer: " + output.error().message);
         reask(step, output.error().message, result.content);
@@ -220,15 +227,16 @@ void Worker::on_answer(Step& step, const llm::ChatResult& result, const llm::Htt
     case ChatOutcome::truncated:
     case ChatOutcome::too_large:
       log_call(step, response, result, false, result.error_message);
-      reask(step, result.outcome == ChatOutcome::truncated
-                      ? "your answer was cut off; answer again, more concisely"
-                      : "your answer was far too long; answer again, more concisely",
+      reask(step,
+            result.outcome == ChatOutcome::truncated
+                ? "your answer was cut off; answer again, more concisely"
+                : "your answer was far too long; answer again, more concisely",
             "");
       return;
     case ChatOutcome::quota_exhausted:
       log_call(step, response, result, false, result.error_message);
-      report_.stop_reason = "the model account is out of quota (" + result.error_code +
-                            "): " + result.error_message;
+      report_.stop_reason =
+          "the model account is out of quota (" + result.error_code + "): " + result.error_message;
       {
         auto released = ctx_.store.release_step(step.lease, result.error_message, t);
         if (!released) note_store_error(released.error(), step);
@@ -238,7 +246,10 @@ void Worker::on_answer(Step& step, const llm::ChatResult& result, const llm::Htt
     case ChatOutcome::client_error: {
       log_call(step, response, result, false, result.error_message);
       auto failed = ctx_.store.fail_step(step.lease, result.error_message, t);
-      if (failed) ++report_.failed; else note_store_error(failed.error(), step);
+      if (failed)
+        ++report_.failed;
+      else
+        note_store_error(failed.error(), step);
       log::warn("{} {} failed: {}", to_string(step.job.kind), step.job.id, result.error_message);
       step.lease.job_id.clear();
       return;
@@ -349,6 +360,8 @@ void Worker::note_store_error(const Error& error, const Step& step) {
 
 }  // namespace
 
-Result<WorkerReport> run_worker(WorkerContext& context) { return Worker(context).run(); }
+Result<WorkerReport> run_worker(WorkerContext& context) {
+  return Worker(context).run();
+}
 
 }  // namespace hydrate::engine

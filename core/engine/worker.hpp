@@ -18,8 +18,8 @@
 namespace hydrate::engine {
 
 struct Endpoint {
-  std::string chat_url;   // e.g. http://127.0.0.1:8080/v1/chat/completions
-  std::string api_key;    // sent as a bearer token; never logged
+  std::string chat_url;  // e.g. http://127.0.0.1:8080/v1/chat/completions
+  std::string api_key;   // sent as a bearer token; never logged
   std::string default_model;
   long timeout_ms = 120000;
   bool use_max_completion_tokens = false;
@@ -28,9 +28,9 @@ struct Endpoint {
 };
 
 struct WorkerOptions {
-  std::string holder;      // lease holder identity, e.g. host:pid
-  int concurrency = 8;     // model calls in flight at most
-  bool until_idle = false; // return once no open tree has pending or running steps anywhere
+  std::string holder;          // lease holder identity, e.g. host:pid
+  int concurrency = 8;         // model calls in flight at most
+  bool until_idle = false;     // return once no open tree has pending or running steps anywhere
   std::int64_t max_steps = 0;  // claims to make at most; 0 = no limit
   Millis lease_ms = 60000;
   Millis idle_poll_ms = 250;

@@ -14,7 +14,9 @@ constexpr const char* kSubtree =
     "WITH RECURSIVE subtree (id) AS (SELECT ?1 UNION ALL "
     "  SELECT j.id FROM jobs j JOIN subtree s ON j.parent_id = s.id) ";
 
-std::int64_t ms(Millis value) { return static_cast<std::int64_t>(value); }
+std::int64_t ms(Millis value) {
+  return static_cast<std::int64_t>(value);
+}
 
 }  // namespace
 
@@ -22,7 +24,8 @@ Result<int> SqliteStore::cancel(const std::string& job_id, const std::string& re
   return guarded("cancelling " + job_id, [&]() -> Result<int> {
     SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
     auto found = query(db_, "SELECT root_id, parent_id IS NULL FROM jobs WHERE id = ?1", job_id);
-    if (!found.executeStep()) return make_error(ErrorKind::not_found, "job " + job_id + " not found");
+    if (!found.executeStep())
+      return make_error(ErrorKind::not_found, "job " + job_id + " not found");
     std::string root_id = found.getColumn(0).getString();
     bool is_root = found.getColumn(1).getInt() != 0;
     found.reset();
@@ -31,7 +34,9 @@ Result<int> SqliteStore::cancel(const std::string& job_id, const std::string& re
         "UPDATE jobs SET status = 'cancelled', finished_at = ?2, updated_at = ?2, "
         "  last_error = ?3, lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL ";
     if (is_root) {
-      changed = query(db_, fmt::format("{} WHERE root_id = ?1 AND status IN ('pending', 'running')", set).c_str(),
+      changed = query(db_,
+                      fmt::format("{} WHERE root_id = ?1 AND status IN ('pending', 'running')", set)
+                          .c_str(),
                       job_id, ms(now), "cancelled: " + reason)
                     .exec();
       query(db_,
@@ -64,18 +69,21 @@ Result<int> SqliteStore::requeue(const std::string& job_id, Millis now) {
     if (job_id.empty()) {
       moved = query(db_,
                     fmt::format("{} WHERE status = 'failed' AND root_id IN "
-                                "(SELECT job_id FROM roots WHERE status != 'cancelled')", set)
+                                "(SELECT job_id FROM roots WHERE status != 'cancelled')",
+                                set)
                         .c_str(),
                     "", ms(now))
                   .exec();
       query(db_,
             "UPDATE roots SET status = 'running', reason = NULL, finished_at = NULL "
-            "WHERE status = 'failed' AND EXISTS (SELECT 1 FROM jobs WHERE jobs.root_id = roots.job_id "
+            "WHERE status = 'failed' AND EXISTS (SELECT 1 FROM jobs WHERE jobs.root_id = "
+            "roots.job_id "
             "AND jobs.status = 'pending')")
           .exec();
     } else {
       auto found = query(db_, "SELECT root_id, parent_id IS NULL FROM jobs WHERE id = ?1", job_id);
-      if (!found.executeStep()) return make_error(ErrorKind::not_found, "job " + job_id + " not found");
+      if (!found.executeStep())
+        return make_error(ErrorKind::not_found, "job " + job_id + " not found");
       std::string root_id = found.getColumn(0).getString();
       bool is_root = found.getColumn(1).getInt() != 0;
       found.reset();
@@ -104,7 +112,8 @@ Result<LockOutcome> SqliteStore::try_lock(const std::string& name, const std::st
     SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
     query(db_,
           "INSERT INTO locks (name, holder, expires_at) VALUES (?1, ?2, ?3) "
-          "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at "
+          "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = "
+          "excluded.expires_at "
           "WHERE locks.expires_at < ?4 OR locks.holder = excluded.holder",
           name, holder, ms(now + ttl_ms), ms(now))
         .exec();
@@ -130,25 +139,27 @@ Status SqliteStore::release_lock(const std::string& name, const std::string& hol
 Result<int> SqliteStore::rescue_expired_leases(Millis now) {
   return guarded("rescuing expired leases", [&]() -> Result<int> {
     SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
-    auto s = query(db_,
-                   "UPDATE jobs SET "
-                   "  status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
-                   "  finished_at = CASE WHEN attempts >= max_attempts THEN ?1 END, "
-                   "  last_error = 'lease of ' || coalesce(lease_holder, '?') || ' expired' || "
-                   "    CASE WHEN attempts >= max_attempts THEN ' after ' || attempts || "
-                   "    ' attempt(s)' ELSE '' END, "
-                   "  run_after = ?1, updated_at = ?1, "
-                   "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
-                   "WHERE status = 'running' AND lease_expires_at < ?1 "
-                   "RETURNING root_id, status, kind",
-                   ms(now));
+    auto s =
+        query(db_,
+              "UPDATE jobs SET "
+              "  status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
+              "  finished_at = CASE WHEN attempts >= max_attempts THEN ?1 END, "
+              "  last_error = 'lease of ' || coalesce(lease_holder, '?') || ' expired' || "
+              "    CASE WHEN attempts >= max_attempts THEN ' after ' || attempts || "
+              "    ' attempt(s)' ELSE '' END, "
+              "  run_after = ?1, updated_at = ?1, "
+              "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
+              "WHERE status = 'running' AND lease_expires_at < ?1 "
+              "RETURNING root_id, status, kind",
+              ms(now));
     std::vector<std::string> failed_roots;
     int rescued = 0;
     while (s.executeStep()) {
       ++rescued;
       if (s.getColumn(1).getString() == "failed") {
         failed_roots.push_back(s.getColumn(0).getString());
-        add_metric(db_, metrics::kJobsFailed, fmt::format("kind=\"{}\"", s.getColumn(2).getString()), 1);
+        add_metric(db_, metrics::kJobsFailed,
+                   fmt::format("kind=\"{}\"", s.getColumn(2).getString()), 1);
       }
     }
     s.reset();
@@ -169,34 +180,35 @@ Result<std::vector<OrphanedContent>> SqliteStore::find_orphaned_content(int limi
       parent_columns += (parent_columns.empty() ? "p." : ", p.") + std::string(name);
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
-    auto chapters = query(
-        db_,
-        fmt::format("SELECT {}, c.position, c.title, c.summary FROM roots r "
-                    "JOIN chapters c ON c.job_id = r.job_id JOIN jobs p ON p.id = c.job_id "
-                    "WHERE r.status IN ('pending', 'running') AND p.status = 'succeeded' "
-                    "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.parent_id = c.job_id "
-                    "  AND k.kind = 'chapter' AND k.position = c.position) LIMIT ?1",
-                    parent_columns)
-            .c_str(),
-        limit);
+    auto chapters =
+        query(db_,
+              fmt::format("SELECT {}, c.position, c.title, c.summary FROM roots r "
+                          "JOIN chapters c ON c.job_id = r.job_id JOIN jobs p ON p.id = c.job_id "
+                          "WHERE r.status IN ('pending', 'running') AND p.status = 'succeeded' "
+                          "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.parent_id = c.job_id "
+                          "  AND k.kind = 'chapter' AND k.position = c.position) LIMIT ?1",
+                          parent_columns)
+                  .c_str(),
+              limit);
     while (chapters.executeStep()) {
       OrphanedContent orphan;
       orphan.parent = read_job(chapters);
       orphan.position = chapters.getColumn(20).getInt();
-      orphan.chapter = ChapterPlan{chapters.getColumn(21).getString(), chapters.getColumn(22).getString()};
+      orphan.chapter =
+          ChapterPlan{chapters.getColumn(21).getString(), chapters.getColumn(22).getString()};
       out.push_back(std::move(orphan));
     }
-    auto topics = query(
-        db_,
-        fmt::format("SELECT {}, t.position, t.title, t.objectives FROM roots r "
-                    "JOIN topics t ON t.root_id = r.job_id JOIN jobs p ON p.id = t.job_id "
-                    "WHERE r.status IN ('pending', 'running') AND p.status = 'succeeded' "
-                    "AND (SELECT count(*) FROM jobs k WHERE k.parent_id = t.job_id "
-                    "  AND k.position = t.position AND k.kind IN ('note', 'questions')) "
-                    "  < r.leaves_per_topic LIMIT ?1",
-                    parent_columns)
-            .c_str(),
-        limit);
+    auto topics =
+        query(db_,
+              fmt::format("SELECT {}, t.position, t.title, t.objectives FROM roots r "
+                          "JOIN topics t ON t.root_id = r.job_id JOIN jobs p ON p.id = t.job_id "
+                          "WHERE r.status IN ('pending', 'running') AND p.status = 'succeeded' "
+                          "AND (SELECT count(*) FROM jobs k WHERE k.parent_id = t.job_id "
+                          "  AND k.position = t.position AND k.kind IN ('note', 'questions')) "
+                          "  < r.leaves_per_topic LIMIT ?1",
+                          parent_columns)
+                  .c_str(),
+              limit);
     while (topics.executeStep()) {
       OrphanedContent orphan;
       orphan.parent = read_job(topics);
@@ -281,8 +293,8 @@ Result<std::vector<MetricSample>> SqliteStore::read_metrics() {
     auto s = query(db_, "SELECT name, labels, value FROM metrics ORDER BY name, labels");
     std::vector<MetricSample> out;
     while (s.executeStep()) {
-      out.push_back({s.getColumn(0).getString(), s.getColumn(1).getString(),
-                     s.getColumn(2).getDouble()});
+      out.push_back(
+          {s.getColumn(0).getString(), s.getColumn(1).getString(), s.getColumn(2).getDouble()});
     }
     return out;
   });

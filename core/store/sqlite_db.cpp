@@ -22,12 +22,14 @@ Error map_exception(const std::exception& e, const std::string& what) {
                         what + ": the database file is corrupt or not a SQLite database");
     }
     if (code == SQLITE_CANTOPEN || code == SQLITE_PERM || code == SQLITE_AUTH) {
-      return make_error(ErrorKind::unavailable, what + ": cannot open the database: " + sql->what());
+      return make_error(ErrorKind::unavailable,
+                        what + ": cannot open the database: " + sql->what());
     }
     if (code == SQLITE_FULL || code == SQLITE_IOERR) {
       return make_error(ErrorKind::transient, what + ": " + sql->what());
     }
-    if (code == SQLITE_CONSTRAINT) return make_error(ErrorKind::conflict, what + ": " + sql->what());
+    if (code == SQLITE_CONSTRAINT)
+      return make_error(ErrorKind::conflict, what + ": " + sql->what());
     return make_error(ErrorKind::permanent, what + ": " + sql->what());
   }
   return make_error(ErrorKind::permanent, what + ": " + e.what());
@@ -101,7 +103,8 @@ std::optional<JobStatus> close_root_if_finished(SQLite::Database& db, const std:
   if (!s.executeStep()) return std::nullopt;
   auto status = parse_job_status(s.getColumn(0).getString());
   s.reset();
-  if (status) add_metric(db, metrics::kRootsFinished, fmt::format("status=\"{}\"", to_string(*status)), 1);
+  if (status)
+    add_metric(db, metrics::kRootsFinished, fmt::format("status=\"{}\"", to_string(*status)), 1);
   return status;
 }
 

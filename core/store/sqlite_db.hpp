@@ -36,7 +36,10 @@ SQLite::Statement query(SQLite::Database& db, const char* sql, const Args&... ar
 
 // Optional text/ints stored as NULL when empty/zero.
 inline void bind_nullable(SQLite::Statement& s, int index, const std::string& text) {
-  if (text.empty()) s.bind(index); else s.bind(index, text);
+  if (text.empty())
+    s.bind(index);
+  else
+    s.bind(index, text);
 }
 
 // Column list and reader for Job rows; the SELECT must list kJobColumns first, from offset.

@@ -111,11 +111,21 @@ Result<TreeCounts> SqliteStore::tree_counts(const std::string& root_id) {
       std::int64_t n = by_status.getColumn(2).getInt64();
       if (!kind || !status) continue;
       switch (*status) {
-        case JobStatus::pending: c.jobs_pending += n; break;
-        case JobStatus::running: c.jobs_running += n; break;
-        case JobStatus::succeeded: c.jobs_succeeded += n; break;
-        case JobStatus::failed: c.jobs_failed += n; break;
-        case JobStatus::cancelled: c.jobs_cancelled += n; break;
+        case JobStatus::pending:
+          c.jobs_pending += n;
+          break;
+        case JobStatus::running:
+          c.jobs_running += n;
+          break;
+        case JobStatus::succeeded:
+          c.jobs_succeeded += n;
+          break;
+        case JobStatus::failed:
+          c.jobs_failed += n;
+          break;
+        case JobStatus::cancelled:
+          c.jobs_cancelled += n;
+          break;
       }
       if (*status != JobStatus::succeeded) continue;
       if (*kind == JobKind::subject) c.subject_succeeded = true;
@@ -178,8 +188,10 @@ Result<std::vector<ChapterContent>> SqliteStore::load_content(const std::string&
   return guarded("reading content of " + root_id, [&]() -> Result<std::vector<ChapterContent>> {
     std::vector<ChapterContent> chapters;
     std::map<int, std::size_t> chapter_index;  // chapter position -> index
-    auto c = query(db_, "SELECT position, title, summary FROM chapters WHERE job_id = ?1 "
-                        "ORDER BY position", root_id);
+    auto c = query(db_,
+                   "SELECT position, title, summary FROM chapters WHERE job_id = ?1 "
+                   "ORDER BY position",
+                   root_id);
     while (c.executeStep()) {
       chapter_index[c.getColumn(0).getInt()] = chapters.size();
       chapters.push_back({c.getColumn(0).getInt(),
@@ -191,13 +203,16 @@ Result<std::vector<ChapterContent>> SqliteStore::load_content(const std::string&
     auto t = query(db_,
                    "SELECT j.position, t.job_id, t.position, t.title, t.objectives "
                    "FROM topics t JOIN jobs j ON j.id = t.job_id WHERE t.root_id = ?1 "
-                   "ORDER BY j.position, t.position", root_id);
+                   "ORDER BY j.position, t.position",
+                   root_id);
     while (t.executeStep()) {
       auto it = chapter_index.find(t.getColumn(0).getInt());
       if (it == chapter_index.end()) continue;
-      TopicContent topic{t.getColumn(2).getInt(),
-                         TopicPlan{t.getColumn(3).getString(), string_list(t.getColumn(4).getString())},
-                         std::nullopt, {}};
+      TopicContent topic{
+          t.getColumn(2).getInt(),
+          TopicPlan{t.getColumn(3).getString(), string_list(t.getColumn(4).getString())},
+          std::nullopt,
+          {}};
       chapters[it->second].topics.push_back(std::move(topic));
     }
     for (auto& chapter : chapters) {
@@ -206,7 +221,8 @@ Result<std::vector<ChapterContent>> SqliteStore::load_content(const std::string&
     auto n = query(db_,
                    "SELECT p.position, j.position, n.markdown, n.key_points FROM notes n "
                    "JOIN jobs j ON j.id = n.job_id JOIN jobs p ON p.id = j.parent_id "
-                   "WHERE n.root_id = ?1", root_id);
+                   "WHERE n.root_id = ?1",
+                   root_id);
     while (n.executeStep()) {
       auto it = topics.find({n.getColumn(0).getInt(), n.getColumn(1).getInt()});
       if (it == topics.end()) continue;
@@ -216,14 +232,15 @@ Result<std::vector<ChapterContent>> SqliteStore::load_content(const std::string&
                    "SELECT p.position, j.position, q.type, q.prompt, q.options, q.answer, "
                    "q.explanation, q.difficulty FROM questions q "
                    "JOIN jobs j ON j.id = q.job_id JOIN jobs p ON p.id = j.parent_id "
-                   "WHERE q.root_id = ?1 ORDER BY p.position, j.position, q.position", root_id);
+                   "WHERE q.root_id = ?1 ORDER BY p.position, j.position, q.position",
+                   root_id);
     while (q.executeStep()) {
       auto it = topics.find({q.getColumn(0).getInt(), q.getColumn(1).getInt()});
       if (it == topics.end()) continue;
-      it->second->questions.push_back(Question{q.getColumn(2).getString(), q.getColumn(3).getString(),
-                                               string_list(q.getColumn(4).getString()),
-                                               q.getColumn(5).getString(), q.getColumn(6).getString(),
-                                               q.getColumn(7).getString()});
+      it->second->questions.push_back(
+          Question{q.getColumn(2).getString(), q.getColumn(3).getString(),
+                   string_list(q.getColumn(4).getString()), q.getColumn(5).getString(),
+                   q.getColumn(6).getString(), q.getColumn(7).getString()});
     }
     return chapters;
   });
@@ -231,15 +248,16 @@ Result<std::vector<ChapterContent>> SqliteStore::load_content(const std::string&
 
 Result<QueueOutlook> SqliteStore::queue_outlook(Millis now) {
   return guarded("reading the queue", [&]() -> Result<QueueOutlook> {
-    auto s = query(db_,
-                   "SELECT "
-                   " EXISTS (SELECT 1 FROM jobs WHERE status = 'pending' AND run_after <= ?1) OR "
-                   " EXISTS (SELECT 1 FROM jobs WHERE status = 'running' AND lease_expires_at < ?1 "
-                   "         AND attempts < max_attempts), "
-                   " EXISTS (SELECT 1 FROM jobs WHERE status = 'pending' AND run_after > ?1), "
-                   " EXISTS (SELECT 1 FROM jobs WHERE status = 'running' AND lease_expires_at >= ?1), "
-                   " (SELECT min(run_after) FROM jobs WHERE status = 'pending' AND run_after > ?1)",
-                   static_cast<std::int64_t>(now));
+    auto s =
+        query(db_,
+              "SELECT "
+              " EXISTS (SELECT 1 FROM jobs WHERE status = 'pending' AND run_after <= ?1) OR "
+              " EXISTS (SELECT 1 FROM jobs WHERE status = 'running' AND lease_expires_at < ?1 "
+              "         AND attempts < max_attempts), "
+              " EXISTS (SELECT 1 FROM jobs WHERE status = 'pending' AND run_after > ?1), "
+              " EXISTS (SELECT 1 FROM jobs WHERE status = 'running' AND lease_expires_at >= ?1), "
+              " (SELECT min(run_after) FROM jobs WHERE status = 'pending' AND run_after > ?1)",
+              static_cast<std::int64_t>(now));
     s.executeStep();
     QueueOutlook outlook;
     outlook.ready = s.getColumn(0).getInt() != 0;

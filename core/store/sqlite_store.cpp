@@ -72,15 +72,19 @@ std::vector<Migration> embedded_migrations(const std::string& backend) {
 Result<int> SqliteStore::migrate() {
   return guarded("migrating the database", [&]() -> Result<int> {
     SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
-    bool has_tables = db_.execAndGet("SELECT count(*) FROM sqlite_master WHERE type = 'table'").getInt() > 0;
+    bool has_tables =
+        db_.execAndGet("SELECT count(*) FROM sqlite_master WHERE type = 'table'").getInt() > 0;
     bool has_versions = db_.tableExists("schema_migrations");
     if (has_tables && !has_versions) {
-      return make_error(ErrorKind::permanent,
-                        "the database holds tables but is not a hydrate database (no schema_migrations)");
+      return make_error(
+          ErrorKind::permanent,
+          "the database holds tables but is not a hydrate database (no schema_migrations)");
     }
-    db_.exec("CREATE TABLE IF NOT EXISTS schema_migrations "
-             "(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-    int current = db_.execAndGet("SELECT coalesce(max(version), 0) FROM schema_migrations").getInt();
+    db_.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    int current =
+        db_.execAndGet("SELECT coalesce(max(version), 0) FROM schema_migrations").getInt();
     auto migrations = embedded_migrations("sqlite");
     int newest = migrations.empty() ? 0 : migrations.back().version;
     if (current > newest) {
@@ -92,7 +96,8 @@ Result<int> SqliteStore::migrate() {
     for (const auto& migration : migrations) {
       if (migration.version <= current) continue;
       db_.exec(std::string(migration.sql));
-      query(db_, "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now'))",
+      query(db_,
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now'))",
             migration.version)
           .exec();
       current = migration.version;
@@ -161,13 +166,15 @@ Result<std::vector<Job>> SqliteStore::claim_batch(const ClaimRequest& request) {
     s.reset();
     for (const auto& job : claimed) {
       if (job.kind == JobKind::subject) {
-        query(db_, "UPDATE roots SET status = 'running', started_at = ?2 "
-                   "WHERE job_id = ?1 AND status = 'pending'",
+        query(db_,
+              "UPDATE roots SET status = 'running', started_at = ?2 "
+              "WHERE job_id = ?1 AND status = 'pending'",
               job.root_id, static_cast<std::int64_t>(request.now))
             .exec();
       }
     }
-    if (!claimed.empty()) add_metric(db_, metrics::kJobsClaimed, "", static_cast<double>(claimed.size()));
+    if (!claimed.empty())
+      add_metric(db_, metrics::kJobsClaimed, "", static_cast<double>(claimed.size()));
     tx.commit();
     return claimed;
   });
@@ -212,13 +219,16 @@ Result<bool> SqliteStore::begin_reask(const LeaseRef& lease) {
 
 namespace {
 
-std::string json_list(const std::vector<std::string>& items) { return json(items).dump(); }
+std::string json_list(const std::vector<std::string>& items) {
+  return json(items).dump();
+}
 
 void insert_content(SQLite::Database& db, const Job& job, const StepOutput& output) {
   switch (job.kind) {
     case JobKind::subject: {
-      SQLite::Statement s(db, "INSERT INTO chapters (job_id, root_id, position, title, summary) "
-                              "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING");
+      SQLite::Statement s(db,
+                          "INSERT INTO chapters (job_id, root_id, position, title, summary) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING");
       for (std::size_t i = 0; i < output.chapters.size(); ++i) {
         SQLite::bind(s, job.id, job.root_id, static_cast<int>(i + 1), output.chapters[i].title,
                      output.chapters[i].summary);
@@ -228,8 +238,9 @@ void insert_content(SQLite::Database& db, const Job& job, const StepOutput& outp
       break;
     }
     case JobKind::chapter: {
-      SQLite::Statement s(db, "INSERT INTO topics (job_id, root_id, position, title, objectives) "
-                              "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING");
+      SQLite::Statement s(db,
+                          "INSERT INTO topics (job_id, root_id, position, title, objectives) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING");
       for (std::size_t i = 0; i < output.topics.size(); ++i) {
         SQLite::bind(s, job.id, job.root_id, static_cast<int>(i + 1), output.topics[i].title,
                      json_list(output.topics[i].objectives));
@@ -240,8 +251,9 @@ void insert_content(SQLite::Database& db, const Job& job, const StepOutput& outp
     }
     case JobKind::note:
       if (output.note) {
-        query(db, "INSERT INTO notes (job_id, root_id, markdown, key_points) "
-                  "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        query(db,
+              "INSERT INTO notes (job_id, root_id, markdown, key_points) "
+              "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
               job.id, job.root_id, output.note->markdown, json_list(output.note->key_points))
             .exec();
       }
@@ -332,15 +344,16 @@ Status SqliteStore::fail_step(const LeaseRef& lease, const std::string& error, M
 Status SqliteStore::log_call(const CallRecord& call) {
   return guarded("logging a model call", [&]() -> Status {
     SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
-    auto s = query(db_,
-                   "INSERT INTO llm_calls (job_id, root_id, attempt, model, http_status, "
-                   "prompt_tokens, completion_tokens, cached_tokens, cost_usd, latency_ms, error, "
-                   "used, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                   call.job_id, call.root_id, call.attempt, call.model, call.http_status,
-                   static_cast<std::int64_t>(call.usage.prompt),
-                   static_cast<std::int64_t>(call.usage.completion),
-                   static_cast<std::int64_t>(call.usage.cached), call.cost_usd,
-                   static_cast<std::int64_t>(call.latency_ms));
+    auto s =
+        query(db_,
+              "INSERT INTO llm_calls (job_id, root_id, attempt, model, http_status, "
+              "prompt_tokens, completion_tokens, cached_tokens, cost_usd, latency_ms, error, "
+              "used, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+              call.job_id, call.root_id, call.attempt, call.model, call.http_status,
+              static_cast<std::int64_t>(call.usage.prompt),
+              static_cast<std::int64_t>(call.usage.completion),
+              static_cast<std::int64_t>(call.usage.cached), call.cost_usd,
+              static_cast<std::int64_t>(call.latency_ms));
     bind_nullable(s, 11, call.error);
     s.bind(12, call.used ? 1 : 0);
     s.bind(13, static_cast<std::int64_t>(call.created_at));

@@ -9,6 +9,7 @@
 namespace hydrate::store {
 
 // Opens (creating when allowed) the SQLite database at path.
-Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const OpenOptions& options);
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
+                                                 const OpenOptions& options);
 
 }  // namespace hydrate::store

@@ -73,10 +73,10 @@ struct StepOutput {
 // Raw counts of a tree, from which core/progress.hpp derives per-level progress.
 struct TreeCounts {
   bool subject_succeeded = false;
-  std::int64_t chapter_rows = 0;         // chapters written by the subject step
+  std::int64_t chapter_rows = 0;  // chapters written by the subject step
   std::int64_t chapter_jobs_succeeded = 0;
-  std::int64_t topic_rows = 0;           // topics written by succeeded chapter steps
-  std::int64_t topics_completed = 0;     // topics whose every leaf job succeeded
+  std::int64_t topic_rows = 0;        // topics written by succeeded chapter steps
+  std::int64_t topics_completed = 0;  // topics whose every leaf job succeeded
   std::int64_t note_jobs_succeeded = 0;
   std::int64_t questions_jobs_succeeded = 0;
   std::int64_t question_rows = 0;
@@ -101,9 +101,9 @@ struct ChapterContent {
 
 // What --until-idle and the idle back-off need to know about the queue.
 struct QueueOutlook {
-  bool ready = false;    // some step is pending and due, or running under an expired lease
-  bool waiting = false;  // some step is pending with run_after in the future (a backoff wait)
-  bool running = false;  // some step is running under a live lease
+  bool ready = false;         // some step is pending and due, or running under an expired lease
+  bool waiting = false;       // some step is pending with run_after in the future (a backoff wait)
+  bool running = false;       // some step is running under a live lease
   Millis next_run_after = 0;  // earliest future run_after, 0 when none
   bool idle() const { return !ready && !waiting && !running; }
 };
@@ -161,7 +161,8 @@ class Store {
   virtual Status complete_step(const LeaseRef& lease, const StepOutput& output, Millis now) = 0;
 
   // Puts a held step back to pending, due at run_after, remembering error. Fenced.
-  virtual Status release_step(const LeaseRef& lease, const std::string& error, Millis run_after) = 0;
+  virtual Status release_step(const LeaseRef& lease, const std::string& error,
+                              Millis run_after) = 0;
 
   // Marks a held step failed for good with error, then closes the root if it is done. Fenced.
   virtual Status fail_step(const LeaseRef& lease, const std::string& error, Millis now) = 0;
@@ -170,8 +171,8 @@ class Store {
   virtual Status log_call(const CallRecord& call) = 0;
 
   // --- reads ---
-  virtual Result<Job> find_job(const std::string& id) = 0;           // not_found when absent
-  virtual Result<RootRecord> find_root(const std::string& id) = 0;   // not_found unless a root
+  virtual Result<Job> find_job(const std::string& id) = 0;              // not_found when absent
+  virtual Result<RootRecord> find_root(const std::string& id) = 0;      // not_found unless a root
   virtual Result<std::vector<RootRecord>> recent_roots(int limit) = 0;  // newest first
   virtual Result<TreeCounts> tree_counts(const std::string& root_id) = 0;
   // Jobs of the tree that carry a last_error, most recently changed first.
