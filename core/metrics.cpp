@@ -64,6 +64,51 @@ std::vector<store::MetricSample> duration_observation(const std::string& kind, d
   return out;
 }
 
+namespace {
+
+// The value of label `name` in a label set such as kind="note",le="2.5"; empty when absent.
+std::string label_value(const std::string& labels, const std::string& name) {
+  std::string key = name + "=\"";
+  auto start = labels.find(key);
+  if (start == std::string::npos) return {};
+  start += key.size();
+  return labels.substr(start, labels.find('"', start) - start);
+}
+
+// A histogram's series, per kind: every bucket in increasing order (0 where nothing was
+// observed), then +Inf, _sum and _count, as the exposition format requires.
+std::string render_histogram(const std::string& name,
+                             const std::vector<const store::MetricSample*>& rows) {
+  struct Series {
+    std::map<std::string, double> buckets;
+    double sum = 0, count = 0;
+  };
+  std::map<std::string, Series> by_kind;
+  for (const auto* sample : rows) {
+    Series& series = by_kind[label_value(sample->labels, "kind")];
+    if (sample->name == name + "_bucket")
+      series.buckets[label_value(sample->labels, "le")] = sample->value;
+    else if (sample->name == name + "_sum")
+      series.sum = sample->value;
+    else if (sample->name == name + "_count")
+      series.count = sample->value;
+  }
+  std::string out;
+  for (const auto& [kind, series] : by_kind) {
+    for (double bound : duration_buckets()) {
+      auto it = series.buckets.find(fmt::format("{}", bound));
+      out += fmt::format("{}_bucket{{kind=\"{}\",le=\"{}\"}} {}\n", name, kind, bound,
+                         it == series.buckets.end() ? 0.0 : it->second);
+    }
+    out += fmt::format("{}_bucket{{kind=\"{}\",le=\"+Inf\"}} {}\n", name, kind, series.count);
+    out += fmt::format("{}_sum{{kind=\"{}\"}} {}\n", name, kind, series.sum);
+    out += fmt::format("{}_count{{kind=\"{}\"}} {}\n", name, kind, series.count);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string render_prometheus(const std::vector<store::MetricSample>& samples) {
   // Every known family is announced, so a fresh database still exposes the full set.
   std::map<std::string, std::vector<const store::MetricSample*>> by_family;
@@ -75,6 +120,10 @@ std::string render_prometheus(const std::vector<store::MetricSample>& samples) {
     if (known != families().end()) {
       out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, known->second.help, name,
                          known->second.type);
+    }
+    if (name == kJobDuration) {
+      out += render_histogram(name, rows);
+      continue;
     }
     for (const auto* sample : rows) {
       out += sample->labels.empty() ? sample->name : sample->name + "{" + sample->labels + "}";

@@ -48,6 +48,10 @@ class Worker {
   void on_answer(Step& step, const llm::ChatResult& result, const llm::HttpResponse& response);
   void retry_or_fail(Step& step, const std::string& error, std::optional<std::int64_t> retry_after);
   void reask(Step& step, const std::string& reason, const std::string& bad_answer);
+  CallRecord call_record(const Step& step, const llm::HttpResponse& response,
+                         const llm::ChatResult& result, bool used, const std::string& error) const;
+  void count_call(const CallRecord& call);
+  // Logs a call whose answer was not used (retries, rejections, lost leases).
   void log_call(const Step& step, const llm::HttpResponse& response, const llm::ChatResult& result,
                 bool used, const std::string& error);
   void extend_leases(Millis now);
@@ -88,6 +92,7 @@ Result<WorkerReport> Worker::run() {
         store_failures_ = 0;
         if (report_.claimed > before) {
           idle_wait = ctx_.options.idle_poll_ms;
+          next_claim_at_ = t;  // more may be due: claim again as soon as there is room
         } else if (steps_.empty()) {
           // Nothing to claim: finish when the whole queue is idle, else wait for work to be due.
           auto outlook = ctx_.store.queue_outlook(t);
@@ -195,7 +200,10 @@ void Worker::handle(const llm::HttpResponse& response) {
   llm::ChatResult result = llm::interpret_response(response);
   ++report_.calls;
   on_answer(step, result, response);
-  if (!step.sent && step.lease.job_id.empty()) steps_.erase(it);  // finished with this step
+  if (!step.sent && step.lease.job_id.empty()) {
+    steps_.erase(it);  // finished with this step: its room (and any children) can be claimed now
+    next_claim_at_ = 0;
+  }
   progress();
 }
 
@@ -213,12 +221,14 @@ void Worker::on_answer(Step& step, const llm::ChatResult& result,
         return;
       }
       output->children = children_for(step.job, step.input, *output, t);
+      output->call = call_record(step, response, result, true, "");
       auto saved = ctx_.store.complete_step(step.lease, *output, t);
-      log_call(step, response, result, saved.ok(), saved ? "" : saved.error().message);
       if (saved) {
+        count_call(*output->call);
         ++report_.succeeded;
         log::debug("{} {} succeeded", to_string(step.job.kind), step.job.id);
       } else {
+        log_call(step, response, result, false, saved.error().message);
         note_store_error(saved.error(), step);
       }
       step.lease.job_id.clear();
@@ -307,8 +317,9 @@ void Worker::reask(Step& step, const std::string& reason, const std::string& bad
   send_ready(now());
 }
 
-void Worker::log_call(const Step& step, const llm::HttpResponse& response,
-                      const llm::ChatResult& result, bool used, const std::string& error) {
+CallRecord Worker::call_record(const Step& step, const llm::HttpResponse& response,
+                               const llm::ChatResult& result, bool used,
+                               const std::string& error) const {
   CallRecord call;
   call.job_id = step.job.id;
   call.root_id = step.job.root_id;
@@ -321,10 +332,20 @@ void Worker::log_call(const Step& step, const llm::HttpResponse& response,
   call.error = error;
   call.used = used;
   call.created_at = now();
+  return call;
+}
+
+void Worker::count_call(const CallRecord& call) {
   report_.tokens.prompt += call.usage.prompt;
   report_.tokens.completion += call.usage.completion;
   report_.tokens.cached += call.usage.cached;
   report_.cost_usd += call.cost_usd;
+}
+
+void Worker::log_call(const Step& step, const llm::HttpResponse& response,
+                      const llm::ChatResult& result, bool used, const std::string& error) {
+  CallRecord call = call_record(step, response, result, used, error);
+  count_call(call);
   for (int tries = 0;; ++tries) {
     auto logged = ctx_.store.log_call(call);
     if (logged) return;

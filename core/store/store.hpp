@@ -68,6 +68,9 @@ struct StepOutput {
   std::optional<Note> note;           // note step
   std::vector<Question> questions;    // questions step
   std::vector<NewJob> children;
+  // The call whose answer this is: logged (used) in the same transaction, so a crash can never
+  // keep the content and lose the bill. When the write is refused, log it with log_call.
+  std::optional<CallRecord> call;
 };
 
 // Raw counts of a tree, from which core/progress.hpp derives per-level progress.

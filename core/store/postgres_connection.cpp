@@ -1,0 +1,183 @@
+// The PostgreSQL driver of the SQL store (libpqxx 6.4): one connection per process, every
+// statement prepared once per connection, ?N placeholders rewritten to $N.
+#include <pqxx/pqxx>
+
+#include <functional>
+#include <map>
+#include <optional>
+
+#include "core/store/sql_connection.hpp"
+
+namespace hydrate::store::sql {
+namespace {
+
+std::string to_dollar_placeholders(std::string_view sql) {
+  std::string out(sql);
+  for (std::size_t i = 0; i + 1 < out.size(); ++i) {
+    if (out[i] == '?' && std::isdigit(static_cast<unsigned char>(out[i + 1]))) out[i] = '$';
+  }
+  return out;
+}
+
+// The URL without its password, for messages.
+std::string redact(const std::string& url) {
+  auto scheme = url.find("://");
+  auto at = url.find('@');
+  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
+  auto colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon) + ":***" + url.substr(at);
+}
+
+class PostgresConnection final : public Connection {
+ public:
+  explicit PostgresConnection(std::string url) : url_(std::move(url)) { connect(); }
+
+  Backend backend() const override { return Backend::postgres; }
+  void begin_write() override { begin(); }
+  void begin_read() override { begin(); }
+  void commit() override {
+    if (tx_) tx_->commit();
+    tx_.reset();
+  }
+  void rollback() noexcept override {
+    try {
+      if (tx_) tx_->abort();
+    } catch (...) {
+    }
+    tx_.reset();
+  }
+
+  Rows run(std::string_view sql, const std::vector<Value>& params) override {
+    const std::string& name = statement_name(sql);
+    std::vector<std::optional<std::string>> texts;  // kept alive until the call returns
+    texts.reserve(params.size());
+    for (const auto& param : params) {
+      std::visit(
+          [&](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, std::nullptr_t>)
+              texts.emplace_back(std::nullopt);
+            else if constexpr (std::is_same_v<T, std::string>)
+              texts.emplace_back(v);
+            else
+              texts.emplace_back(pqxx::to_string(v));
+          },
+          param);
+    }
+    bool own = !tx_;
+    if (own) begin();
+    pqxx::result result;
+    try {
+      result = exec(name, texts);
+      if (own) commit();
+    } catch (...) {
+      if (own) rollback();
+      throw;
+    }
+    Rows out;
+    out.affected = static_cast<std::int64_t>(result.affected_rows());
+    for (const auto& row : result) {
+      std::vector<Value> cells;
+      cells.reserve(row.size());
+      for (const auto& field : row) {
+        if (field.is_null())
+          cells.emplace_back(nullptr);
+        else
+          cells.emplace_back(std::string(field.c_str(), field.size()));
+      }
+      out.rows.emplace_back(std::move(cells));
+    }
+    return out;
+  }
+
+  void run_script(std::string_view sql) override {
+    bool own = !tx_;
+    if (own) begin();
+    tx_->exec(std::string(sql));
+    if (own) commit();
+  }
+
+  Error classify(const std::exception& e, const std::string& what) const override {
+    if (dynamic_cast<const pqxx::broken_connection*>(&e) ||
+        dynamic_cast<const pqxx::in_doubt_error*>(&e)) {
+      broken_ = true;
+      return make_error(ErrorKind::transient,
+                        what + ": lost the connection to PostgreSQL at " + redact(url_));
+    }
+    if (dynamic_cast<const pqxx::transaction_rollback*>(&e)) {
+      return make_error(ErrorKind::transient, what + ": " + first_line(e.what()));
+    }
+    if (dynamic_cast<const pqxx::unique_violation*>(&e)) {
+      return make_error(ErrorKind::conflict, what + ": " + first_line(e.what()));
+    }
+    if (const auto* sql_error = dynamic_cast<const pqxx::sql_error*>(&e)) {
+      // 57P01 admin shutdown, 57P02/57P03 crash/cannot connect now, 08xxx connection errors.
+      const std::string& state = sql_error->sqlstate();
+      if (state.rfind("57P", 0) == 0 || state.rfind("08", 0) == 0) {
+        broken_ = true;
+        return make_error(ErrorKind::transient, what + ": PostgreSQL at " + redact(url_) +
+                                                    " went away: " + first_line(e.what()));
+      }
+      if (state == "25006")
+        return make_error(ErrorKind::permanent, what + ": the database is read-only");
+    }
+    return make_error(ErrorKind::permanent, what + ": " + first_line(e.what()));
+  }
+
+  bool should_retry(const std::exception& e) const override {
+    return dynamic_cast<const pqxx::transaction_rollback*>(&e) != nullptr;
+  }
+
+  void reconnect_if_broken() override {
+    if (!broken_ && conn_ && conn_->is_open()) return;
+    tx_.reset();
+    conn_.reset();
+    statements_.clear();
+    connect();
+    broken_ = false;
+  }
+
+ private:
+  static std::string first_line(const char* text) {
+    std::string s = text;
+    auto newline = s.find('\n');
+    return newline == std::string::npos ? s : s.substr(0, newline);
+  }
+
+  void connect() { conn_ = std::make_unique<pqxx::connection>(url_); }
+
+  void begin() {
+    tx_.reset();
+    tx_ = std::make_unique<pqxx::work>(*conn_);
+  }
+
+  pqxx::result exec(const std::string& name, const std::vector<std::optional<std::string>>& texts) {
+    std::vector<const char*> pointers;  // nullptr is SQL NULL
+    pointers.reserve(texts.size());
+    for (const auto& text : texts) pointers.push_back(text ? text->c_str() : nullptr);
+    return tx_->exec_prepared(name, pqxx::prepare::make_dynamic_params(pointers));
+  }
+
+  const std::string& statement_name(std::string_view sql) {
+    auto it = statements_.find(std::string(sql));
+    if (it != statements_.end()) return it->second;
+    std::string name = "s" + std::to_string(statements_.size() + 1);
+    conn_->prepare(name, to_dollar_placeholders(sql));
+    return statements_.emplace(std::string(sql), name).first->second;
+  }
+
+  std::string url_;
+  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<pqxx::work> tx_;
+  std::map<std::string, std::string> statements_;  // SQL text -> prepared statement name
+  mutable bool broken_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Connection> connect_postgres(const std::string& url) {
+  return std::make_unique<PostgresConnection>(url);
+}
+
+}  // namespace hydrate::store::sql

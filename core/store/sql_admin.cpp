@@ -1,0 +1,250 @@
+// Operator and reconcile work of the SQL store: cancel, requeue, locks, lease rescue, cascade
+// repair, closing roots, stuck work, metrics.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/metrics.hpp"
+#include "core/store/sql_store_impl.hpp"
+
+namespace hydrate::store::sql {
+
+namespace {
+
+constexpr const char* kSubtree =
+    "WITH RECURSIVE subtree (id) AS (SELECT CAST(?1 AS TEXT) UNION ALL "
+    "  SELECT j.id FROM jobs j JOIN subtree s ON j.parent_id = s.id) ";
+
+// (root id, whether the job is a root) or nullopt when the job does not exist.
+std::optional<std::pair<std::string, bool>> locate(Connection& db, const std::string& job_id) {
+  auto rows = db.run(
+      "SELECT root_id, CASE WHEN parent_id IS NULL THEN 1 ELSE 0 END FROM jobs "
+      "WHERE id = ?1",
+      params(job_id));
+  if (rows.empty()) return std::nullopt;
+  return std::make_pair(rows.front().text(0), rows.front().int64(1) != 0);
+}
+
+}  // namespace
+
+Result<int> SqlStore::cancel(const std::string& job_id, const std::string& reason, Millis now) {
+  return write("cancelling " + job_id, [&]() -> Result<int> {
+    auto found = locate(*db_, job_id);
+    if (!found) return make_error(ErrorKind::not_found, "job " + job_id + " not found");
+    auto [root_id, is_root] = *found;
+    const char* set =
+        "UPDATE jobs SET status = 'cancelled', finished_at = ?2, updated_at = ?2, "
+        "  last_error = ?3, lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL ";
+    std::int64_t changed = 0;
+    if (is_root) {
+      changed = run(fmt::format("{} WHERE root_id = ?1 AND status IN ('pending', 'running')", set),
+                    params(job_id, now, "cancelled: " + reason))
+                    .affected;
+      run("UPDATE roots SET status = 'cancelled', reason = ?3, finished_at = ?2 "
+          "WHERE job_id = ?1 AND status IN ('pending', 'running')",
+          params(job_id, now, reason));
+    } else {
+      changed = run(fmt::format("{}{} WHERE id IN (SELECT id FROM subtree) "
+                                "AND status IN ('pending', 'running')",
+                                kSubtree, set),
+                    params(job_id, now, "cancelled: " + reason))
+                    .affected;
+      close_root(*db_, root_id, now);
+    }
+    return static_cast<int>(changed);
+  });
+}
+
+Result<int> SqlStore::requeue(const std::string& job_id, Millis now) {
+  return write("requeueing", [&]() -> Result<int> {
+    // {0} is the placeholder of now.
+    const char* set =
+        "UPDATE jobs SET status = 'pending', attempts = 0, run_after = {0}, updated_at = {0}, "
+        "  finished_at = NULL, lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL ";
+    if (job_id.empty()) {
+      auto moved = run(fmt::format(fmt::runtime(set), "?1") +
+                           "WHERE status = 'failed' AND root_id IN "
+                           "(SELECT job_id FROM roots WHERE status <> 'cancelled')",
+                       params(now))
+                       .affected;
+      run("UPDATE roots SET status = 'running', reason = NULL, finished_at = NULL "
+          "WHERE status = 'failed' AND EXISTS (SELECT 1 FROM jobs "
+          "WHERE jobs.root_id = roots.job_id AND jobs.status = 'pending')");
+      return static_cast<int>(moved);
+    }
+    auto found = locate(*db_, job_id);
+    if (!found) return make_error(ErrorKind::not_found, "job " + job_id + " not found");
+    auto [root_id, is_root] = *found;
+    std::string update = fmt::format(fmt::runtime(set), "?2");
+    std::string sql = is_root ? update + "WHERE root_id = ?1 AND status IN ('failed', 'cancelled')"
+                              : kSubtree + update +
+                                    "WHERE id IN (SELECT id FROM subtree) "
+                                    "AND status IN ('failed', 'cancelled')";
+    auto moved = run(sql, params(job_id, now)).affected;
+    if (moved > 0) {
+      run("UPDATE roots SET status = 'running', reason = NULL, finished_at = NULL "
+          "WHERE job_id = ?1 AND status IN ('failed', 'cancelled', 'succeeded')",
+          params(root_id));
+    }
+    return static_cast<int>(moved);
+  });
+}
+
+Result<LockOutcome> SqlStore::try_lock(const std::string& name, const std::string& holder,
+                                       Millis ttl_ms, Millis now) {
+  return write("taking lock " + name, [&]() -> Result<LockOutcome> {
+    run("INSERT INTO locks (name, holder, expires_at) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = "
+        "excluded.expires_at "
+        "WHERE locks.expires_at < ?4 OR locks.holder = excluded.holder",
+        params(name, holder, now + ttl_ms, now));
+    auto rows = run("SELECT holder, expires_at FROM locks WHERE name = ?1", params(name));
+    LockOutcome outcome;
+    outcome.holder = rows.front().text(0);
+    outcome.expires_at = rows.front().int64(1);
+    outcome.acquired = outcome.holder == holder;
+    return outcome;
+  });
+}
+
+Status SqlStore::release_lock(const std::string& name, const std::string& holder) {
+  return write("releasing lock " + name, [&]() -> Status {
+    run("DELETE FROM locks WHERE name = ?1 AND holder = ?2", params(name, holder));
+    return ok_status();
+  });
+}
+
+Result<int> SqlStore::rescue_expired_leases(Millis now) {
+  return write("rescuing expired leases", [&]() -> Result<int> {
+    auto rows =
+        run("UPDATE jobs SET "
+            "  status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
+            "  finished_at = CASE WHEN attempts >= max_attempts THEN ?1 END, "
+            "  last_error = 'lease of ' || coalesce(lease_holder, 'unknown') || ' expired' || "
+            "    CASE WHEN attempts >= max_attempts THEN ' after ' || attempts || ' attempt(s)' "
+            "    ELSE '' END, "
+            "  run_after = ?1, updated_at = ?1, "
+            "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
+            "WHERE status = 'running' AND lease_expires_at < ?1 "
+            "RETURNING root_id, status, kind",
+            params(now));
+    std::vector<std::string> failed_roots;
+    for (const auto& row : rows.rows) {
+      if (row.text(1) != "failed") continue;
+      failed_roots.push_back(row.text(0));
+      add_metric(*db_, metrics::kJobsFailed, fmt::format("kind=\"{}\"", row.text(2)), 1);
+    }
+    for (const auto& root : failed_roots) close_root(*db_, root, now);
+    return static_cast<int>(rows.rows.size());
+  });
+}
+
+Result<std::vector<OrphanedContent>> SqlStore::find_orphaned_content(int limit) {
+  return read("looking for missing children", [&]() -> Result<std::vector<OrphanedContent>> {
+    std::vector<OrphanedContent> out;
+    std::string parent = job_columns("p");
+    auto chapters =
+        run(fmt::format("SELECT {}, c.position, c.title, c.summary FROM roots r "
+                        "JOIN chapters c ON c.job_id = r.job_id JOIN jobs p ON p.id = c.job_id "
+                        "WHERE r.status IN ('pending', 'running') AND p.status = 'succeeded' "
+                        "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.parent_id = c.job_id "
+                        "  AND k.kind = 'chapter' AND k.position = c.position) LIMIT ?1",
+                        parent),
+            params(limit));
+    std::size_t o = kJobColumnCount;
+    for (const auto& row : chapters.rows) {
+      OrphanedContent orphan;
+      orphan.parent = read_job(row);
+      orphan.position = row.int32(o);
+      orphan.chapter = ChapterPlan{row.text(o + 1), row.text(o + 2)};
+      out.push_back(std::move(orphan));
+    }
+    auto topics =
+        run(fmt::format("SELECT {}, t.position, t.title, t.objectives FROM roots r "
+                        "JOIN topics t ON t.root_id = r.job_id JOIN jobs p ON p.id = t.job_id "
+                        "WHERE r.status IN ('pending', 'running') AND p.status = 'succeeded' "
+                        "AND (SELECT count(*) FROM jobs k WHERE k.parent_id = t.job_id "
+                        "  AND k.position = t.position AND k.kind IN ('note', 'questions')) "
+                        "  < r.leaves_per_topic LIMIT ?1",
+                        parent),
+            params(limit));
+    for (const auto& row : topics.rows) {
+      OrphanedContent orphan;
+      orphan.parent = read_job(row);
+      orphan.position = row.int32(o);
+      TopicPlan plan{row.text(o + 1), {}};
+      auto objectives = nlohmann::json::parse(row.text(o + 2), nullptr, false);
+      if (objectives.is_array()) {
+        for (const auto& item : objectives) {
+          if (item.is_string()) plan.objectives.push_back(item.get<std::string>());
+        }
+      }
+      orphan.topic = std::move(plan);
+      out.push_back(std::move(orphan));
+    }
+    return out;
+  });
+}
+
+Result<int> SqlStore::insert_jobs(const std::vector<NewJob>& jobs, Millis now) {
+  return write("inserting jobs", [&]() -> Result<int> { return insert_job_rows(*db_, jobs, now); });
+}
+
+Result<std::vector<std::string>> SqlStore::open_root_ids(int limit) {
+  return read("listing open roots", [&]() -> Result<std::vector<std::string>> {
+    std::vector<std::string> out;
+    for (const auto& row : run("SELECT job_id FROM roots WHERE status IN ('pending', 'running') "
+                               "ORDER BY created_at LIMIT ?1",
+                               params(limit))
+                               .rows) {
+      out.push_back(row.text(0));
+    }
+    return out;
+  });
+}
+
+Result<std::optional<JobStatus>> SqlStore::close_root_if_finished(const std::string& root_id,
+                                                                  Millis now) {
+  return write("closing root " + root_id, [&]() -> Result<std::optional<JobStatus>> {
+    return close_root(*db_, root_id, now);
+  });
+}
+
+Result<std::vector<Job>> SqlStore::find_stuck(Millis now, Millis threshold_ms, int limit) {
+  return read("looking for stuck work", [&]() -> Result<std::vector<Job>> {
+    std::vector<Job> out;
+    for (const auto& row :
+         run(fmt::format("SELECT {} FROM jobs WHERE status = 'pending' AND run_after < ?1 "
+                         "ORDER BY priority DESC, run_after LIMIT ?2",
+                         kJobColumns),
+             params(now - threshold_ms, limit))
+             .rows) {
+      out.push_back(read_job(row));
+    }
+    return out;
+  });
+}
+
+Status SqlStore::record_reconcile_run(const ReconcileRun& r) {
+  return write("recording the reconcile run", [&]() -> Status {
+    run("INSERT INTO reconcile_runs (started_at, finished_at, rescued, repaired, rolled_up, "
+        "closed, "
+        "stuck) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params(r.started_at, r.finished_at, r.rescued, r.repaired, r.rolled_up, r.closed, r.stuck));
+    set_metric(*db_, metrics::kReconcilerLastRun, "", static_cast<double>(r.finished_at) / 1000.0);
+    add_metric(*db_, metrics::kReconcilerRuns, "", 1);
+    return ok_status();
+  });
+}
+
+Result<std::vector<MetricSample>> SqlStore::read_metrics() {
+  return read("reading metrics", [&]() -> Result<std::vector<MetricSample>> {
+    std::vector<MetricSample> out;
+    for (const auto& row :
+         run("SELECT name, labels, value FROM metrics ORDER BY name, labels").rows) {
+      out.push_back({row.text(0), row.text(1), row.real(2)});
+    }
+    return out;
+  });
+}
+
+}  // namespace hydrate::store::sql

@@ -1,0 +1,142 @@
+// Pieces of the SQL store shared by its operations: job rows, metrics, closing roots, fan-out.
+#include <fmt/format.h>
+
+#include <map>
+
+#include "core/metrics.hpp"
+#include "core/store/sql_store_impl.hpp"
+
+namespace hydrate::store::sql {
+
+const char* const kJobColumns =
+    "id, kind, parent_id, root_id, position, status, priority, input, attempts, max_attempts, "
+    "run_after, lease_holder, lease_token, lease_expires_at, created_at, started_at, finished_at, "
+    "last_error, estimated_cost_usd, actual_cost_usd";
+
+std::string job_columns(const char* alias) {
+  std::string out;
+  std::string_view rest = kJobColumns;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    std::string_view name = rest.substr(0, comma);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    out += (out.empty() ? "" : ", ") + std::string(alias) + "." + std::string(name);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  return out;
+}
+
+Job read_job(const Row& r, std::size_t o) {
+  Job job;
+  job.id = r.text(o + 0);
+  job.kind = parse_job_kind(r.text(o + 1)).value_or(JobKind::subject);
+  job.parent_id = r.text(o + 2);
+  job.root_id = r.text(o + 3);
+  job.position = r.int32(o + 4);
+  job.status = parse_job_status(r.text(o + 5)).value_or(JobStatus::pending);
+  job.priority = r.int32(o + 6);
+  job.input = r.text(o + 7);
+  job.attempts = r.int32(o + 8);
+  job.max_attempts = r.int32(o + 9);
+  job.run_after = r.int64(o + 10);
+  job.lease_holder = r.text(o + 11);
+  job.lease_token = r.text(o + 12);
+  job.lease_expires_at = r.int64(o + 13);
+  job.created_at = r.int64(o + 14);
+  job.started_at = r.int64(o + 15);
+  job.finished_at = r.int64(o + 16);
+  job.last_error = r.text(o + 17);
+  job.estimated_cost_usd = r.real(o + 18);
+  job.actual_cost_usd = r.real(o + 19);
+  return job;
+}
+
+void add_metric(Connection& db, const std::string& name, const std::string& labels, double delta) {
+  db.run(
+      "INSERT INTO metrics (name, labels, value) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (name, labels) DO UPDATE SET value = metrics.value + excluded.value",
+      params(name, labels, delta));
+}
+
+void set_metric(Connection& db, const std::string& name, const std::string& labels, double value) {
+  db.run(
+      "INSERT INTO metrics (name, labels, value) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (name, labels) DO UPDATE SET value = excluded.value",
+      params(name, labels, value));
+}
+
+std::optional<JobStatus> close_root(Connection& db, const std::string& root_id, Millis now) {
+  // Locking the root row first serialises concurrent closers of one tree (PostgreSQL), so the
+  // last of two steps finishing together sees the other's commit and closes the root.
+  if (db.run("SELECT status FROM roots WHERE job_id = ?1 AND status IN ('pending', 'running') " +
+                 std::string(db.backend() == Backend::postgres ? "FOR UPDATE" : ""),
+             params(root_id))
+          .empty()) {
+    return std::nullopt;
+  }
+  auto rows = db.run(
+      "UPDATE roots SET "
+      "  status = CASE WHEN f.bad > 0 THEN 'failed' ELSE 'succeeded' END, "
+      "  reason = CASE WHEN f.bad > 0 THEN f.failed || ' step(s) failed, ' || "
+      "           f.cancelled || ' cancelled' END, "
+      "  finished_at = ?2 "
+      "FROM (SELECT count(*) FILTER (WHERE status IN ('failed', 'cancelled')) AS bad, "
+      "             count(*) FILTER (WHERE status = 'failed') AS failed, "
+      "             count(*) FILTER (WHERE status = 'cancelled') AS cancelled "
+      "      FROM jobs WHERE root_id = ?1) AS f "
+      "WHERE roots.job_id = ?1 AND roots.status IN ('pending', 'running') "
+      "  AND NOT EXISTS (SELECT 1 FROM jobs WHERE root_id = ?1 "
+      "                  AND status IN ('pending', 'running')) "
+      "RETURNING roots.status",
+      params(root_id, now));
+  if (rows.empty()) return std::nullopt;
+  auto status = parse_job_status(rows.front().text(0));
+  if (status)
+    add_metric(db, metrics::kRootsFinished, fmt::format("status=\"{}\"", to_string(*status)), 1);
+  return status;
+}
+
+int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now) {
+  int inserted = 0;
+  std::map<JobKind, int> created;
+  for (const auto& job : jobs) {
+    auto rows = db.run(
+        "INSERT INTO jobs (id, kind, parent_id, root_id, position, status, priority, input, "
+        "attempts, max_attempts, run_after, created_at, updated_at, estimated_cost_usd) "
+        "VALUES (?1, ?2, NULLIF(?3, ''), ?4, ?5, 'pending', ?6, ?7, 0, ?8, ?9, ?9, ?9, ?10) "
+        "ON CONFLICT DO NOTHING",
+        params(job.id, to_string(job.kind), job.parent_id, job.root_id, job.position, job.priority,
+               job.input, job.max_attempts, now, job.estimated_cost_usd));
+    if (rows.affected > 0) {
+      ++inserted;
+      ++created[job.kind];
+    }
+  }
+  for (const auto& [kind, count] : created) {
+    add_metric(db, metrics::kJobsCreated, fmt::format("target=\"{}\"", to_string(kind)), count);
+  }
+  return inserted;
+}
+
+void insert_call(Connection& db, const CallRecord& call) {
+  db.run(
+      "INSERT INTO llm_calls (job_id, root_id, attempt, model, http_status, prompt_tokens, "
+      "completion_tokens, cached_tokens, cost_usd, latency_ms, error, used, created_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULLIF(?11, ''), ?12, ?13)",
+      params(call.job_id, call.root_id, call.attempt, call.model, call.http_status,
+             call.usage.prompt, call.usage.completion, call.usage.cached, call.cost_usd,
+             call.latency_ms, call.error, call.used ? 1 : 0, call.created_at));
+  if (call.cost_usd != 0) {
+    db.run("UPDATE jobs SET actual_cost_usd = actual_cost_usd + ?2 WHERE id = ?1",
+           params(call.job_id, call.cost_usd));
+  }
+  std::string outcome = call.used ? "used" : (call.http_status == 200 ? "rejected" : "error");
+  add_metric(db, metrics::kLlmCalls,
+             fmt::format("outcome=\"{}\",status=\"{}\"", outcome, call.http_status), 1);
+  add_metric(db, metrics::kPromptTokens, "", static_cast<double>(call.usage.prompt));
+  add_metric(db, metrics::kCompletionTokens, "", static_cast<double>(call.usage.completion));
+  add_metric(db, metrics::kCachedTokens, "", static_cast<double>(call.usage.cached));
+  add_metric(db, metrics::kCostUsd, "", call.cost_usd);
+}
+
+}  // namespace hydrate::store::sql

@@ -1,0 +1,73 @@
+#pragma once
+// SqlConnection: the little a relational backend must offer the SQL store — transactions and
+// parameterised statements returning materialised rows — so the store's logic (core/store/
+// sql_store*.cpp) is written once for SQLite and PostgreSQL. Statements use ?1, ?2 … placeholders;
+// a driver rewrites them for its database. Drivers throw; the store maps with classify().
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace hydrate::store::sql {
+
+using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
+
+// One result row; getters convert between text and numbers, NULL reads as 0 / "".
+class Row {
+ public:
+  explicit Row(std::vector<Value> cells) : cells_(std::move(cells)) {}
+  std::string text(std::size_t i) const;
+  std::int64_t int64(std::size_t i) const;
+  int int32(std::size_t i) const { return static_cast<int>(int64(i)); }
+  double real(std::size_t i) const;
+  bool is_null(std::size_t i) const { return std::holds_alternative<std::nullptr_t>(cells_.at(i)); }
+
+ private:
+  std::vector<Value> cells_;
+};
+
+struct Rows {
+  std::vector<Row> rows;
+  std::int64_t affected = 0;  // rows changed by INSERT/UPDATE/DELETE
+  bool empty() const { return rows.empty(); }
+  const Row& front() const { return rows.front(); }
+};
+
+// Which SQL a backend needs where dialects differ.
+enum class Backend { sqlite, postgres };
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual Backend backend() const = 0;
+  // Starts a transaction that will write: SQLite takes the write lock at once (BEGIN IMMEDIATE)
+  // so writers queue on the busy timeout instead of deadlocking.
+  virtual void begin_write() = 0;
+  virtual void begin_read() = 0;
+  virtual void commit() = 0;
+  virtual void rollback() noexcept = 0;
+  // Runs one statement (cached/prepared by its text) and returns its rows.
+  virtual Rows run(std::string_view sql, const std::vector<Value>& params) = 0;
+  // Runs a script of several statements without parameters (migrations).
+  virtual void run_script(std::string_view sql) = 0;
+  // Maps what run/commit threw to an Error; transient for busy/locked/serialization/lost
+  // connection, conflict for unique violations.
+  virtual Error classify(const std::exception& e, const std::string& what) const = 0;
+  // True for failures a transaction may simply run again after: deadlocks and serialization
+  // failures (never a lost connection: a commit may have happened).
+  virtual bool should_retry(const std::exception& e) const = 0;
+  // Re-establishes a lost connection; no-op when healthy. Throws when it cannot.
+  virtual void reconnect_if_broken() = 0;
+};
+
+// The SQLite driver (SQLiteCpp): WAL, busy timeout, statements cached by text.
+std::unique_ptr<Connection> connect_sqlite(const std::string& path, bool create,
+                                           int busy_timeout_ms);
+// The PostgreSQL driver (libpqxx): one connection, statements prepared once per connection.
+std::unique_ptr<Connection> connect_postgres(const std::string& url);
+
+}  // namespace hydrate::store::sql

@@ -1,0 +1,312 @@
+// The SQL store: opening, schema migrations, submit, claims and step results.
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/cascade.hpp"
+#include "core/ids.hpp"
+#include "core/metrics.hpp"
+#include "core/resources.hpp"
+#include "core/store/sql_store.hpp"
+#include "core/store/sql_store_impl.hpp"
+
+namespace hydrate::store {
+
+Result<std::unique_ptr<Store>> open_sql_store(
+    std::function<std::unique_ptr<sql::Connection>()> connect, const std::string& what,
+    const OpenOptions& options) {
+  std::unique_ptr<sql::SqlStore> store;
+  try {
+    store = std::make_unique<sql::SqlStore>(connect());
+  } catch (const std::exception& e) {
+    std::string message = e.what();
+    if (auto newline = message.find('\n'); newline != std::string::npos) message.resize(newline);
+    return make_error(ErrorKind::unavailable, fmt::format("cannot open {}: {}", what, message));
+  }
+  if (options.migrate) {
+    auto migrated = store->migrate();
+    if (!migrated) return migrated.error();
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+namespace sql {
+
+using nlohmann::json;
+
+namespace {
+
+struct Migration {
+  int version;
+  std::string_view text;
+};
+
+std::vector<Migration> embedded_migrations(Backend backend) {
+  std::vector<Migration> out;
+  std::string prefix = backend == Backend::sqlite ? "sql/sqlite/" : "sql/postgres/";
+  for (auto name : resources::names()) {
+    if (name.substr(0, prefix.size()) != prefix) continue;
+    int version = std::atoi(std::string(name.substr(prefix.size(), 3)).c_str());
+    if (version > 0) out.push_back({version, *resources::find(name)});
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.version < b.version; });
+  return out;
+}
+
+}  // namespace
+
+Result<int> SqlStore::migrate() {
+  return write("migrating the database", [&]() -> Result<int> {
+    bool postgres = db_->backend() == Backend::postgres;
+    if (postgres)
+      run("SELECT pg_advisory_xact_lock(7305843009213693951)");  // one migrator at a time
+    auto tables = postgres ? run("SELECT count(*) FROM information_schema.tables "
+                                 "WHERE table_schema = current_schema()")
+                           : run("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+    auto versions =
+        postgres ? run("SELECT count(*) FROM information_schema.tables WHERE "
+                       "table_schema = current_schema() AND table_name = 'schema_migrations'")
+                 : run("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                       "AND name = 'schema_migrations'");
+    if (tables.front().int64(0) > 0 && versions.front().int64(0) == 0) {
+      return make_error(
+          ErrorKind::permanent,
+          "the database holds tables but is not a hydrate database (no schema_migrations)");
+    }
+    db_->run_script(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
+    int current = static_cast<int>(
+        run("SELECT coalesce(max(version), 0) FROM schema_migrations").front().int64(0));
+    auto migrations = embedded_migrations(db_->backend());
+    int newest = migrations.empty() ? 0 : migrations.back().version;
+    if (current > newest) {
+      return make_error(ErrorKind::permanent,
+                        fmt::format("the database schema is version {}, newer than this hydrate "
+                                    "knows ({}); upgrade hydrate",
+                                    current, newest));
+    }
+    for (const auto& migration : migrations) {
+      if (migration.version <= current) continue;
+      db_->run_script(migration.text);
+      run("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+          params(migration.version, static_cast<std::int64_t>(std::time(nullptr))));
+      current = migration.version;
+    }
+    return current;
+  });
+}
+
+Result<SubmitOutcome> SqlStore::submit_root(const NewRoot& root) {
+  for (int attempt = 0;; ++attempt) {
+    auto outcome = write("submitting", [&]() -> Result<SubmitOutcome> {
+      auto live =
+          run("SELECT job_id FROM roots WHERE dedupe_key = ?1 "
+              "AND status IN ('pending', 'running')",
+              params(root.dedupe_key));
+      if (!live.empty()) {
+        auto existing = read_root(live.front().text(0));
+        if (!existing) return make_error(ErrorKind::permanent, "a live root vanished");
+        return SubmitOutcome{*existing, true};
+      }
+      insert_job_rows(*db_, {root.job}, root.now);
+      int leaves = (root.options.notes ? 1 : 0) + (root.options.questions ? 1 : 0);
+      run("INSERT INTO roots (job_id, status, language, board, grade, subject, options, "
+          "dedupe_key, trace_id, estimates, estimated_cost_usd, budget_usd, created_at, "
+          "leaves_per_topic) "
+          "VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+          params(root.job.id, root.slot.language, root.slot.board, root.slot.grade,
+                 root.slot.subject, encode_root_options(root.options), root.dedupe_key,
+                 root.trace_id, root.estimates_json, root.estimated_cost_usd, root.budget_usd,
+                 root.now, leaves));
+      auto created = read_root(root.job.id);
+      if (!created) return make_error(ErrorKind::permanent, "root " + root.job.id + " vanished");
+      return SubmitOutcome{*created, false};
+    });
+    // Two submits racing on PostgreSQL: the loser hits the live-key index; the retry finds the
+    // winner's root and returns it as the duplicate.
+    if (outcome || outcome.error().kind != ErrorKind::conflict || attempt >= 2) return outcome;
+  }
+}
+
+Result<std::vector<Job>> SqlStore::claim_batch(const ClaimRequest& request) {
+  return write("claiming steps", [&]() -> Result<std::vector<Job>> {
+    std::vector<Job> claimed;
+    if (request.limit <= 0) return claimed;
+    // SQLite serialises writers (BEGIN IMMEDIATE); PostgreSQL skips rows other claimers hold.
+    const char* lock = db_->backend() == Backend::postgres ? "FOR UPDATE SKIP LOCKED" : "";
+    std::string sql = fmt::format(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_holder = ?1, "
+        "  lease_token = ?2, lease_expires_at = ?3, started_at = coalesce(started_at, ?4), "
+        "  updated_at = ?4 "
+        "WHERE id IN (SELECT id FROM ("
+        "  SELECT * FROM (SELECT id, priority, run_after FROM jobs "
+        "    WHERE status = 'pending' AND run_after <= ?4 "
+        "    ORDER BY priority DESC, run_after LIMIT ?5 {0}) AS due "
+        "  UNION ALL "
+        "  SELECT * FROM (SELECT id, priority, run_after FROM jobs "
+        "    WHERE status = 'running' AND lease_expires_at < ?4 AND attempts < max_attempts "
+        "    ORDER BY lease_expires_at LIMIT ?5 {0}) AS expired) AS candidates "
+        "  ORDER BY priority DESC, run_after LIMIT ?5) "
+        "RETURNING {1}",
+        lock, kJobColumns);
+    auto rows = run(sql, params(request.holder, new_lease_token(), request.now + request.lease_ms,
+                                request.now, request.limit));
+    for (const auto& row : rows.rows) claimed.push_back(read_job(row));
+    for (const auto& job : claimed) {
+      if (job.kind == JobKind::subject) {
+        run("UPDATE roots SET status = 'running', started_at = ?2 "
+            "WHERE job_id = ?1 AND status = 'pending'",
+            params(job.root_id, request.now));
+      }
+    }
+    if (!claimed.empty())
+      add_metric(*db_, metrics::kJobsClaimed, "", static_cast<double>(claimed.size()));
+    return claimed;
+  });
+}
+
+Result<int> SqlStore::extend_leases(const std::vector<LeaseRef>& leases, Millis new_expiry) {
+  return write("extending leases", [&]() -> Result<int> {
+    int held = 0;
+    for (const auto& lease : leases) {
+      held += static_cast<int>(run("UPDATE jobs SET lease_expires_at = ?3 "
+                                   "WHERE id = ?1 AND lease_token = ?2 AND status = 'running'",
+                                   params(lease.job_id, lease.token, new_expiry))
+                                   .affected);
+    }
+    return held;
+  });
+}
+
+Result<bool> SqlStore::begin_reask(const LeaseRef& lease) {
+  return write("recording a re-ask", [&]() -> Result<bool> {
+    auto rows =
+        run("UPDATE jobs SET attempts = attempts + 1 "
+            "WHERE id = ?1 AND lease_token = ?2 AND status = 'running' "
+            "  AND attempts < max_attempts RETURNING attempts",
+            params(lease.job_id, lease.token));
+    if (!rows.empty()) return true;
+    auto held = run("SELECT 1 FROM jobs WHERE id = ?1 AND lease_token = ?2 AND status = 'running'",
+                    params(lease.job_id, lease.token));
+    if (held.empty())
+      return make_error(ErrorKind::conflict, "job " + lease.job_id + ": lease lost");
+    return false;
+  });
+}
+
+namespace {
+
+std::string json_list(const std::vector<std::string>& items) {
+  return json(items).dump();
+}
+
+void insert_content(Connection& db, const Job& job, const StepOutput& output) {
+  switch (job.kind) {
+    case JobKind::subject:
+      for (std::size_t i = 0; i < output.chapters.size(); ++i) {
+        db.run(
+            "INSERT INTO chapters (job_id, root_id, position, title, summary) "
+            "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            params(job.id, job.root_id, i + 1, output.chapters[i].title,
+                   output.chapters[i].summary));
+      }
+      break;
+    case JobKind::chapter:
+      for (std::size_t i = 0; i < output.topics.size(); ++i) {
+        db.run(
+            "INSERT INTO topics (job_id, root_id, position, title, objectives) "
+            "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            params(job.id, job.root_id, i + 1, output.topics[i].title,
+                   json_list(output.topics[i].objectives)));
+      }
+      break;
+    case JobKind::note:
+      if (output.note) {
+        db.run(
+            "INSERT INTO notes (job_id, root_id, markdown, key_points) "
+            "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            params(job.id, job.root_id, output.note->markdown, json_list(output.note->key_points)));
+      }
+      break;
+    case JobKind::questions:
+      for (std::size_t i = 0; i < output.questions.size(); ++i) {
+        const Question& q = output.questions[i];
+        db.run(
+            "INSERT INTO questions (job_id, root_id, position, type, prompt, options, answer, "
+            "explanation, difficulty) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+            "ON CONFLICT DO NOTHING",
+            params(job.id, job.root_id, i + 1, q.type, q.prompt, json_list(q.options), q.answer,
+                   q.explanation, q.difficulty));
+      }
+      break;
+  }
+}
+
+}  // namespace
+
+Status SqlStore::complete_step(const LeaseRef& lease, const StepOutput& output, Millis now) {
+  return write("saving a step result", [&]() -> Status {
+    auto rows =
+        run(fmt::format("UPDATE jobs SET status = 'succeeded', finished_at = ?3, updated_at = ?3, "
+                        "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL, "
+                        "  last_error = NULL "
+                        "WHERE id = ?1 AND lease_token = ?2 AND status = 'running' RETURNING {}",
+                        kJobColumns),
+            params(lease.job_id, lease.token, now));
+    if (rows.empty()) {
+      return make_error(ErrorKind::conflict,
+                        "job " + lease.job_id + ": lease lost, result discarded");
+    }
+    Job job = read_job(rows.front());
+    insert_content(*db_, job, output);
+    insert_job_rows(*db_, output.children, now);
+    add_metric(*db_, metrics::kJobsCompleted, fmt::format("kind=\"{}\"", to_string(job.kind)), 1);
+    double seconds = static_cast<double>(now - job.started_at) / 1000.0;
+    for (const auto& sample : metrics::duration_observation(to_string(job.kind), seconds)) {
+      add_metric(*db_, sample.name, sample.labels, sample.value);
+    }
+    if (output.call) insert_call(*db_, *output.call);
+    close_root(*db_, job.root_id, now);
+    return ok_status();
+  });
+}
+
+Status SqlStore::finish_attempt(const LeaseRef& lease, const std::string& error, bool retry,
+                                Millis run_after, Millis now) {
+  return write("saving a step failure", [&]() -> Status {
+    auto rows =
+        run("UPDATE jobs SET status = ?3, last_error = ?4, run_after = ?5, updated_at = ?6, "
+            "  finished_at = CASE WHEN ?3 = 'failed' THEN ?6 END, "
+            "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
+            "WHERE id = ?1 AND lease_token = ?2 AND status = 'running' "
+            "RETURNING kind, root_id",
+            params(lease.job_id, lease.token, retry ? "pending" : "failed", error, run_after, now));
+    if (rows.empty())
+      return make_error(ErrorKind::conflict, "job " + lease.job_id + ": lease lost");
+    add_metric(*db_, retry ? metrics::kJobsRetried : metrics::kJobsFailed,
+               fmt::format("kind=\"{}\"", rows.front().text(0)), 1);
+    if (!retry) close_root(*db_, rows.front().text(1), now);
+    return ok_status();
+  });
+}
+
+Status SqlStore::release_step(const LeaseRef& lease, const std::string& error, Millis run_after) {
+  return finish_attempt(lease, error, true, run_after, run_after);
+}
+
+Status SqlStore::fail_step(const LeaseRef& lease, const std::string& error, Millis now) {
+  return finish_attempt(lease, error, false, now, now);
+}
+
+Status SqlStore::log_call(const CallRecord& call) {
+  return write("logging a model call", [&]() -> Status {
+    insert_call(*db_, call);
+    return ok_status();
+  });
+}
+
+}  // namespace sql
+}  // namespace hydrate::store

@@ -1,0 +1,144 @@
+#pragma once
+// Private: the Store implemented once over a SqlConnection, for SQLite and PostgreSQL alike.
+// Split over sql_store.cpp (schema, submit, claims, step results), sql_reads.cpp (queries) and
+// sql_admin.cpp (operator and reconcile work); sql_common.cpp holds the shared pieces.
+#include <memory>
+#include <optional>
+
+#include "core/store/sql_connection.hpp"
+#include "core/store/store.hpp"
+
+namespace hydrate::store::sql {
+
+// Parameters of a statement, converting the integer types to 64 bits.
+inline Value value(const std::string& v) {
+  return v;
+}
+inline Value value(const char* v) {
+  return std::string(v);
+}
+inline Value value(double v) {
+  return v;
+}
+inline Value value(bool v) {
+  return static_cast<std::int64_t>(v ? 1 : 0);
+}
+inline Value value(int v) {
+  return static_cast<std::int64_t>(v);
+}
+inline Value value(long v) {
+  return static_cast<std::int64_t>(v);
+}
+inline Value value(long long v) {
+  return static_cast<std::int64_t>(v);
+}
+inline Value value(std::size_t v) {
+  return static_cast<std::int64_t>(v);
+}
+template <class... Args>
+std::vector<Value> params(const Args&... args) {
+  return {value(args)...};
+}
+
+extern const char* const kJobColumns;  // the columns read_job expects, in order
+inline constexpr std::size_t kJobColumnCount = 20;
+// kJobColumns with every column prefixed by alias and a dot.
+std::string job_columns(const char* alias);
+Job read_job(const Row& row, std::size_t offset = 0);
+
+void add_metric(Connection& db, const std::string& name, const std::string& labels, double delta);
+void set_metric(Connection& db, const std::string& name, const std::string& labels, double value);
+// Inside a transaction: closes the root when nothing of its tree is pending or running.
+std::optional<JobStatus> close_root(Connection& db, const std::string& root_id, Millis now);
+// Inside a transaction: inserts jobs, skipping existing (parent, kind, position). Returns count.
+int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now);
+
+// Inside a transaction: logs a model call, adds its cost to the job and counts it in metrics.
+void insert_call(Connection& db, const CallRecord& call);
+
+class SqlStore final : public Store {
+ public:
+  explicit SqlStore(std::unique_ptr<Connection> connection) : db_(std::move(connection)) {}
+
+  Result<int> migrate() override;
+  Result<SubmitOutcome> submit_root(const NewRoot& root) override;
+  Result<std::vector<Job>> claim_batch(const ClaimRequest& request) override;
+  Result<int> extend_leases(const std::vector<LeaseRef>& leases, Millis new_expiry) override;
+  Result<bool> begin_reask(const LeaseRef& lease) override;
+  Status complete_step(const LeaseRef& lease, const StepOutput& output, Millis now) override;
+  Status release_step(const LeaseRef& lease, const std::string& error, Millis run_after) override;
+  Status fail_step(const LeaseRef& lease, const std::string& error, Millis now) override;
+  Status log_call(const CallRecord& call) override;
+
+  Result<Job> find_job(const std::string& id) override;
+  Result<RootRecord> find_root(const std::string& id) override;
+  Result<std::vector<RootRecord>> recent_roots(int limit) override;
+  Result<TreeCounts> tree_counts(const std::string& root_id) override;
+  Result<std::vector<Job>> recent_errors(const std::string& root_id, int limit) override;
+  Result<std::vector<ChapterContent>> load_content(const std::string& root_id) override;
+  Result<QueueOutlook> queue_outlook(Millis now) override;
+
+  Result<int> cancel(const std::string& job_id, const std::string& reason, Millis now) override;
+  Result<int> requeue(const std::string& job_id, Millis now) override;
+
+  Result<LockOutcome> try_lock(const std::string& name, const std::string& holder, Millis ttl_ms,
+                               Millis now) override;
+  Status release_lock(const std::string& name, const std::string& holder) override;
+  Result<int> rescue_expired_leases(Millis now) override;
+  Result<std::vector<OrphanedContent>> find_orphaned_content(int limit) override;
+  Result<int> insert_jobs(const std::vector<NewJob>& jobs, Millis now) override;
+  Result<std::vector<std::string>> open_root_ids(int limit) override;
+  Result<std::optional<JobStatus>> close_root_if_finished(const std::string& root_id,
+                                                          Millis now) override;
+  Result<std::vector<Job>> find_stuck(Millis now, Millis threshold_ms, int limit) override;
+  Status record_reconcile_run(const ReconcileRun& run) override;
+  Result<std::vector<MetricSample>> read_metrics() override;
+
+ private:
+  // Runs body in a transaction (a write one unless read_only), committing when it returns a
+  // value and rolling back when it returns an error or throws. Deadlocks and serialization
+  // failures are retried; a lost connection is re-established on the next call.
+  template <class F>
+  auto transaction(const std::string& what, bool read_only, F&& body) -> decltype(body());
+  template <class F>
+  auto write(const std::string& what, F&& body) -> decltype(body()) {
+    return transaction(what, false, std::forward<F>(body));
+  }
+  template <class F>
+  auto read(const std::string& what, F&& body) -> decltype(body()) {
+    return transaction(what, true, std::forward<F>(body));
+  }
+  Status finish_attempt(const LeaseRef& lease, const std::string& error, bool retry,
+                        Millis run_after, Millis now);
+  std::optional<RootRecord> read_root(const std::string& id);
+  Rows run(std::string_view sql, const std::vector<Value>& values = {}) {
+    return db_->run(sql, values);
+  }
+
+  std::unique_ptr<Connection> db_;
+};
+
+template <class F>
+auto SqlStore::transaction(const std::string& what, bool read_only, F&& body) -> decltype(body()) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      db_->reconnect_if_broken();
+      if (read_only)
+        db_->begin_read();
+      else
+        db_->begin_write();
+      auto result = body();
+      if (result)
+        db_->commit();
+      else
+        db_->rollback();
+      return result;
+    } catch (const std::exception& e) {
+      db_->rollback();
+      Error error = db_->classify(e, what);
+      if (!db_->should_retry(e) || attempt >= 5) return error;
+    }
+  }
+}
+
+}  // namespace hydrate::store::sql

@@ -1,0 +1,135 @@
+// The SQLite driver of the SQL store (SQLiteCpp).
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <map>
+
+#include "core/store/sql_connection.hpp"
+
+namespace hydrate::store::sql {
+namespace {
+
+class SqliteConnection final : public Connection {
+ public:
+  SqliteConnection(const std::string& path, int flags, int busy_timeout_ms)
+      : db_(path, flags, busy_timeout_ms) {
+    db_.execAndGet("PRAGMA journal_mode = WAL");  // stays as it is on a read-only file
+    db_.exec("PRAGMA synchronous = NORMAL");
+    db_.exec("PRAGMA foreign_keys = OFF");
+  }
+
+  Backend backend() const override { return Backend::sqlite; }
+  void begin_write() override { db_.exec("BEGIN IMMEDIATE"); }
+  void begin_read() override { db_.exec("BEGIN"); }
+  void commit() override { db_.exec("COMMIT"); }
+  void rollback() noexcept override {
+    if (!sqlite3_get_autocommit(db_.getHandle())) {
+      try {
+        db_.exec("ROLLBACK");
+      } catch (...) {
+      }
+    }
+  }
+
+  Rows run(std::string_view sql, const std::vector<Value>& params) override {
+    auto& statement = prepared(sql);
+    statement.reset();
+    statement.clearBindings();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      int index = static_cast<int>(i + 1);
+      std::visit(
+          [&](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, std::nullptr_t>)
+              statement.bind(index);
+            else
+              statement.bind(index, v);
+          },
+          params[i]);
+    }
+    Rows out;
+    int columns = statement.getColumnCount();
+    while (statement.executeStep()) {
+      std::vector<Value> cells;
+      cells.reserve(static_cast<std::size_t>(columns));
+      for (int c = 0; c < columns; ++c) {
+        SQLite::Column column = statement.getColumn(c);
+        switch (column.getType()) {
+          case SQLITE_INTEGER:
+            cells.emplace_back(static_cast<std::int64_t>(column.getInt64()));
+            break;
+          case SQLITE_FLOAT:
+            cells.emplace_back(column.getDouble());
+            break;
+          case SQLITE_NULL:
+            cells.emplace_back(nullptr);
+            break;
+          default:
+            cells.emplace_back(column.getString());
+            break;
+        }
+      }
+      out.rows.emplace_back(std::move(cells));
+    }
+    out.affected = sqlite3_changes(db_.getHandle());
+    statement.reset();
+    return out;
+  }
+
+  void run_script(std::string_view sql) override { db_.exec(std::string(sql)); }
+
+  Error classify(const std::exception& e, const std::string& what) const override {
+    const auto* error = dynamic_cast<const SQLite::Exception*>(&e);
+    if (!error) return make_error(ErrorKind::permanent, what + ": " + e.what());
+    switch (error->getErrorCode()) {
+      case SQLITE_BUSY:
+      case SQLITE_LOCKED:
+        return make_error(ErrorKind::transient, what + ": the database is busy, try again");
+      case SQLITE_READONLY:
+        return make_error(ErrorKind::permanent, what + ": the database is read-only");
+      case SQLITE_CORRUPT:
+      case SQLITE_NOTADB:
+        return make_error(ErrorKind::permanent,
+                          what + ": the database file is corrupt or not a SQLite database");
+      case SQLITE_CANTOPEN:
+      case SQLITE_PERM:
+      case SQLITE_AUTH:
+        return make_error(ErrorKind::unavailable, what + ": cannot open the database: " + e.what());
+      case SQLITE_FULL:
+      case SQLITE_IOERR:
+        return make_error(ErrorKind::transient, what + ": " + e.what());
+      case SQLITE_CONSTRAINT:
+        return make_error(ErrorKind::conflict, what + ": " + e.what());
+      default:
+        return make_error(ErrorKind::permanent, what + ": " + e.what());
+    }
+  }
+
+  bool should_retry(const std::exception&) const override { return false; }
+  void reconnect_if_broken() override {}
+
+ private:
+  SQLite::Statement& prepared(std::string_view sql) {
+    auto it = statements_.find(std::string(sql));
+    if (it == statements_.end()) {
+      it =
+          statements_
+              .emplace(std::string(sql), std::make_unique<SQLite::Statement>(db_, std::string(sql)))
+              .first;
+    }
+    return *it->second;
+  }
+
+  SQLite::Database db_;
+  std::map<std::string, std::unique_ptr<SQLite::Statement>> statements_;
+};
+
+}  // namespace
+
+std::unique_ptr<Connection> connect_sqlite(const std::string& path, bool create,
+                                           int busy_timeout_ms) {
+  int flags = SQLite::OPEN_READWRITE | (create ? SQLite::OPEN_CREATE : 0);
+  return std::make_unique<SqliteConnection>(path, flags, busy_timeout_ms);
+}
+
+}  // namespace hydrate::store::sql
