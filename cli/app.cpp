@@ -39,16 +39,24 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
-std::string suggestion(int argc, char** argv) {
+// When the first word that is not an option names no command: "unknown command 'X'", with the
+// nearest command when one is close. Empty when the first word is a command (or there is none).
+// Options of the global table that take a value are skipped with their value.
+std::string unknown_command(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string word = argv[i];
-    if (word.empty() || word[0] == '-') continue;
-    for (const auto& command : kCommands) {
-      if (word != command.name && edit_distance(word, command.name) <= 2) {
-        return std::string(" (did you mean '") + command.name + "'?)";
-      }
+    if (word == "--db" || word == "--config") {
+      ++i;
+      continue;
     }
-    break;
+    if (word.empty() || word[0] == '-') continue;
+    std::string nearest;
+    for (const auto& command : kCommands) {
+      if (word == command.name) return "";
+      if (nearest.empty() && edit_distance(word, command.name) <= 2) nearest = command.name;
+    }
+    return "unknown command '" + word.substr(0, 64) + "'" +
+           (nearest.empty() ? "" : " (did you mean '" + nearest + "'?)");
   }
   return "";
 }
@@ -77,9 +85,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::string message = e.what();
-    if (dynamic_cast<const CLI::ExtrasError*>(&e) || dynamic_cast<const CLI::RequiredError*>(&e)) {
-      message += suggestion(argc, argv);
-    }
+    if (std::string unknown = unknown_command(argc, argv); !unknown.empty()) message = unknown;
     std::cerr << "hydrate: error: " << message << "\n"
               << "Run 'hydrate --help' for usage.\n";
     return kUsage;

@@ -15,6 +15,7 @@ struct ReconcileFlags {
   std::string metrics_file;
   double stuck_minutes = 15;
   int lock_seconds = 300;
+  double min_interval_seconds = 0;
 };
 
 void write_metrics_file(store::Store& store, const std::string& path) {
@@ -44,6 +45,11 @@ void add_reconcile(CLI::App& app, Globals& globals) {
       ->add_option("--lock-seconds", flags->lock_seconds,
                    "lock expiry for a reconciler that dies (default 300)")
       ->check(CLI::Range(1, 86400));
+  command
+      ->add_option("--min-interval-seconds", flags->min_interval_seconds,
+                   "keep the lock this long after a run starts, so crons on several machines "
+                   "run it once (default 0)")
+      ->check(CLI::Range(0.0, 86400.0));
   command->callback([&globals, flags] {
     Config config = load_config(globals);
     auto store = open_database(config);
@@ -51,6 +57,7 @@ void add_reconcile(CLI::App& app, Globals& globals) {
     options.holder = holder_name();
     options.lock_ttl_ms = flags->lock_seconds * 1000LL;
     options.stuck_after_ms = static_cast<Millis>(flags->stuck_minutes * 60000);
+    options.min_interval_ms = static_cast<Millis>(flags->min_interval_seconds * 1000);
     auto report = unwrap(engine::reconcile(*store, options, wall_clock_ms()));
     if (report.skipped) {
       std::string line = fmt::format("another reconcile holds the lock: {} (until {})",

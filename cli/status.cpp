@@ -96,6 +96,7 @@ bool show_job(const Globals& globals, store::Store& store, const std::string& id
 }
 
 void run_status(const Globals& globals, const StatusFlags& flags) {
+  if (!flags.job_id.empty()) check_job_id(flags.job_id);
   Config config = load_config(globals);
   auto store = open_database(config, false);
   if (flags.job_id.empty()) {
@@ -111,7 +112,6 @@ void run_status(const Globals& globals, const StatusFlags& flags) {
     }
     return;
   }
-  check_job_id(flags.job_id);
   while (!show_job(globals, *store, flags.job_id) && flags.watch) {
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(flags.interval * 1000)));
     if (!globals.json) print_line("");

@@ -33,6 +33,28 @@ json slot_json(const Slot& slot) {
           {"subject", slot.subject}};
 }
 
+// The markdown with every ATX heading pushed `levels` deeper (at most ######), so a note's own
+// headings sit under its topic's heading in the export.
+std::string nest_headings(const std::string& markdown, int levels) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= markdown.size()) {
+    std::size_t end = markdown.find('\n', start);
+    if (end == std::string::npos) end = markdown.size();
+    std::string line = markdown.substr(start, end - start);
+    if (!line.empty() && line[0] == '#') {
+      std::size_t depth = line.find_first_not_of('#');
+      if (depth != std::string::npos && line[depth] == ' ') {
+        line = std::string(std::min<std::size_t>(6, depth + levels), '#') + line.substr(depth);
+      }
+    }
+    out += line;
+    if (end < markdown.size()) out += '\n';
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string root_status_json(const store::RootRecord& root, const store::TreeCounts& counts,
@@ -167,7 +189,7 @@ std::string export_markdown(const store::RootRecord& root,
       for (const auto& objective : topic.plan.objectives) out += "- " + objective + "\n";
       out += "\n";
       if (topic.note) {
-        out += topic.note->markdown + "\n\n**Key points**\n\n";
+        out += nest_headings(topic.note->markdown, 3) + "\n\n**Key points**\n\n";
         for (const auto& point : topic.note->key_points) out += "- " + point + "\n";
         out += "\n";
       }

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "mock/text.hpp"
+#include "mock/utf8.hpp"
 
 namespace hydrate::mock {
 namespace {

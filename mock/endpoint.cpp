@@ -11,7 +11,7 @@
 #include "mock/answer.hpp"
 #include "mock/hash.hpp"
 #include "mock/schema_breaker.hpp"
-#include "mock/text.hpp"
+#include "mock/utf8.hpp"
 
 namespace hydrate::mock {
 namespace {
@@ -38,7 +38,7 @@ std::string masked(const std::string& key) {
 
 // Ends the TCP connection a request came on without any answer, as a failing proxy would: finds
 // its socket by the peer address and shuts it down (httplib then fails to write and closes it).
-bool drop_connection(const httplib::Request& request) {
+bool drop_connection(const httplib::Request& request) try {
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
     const int fd = std::atoi(entry.path().filename().c_str());
@@ -63,6 +63,8 @@ bool drop_connection(const httplib::Request& request) {
     }
   }
   return false;
+} catch (const std::filesystem::filesystem_error&) {
+  return false;  // the caller answers 504 instead
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "mock/hash.hpp"
-#include "mock/text.hpp"
+#include "mock/utf8.hpp"
 #include "mock/wire.hpp"
 
 namespace hydrate::mock {

@@ -2,6 +2,7 @@
 // "listening on http://HOST:PORT" as its first line on stdout, and serves until SIGINT/SIGTERM.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -97,6 +98,15 @@ int main(int argc, char** argv) {
   const std::size_t threads = flags.threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_keep_alive_timeout(2);  // idle connections close soon, so a stop is prompt
+  server.set_tcp_nodelay(true);       // no 40 ms Nagle/delayed-ACK stall between header and body
+  // httplib's default options add SO_REUSEPORT, which would let two endpoints share a port
+  // unnoticed; plain SO_REUSEADDR still allows a quick restart on the same port.
+  int listening_socket = -1;
+  server.set_socket_options([&listening_socket](int socket) {
+    const int yes = 1;
+    setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listening_socket = socket;
+  });
   endpoint.install(server);
 
   const int port = flags.port == 0
@@ -107,6 +117,9 @@ int main(int argc, char** argv) {
               << " (address in use or not available; pick another --host/--port)\n";
     return 1;
   }
+  // httplib listens with a backlog of 5: 32 clients connecting at once would overflow it and
+  // have connections dropped. Listening again on the bound socket raises the backlog.
+  listen(listening_socket, SOMAXCONN);
   std::cout << "listening on http://" << url_host(flags.host) << ":" << port << std::endl;
 
   std::atomic<bool> finished{false};

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "mock/hash.hpp"
+#include "mock/utf8.hpp"
 
 namespace hydrate::mock {
 namespace {
@@ -50,7 +51,7 @@ class Generator {
     }
     for (const char* key : {"anyOf", "oneOf"}) {
       if (const Json* branches = list_keyword(schema, key)) {
-        return value(pick_branch(*branches, hash, depth), derive(hash, 1), slot, depth);
+        return value(pick_branch(*branches, hash, depth), derive(hash, 1), slot, depth + 1);
       }
     }
     const std::string type = schema_type(schema);
@@ -86,7 +87,8 @@ class Generator {
   Json make_object(const Json& schema, std::uint64_t hash, const Slot& slot, int depth) const {
     Json object = Json::object();
     const auto properties = schema.find("properties");
-    if (properties == schema.end() || !properties->is_object()) {
+    // Past the depth limit a recursive schema gets an empty object: no finite answer exists.
+    if (properties == schema.end() || !properties->is_object() || depth >= kMaxDepth) {
       return object;
     }
     for (const auto& [name, property] : properties->items()) {
@@ -167,7 +169,12 @@ class Generator {
       text = make_string(schema, derive(hash, 0x5A17 + attempt), slot);
     }
     if (seen.count(text.get<std::string>()) > 0) {
-      text = text.get<std::string>() + " " + std::to_string(slot.index + 1);
+      // Still taken (a prompt with few words): number it, keeping a title within six words.
+      std::string base = text.get<std::string>();
+      if (is_title_name(slot.name) && count_words(base) > 5) {
+        base = base.substr(0, base.rfind(' '));
+      }
+      text = base + " " + std::to_string(slot.index + 1);
     }
     seen.insert(text.get<std::string>());
   }

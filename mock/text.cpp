@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "mock/hash.hpp"
+#include "mock/utf8.hpp"
 
 namespace hydrate::mock {
 namespace {
@@ -22,9 +23,10 @@ constexpr std::string_view kStopWords =
     "property properties exactly following follow write generate create produce list include "
     "includes including provide based per via etc plain text markdown nothing else like least "
     "item items true false null required valid strict step task you're it's tell describe "
-    "explain matching match according assistant user system type integer boolean enum const "
-    "anyof oneof allof minitems maxitems minimum maximum minlength maxlength "
-    "additionalproperties description pattern ref defs definitions";
+    "explain matching match according assistant user system break split divide design draft "
+    "suggest outline cover covering propose type integer boolean enum const anyof oneof allof "
+    "minitems maxitems minimum maximum minlength maxlength additionalproperties description "
+    "pattern ref defs definitions";
 
 const std::unordered_set<std::string>& stop_words() {
   static const std::unordered_set<std::string> words = [] {
@@ -50,10 +52,6 @@ std::string ascii_lower(std::string_view word) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   return out;
-}
-
-bool is_word_byte(unsigned char c) {
-  return std::isalnum(c) || c >= 0x80;
 }
 
 // "Science" -> "science" mid-sentence; acronyms such as "CBSE" or "pH" stay as written.
@@ -123,23 +121,30 @@ PromptWords::PromptWords(std::string_view text) {
   std::unordered_set<std::string> seen;
   std::size_t i = 0;
   while (i < text.size()) {
-    while (i < text.size() && !is_word_byte(static_cast<unsigned char>(text[i]))) {
+    if (word_char_at(text, i) == 0) {
       ++i;
+      continue;
     }
-    std::size_t end = i;
-    while (end < text.size() &&
-           (is_word_byte(static_cast<unsigned char>(text[end])) ||
-            ((text[end] == '-' || text[end] == '\'') && end + 1 < text.size() &&
-             is_word_byte(static_cast<unsigned char>(text[end + 1])) && end > i))) {
-      ++end;
+    // A word: letters and digits, with inner hyphens and apostrophes ("well-known", "it's").
+    const std::size_t start = i;
+    std::size_t letters = 0;
+    while (i < text.size()) {
+      if (const std::size_t length = word_char_at(text, i)) {
+        i += length;
+        ++letters;
+      } else if ((text[i] == '-' || text[i] == '\'') && i + 1 < text.size() &&
+                 word_char_at(text, i + 1) > 0) {
+        ++i;
+      } else {
+        break;
+      }
     }
-    const std::string_view word = text.substr(i, end - i);
-    i = end;
+    const std::string_view word = text.substr(start, i - start);
     const std::string key = ascii_lower(word);
     const bool numeric = std::all_of(key.begin(), key.end(), [](char c) {
       return std::isdigit(static_cast<unsigned char>(c)) || c == '-';
     });
-    if (word.size() < 3 || numeric || stop_words().count(key) > 0 || !seen.insert(key).second) {
+    if (letters < 3 || numeric || stop_words().count(key) > 0 || !seen.insert(key).second) {
       continue;
     }
     words_.emplace_back(word);
@@ -284,25 +289,6 @@ std::size_t count_words(std::string_view text) {
     }
   }
   return count;
-}
-
-std::size_t count_chars(std::string_view utf8) {
-  return static_cast<std::size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
-
-std::string take_chars(std::string_view utf8, std::size_t chars) {
-  std::size_t seen = 0;
-  for (std::size_t i = 0; i < utf8.size(); ++i) {
-    if ((static_cast<unsigned char>(utf8[i]) & 0xC0) != 0x80) {
-      if (seen == chars) {
-        return std::string(utf8.substr(0, i));
-      }
-      ++seen;
-    }
-  }
-  return std::string(utf8);
 }
 
 }  // namespace hydrate::mock

@@ -42,9 +42,5 @@ std::string make_markdown(const PromptWords& words, std::uint64_t hash);
 
 // Words in a text, separated by white space, not counting markdown markers ('#', '-', '*').
 std::size_t count_words(std::string_view text);
-// Unicode code points in UTF-8 text (bytes that are not continuation bytes).
-std::size_t count_chars(std::string_view utf8);
-// The first `chars` code points of UTF-8 text.
-std::string take_chars(std::string_view utf8, std::size_t chars);
 
 }  // namespace hydrate::mock

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mock/hash.hpp"
-#include "mock/text.hpp"
+#include "mock/utf8.hpp"
 
 namespace hydrate::mock {
 namespace {

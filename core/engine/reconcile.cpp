@@ -61,7 +61,9 @@ Result<ReconcileReport> reconcile(store::Store& store, const ReconcileOptions& o
     return store.record_reconcile_run(run);
   };
   auto done = body();
-  auto released = store.release_lock(kLockName, options.holder);
+  Millis keep_until = options.min_interval_ms > 0 ? now + options.min_interval_ms : 0;
+  auto released =
+      store.release_lock(kLockName, options.holder, keep_until > wall_clock_ms() ? keep_until : 0);
   if (!done) return done.error();
   if (!released) return released.error();
   return report;

@@ -14,6 +14,9 @@ struct ReconcileOptions {
   Millis lock_ttl_ms = 300000;     // a holder that died frees the lock after this
   Millis stuck_after_ms = 900000;  // pending and due for longer than this counts as stuck
   int batch = 10000;               // rows examined per step at most
+  // Keep the lock this long after the run started, so reconcilers fired together from several
+  // machines' crons do the work once; 0 frees it as soon as the run ends.
+  Millis min_interval_ms = 0;
 };
 
 struct ReconcileReport {

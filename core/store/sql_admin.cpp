@@ -106,9 +106,15 @@ Result<LockOutcome> SqlStore::try_lock(const std::string& name, const std::strin
   });
 }
 
-Status SqlStore::release_lock(const std::string& name, const std::string& holder) {
+Status SqlStore::release_lock(const std::string& name, const std::string& holder,
+                              Millis keep_until) {
   return write("releasing lock " + name, [&]() -> Status {
-    run("DELETE FROM locks WHERE name = ?1 AND holder = ?2", params(name, holder));
+    if (keep_until > 0) {
+      run("UPDATE locks SET expires_at = ?3 WHERE name = ?1 AND holder = ?2",
+          params(name, holder, keep_until));
+    } else {
+      run("DELETE FROM locks WHERE name = ?1 AND holder = ?2", params(name, holder));
+    }
     return ok_status();
   });
 }

@@ -83,7 +83,8 @@ class SqlStore final : public Store {
 
   Result<LockOutcome> try_lock(const std::string& name, const std::string& holder, Millis ttl_ms,
                                Millis now) override;
-  Status release_lock(const std::string& name, const std::string& holder) override;
+  Status release_lock(const std::string& name, const std::string& holder,
+                      Millis keep_until) override;
   Result<int> rescue_expired_leases(Millis now) override;
   Result<std::vector<OrphanedContent>> find_orphaned_content(int limit) override;
   Result<int> insert_jobs(const std::vector<NewJob>& jobs, Millis now) override;

@@ -195,7 +195,10 @@ class Store {
   // --- reconcile ---
   virtual Result<LockOutcome> try_lock(const std::string& name, const std::string& holder,
                                        Millis ttl_ms, Millis now) = 0;
-  virtual Status release_lock(const std::string& name, const std::string& holder) = 0;
+  // Gives the lock up: at once (keep_until 0), or keeps it until keep_until so that another
+  // holder cannot take it before then (a minimum interval between runs).
+  virtual Status release_lock(const std::string& name, const std::string& holder,
+                              Millis keep_until = 0) = 0;
   // Expired leases: back to pending, or failed once attempts are exhausted. Returns how many.
   virtual Result<int> rescue_expired_leases(Millis now) = 0;
   virtual Result<std::vector<OrphanedContent>> find_orphaned_content(int limit) = 0;

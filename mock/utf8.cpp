@@ -1,0 +1,59 @@
+#include "mock/utf8.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace hydrate::mock {
+namespace {
+
+bool is_unicode_punctuation(char32_t cp) {
+  return (cp >= 0x80 && cp <= 0xBF) || cp == 0xD7 || cp == 0xF7 ||        // Latin-1 signs, « » ¿
+         cp == 0x060C || cp == 0x061B || cp == 0x061F || cp == 0x06D4 ||  // Arabic
+         cp == 0x0964 || cp == 0x0965 ||                                  // Devanagari danda
+         (cp >= 0x2000 && cp <= 0x206F) || (cp >= 0x2E00 && cp <= 0x2E7F) ||  // “ ” — …
+         (cp >= 0x3000 && cp <= 0x303F) ||                                    // CJK 、。「」
+         (cp >= 0xFF01 && cp <= 0xFF0F) || (cp >= 0xFF1A && cp <= 0xFF20);    // fullwidth
+}
+
+}  // namespace
+
+std::size_t word_char_at(std::string_view text, std::size_t i) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  if (lead < 0x80) {
+    return std::isalnum(lead) ? 1 : 0;
+  }
+  const std::size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 0;
+  if (length == 0 || i + length > text.size()) {
+    return 0;
+  }
+  char32_t cp = lead & (0xFFu >> (length + 1));
+  for (std::size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[i + k]);
+    if ((next & 0xC0) != 0x80) {
+      return 0;
+    }
+    cp = (cp << 6) | (next & 0x3Fu);
+  }
+  return is_unicode_punctuation(cp) ? 0 : length;
+}
+
+std::size_t count_chars(std::string_view utf8) {
+  return static_cast<std::size_t>(std::count_if(utf8.begin(), utf8.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+std::string take_chars(std::string_view utf8, std::size_t chars) {
+  std::size_t seen = 0;
+  for (std::size_t i = 0; i < utf8.size(); ++i) {
+    if ((static_cast<unsigned char>(utf8[i]) & 0xC0) != 0x80) {
+      if (seen == chars) {
+        return std::string(utf8.substr(0, i));
+      }
+      ++seen;
+    }
+  }
+  return std::string(utf8);
+}
+
+}  // namespace hydrate::mock
