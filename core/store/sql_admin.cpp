@@ -220,7 +220,7 @@ Result<std::vector<Job>> SqlStore::find_stuck(Millis now, Millis threshold_ms, i
     std::vector<Job> out;
     for (const auto& row :
          run(fmt::format("SELECT {} FROM jobs WHERE status = 'pending' AND run_after < ?1 "
-                         "ORDER BY priority DESC, run_after LIMIT ?2",
+                         "ORDER BY run_after LIMIT ?2",
                          kJobColumns),
              params(now - threshold_ms, limit))
              .rows) {

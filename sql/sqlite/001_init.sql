@@ -27,6 +27,8 @@ CREATE TABLE jobs (
 CREATE UNIQUE INDEX jobs_child ON jobs (parent_id, kind, position);
 -- Claims: due pending work by priority, then age.
 CREATE INDEX jobs_pending ON jobs (priority DESC, run_after) WHERE status = 'pending';
+-- Is anything due, when is the next due, what has waited too long (until-idle, stuck work).
+CREATE INDEX jobs_pending_due ON jobs (run_after) WHERE status = 'pending';
 -- Claims and reconcile: expired leases.
 CREATE INDEX jobs_running ON jobs (lease_expires_at) WHERE status = 'running';
 -- Roll-up, status, cancel and requeue of one tree.
