@@ -70,3 +70,19 @@ assert_eq 0 "$(sql_count "SELECT count(*) FROM locks WHERE name = 'reconcile'")"
 
 hy metrics
 assert_contains "$RUN_OUT" "hydrate_reconciler_runs_total $((2 + RAN))" "reconciler runs metric"
+
+# 5. Two started together as crons on two machines run them, with a minimum interval: exactly one
+# does the work; the other exits 0 naming it.
+BEFORE=$(runs)
+spawn A reconcile.a "$HYDRATE_BIN" --json reconcile --min-interval-seconds 120
+spawn B reconcile.b "$HYDRATE_BIN" --json reconcile --min-interval-seconds 120
+reap "$A" 60
+assert_eq 0 "$REAP_RC" "exit status of reconcile a"
+reap "$B" 60
+assert_eq 0 "$REAP_RC" "exit status of reconcile b"
+VERDICTS=$(jq -r .skipped "$E2E_DIR/reconcile.a.out" "$E2E_DIR/reconcile.b.out" | sort | tr '\n' ' ')
+assert_eq "false true " "$VERDICTS" "verdicts of two reconciles started together (skipped)"
+assert_eq $((BEFORE + 1)) "$(runs)" "reconcile runs recorded for the pair"
+HOLDER=$(sql "SELECT holder FROM locks WHERE name = 'reconcile'")
+assert_contains "$(cat "$E2E_DIR/reconcile.a.err" "$E2E_DIR/reconcile.b.err")" \
+  "another reconcile holds the lock: $HOLDER" "the skipped one names the one that ran"
