@@ -26,7 +26,8 @@ Result<Catalog> Catalog::parse(std::string_view text) {
     if (fields.size() != 5 || !parse_positive(fields[3], row.entry.chapters) ||
         !parse_positive(fields[4], row.entry.topics_per_chapter)) {
       return make_error(ErrorKind::invalid_input,
-                        fmt::format("catalog row {} must be: board, grade, subject, chapters, "
+                        fmt::format("catalog data row {} (comments not counted) must be: board, "
+                                    "grade, subject, chapters, "
                                     "topics per chapter (tab-separated, counts 1..1000)",
                                     line));
     }

@@ -36,9 +36,4 @@ int overall_percent(const Progress& progress) {
   return static_cast<int>(std::clamp<std::int64_t>(percent, 0, 100));
 }
 
-std::optional<JobStatus> closing_status(const store::TreeCounts& counts) {
-  if (counts.jobs_pending > 0 || counts.jobs_running > 0) return std::nullopt;
-  return counts.jobs_failed > 0 ? JobStatus::failed : JobStatus::succeeded;
-}
-
 }  // namespace hydrate

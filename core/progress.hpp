@@ -12,8 +12,4 @@ Progress derive_progress(const store::TreeCounts& counts, const RootOptions& opt
 // Overall percentage 0..100 of the tree's steps that succeeded, by expected step count.
 int overall_percent(const Progress& progress);
 
-// The status a tree closes with when nothing in it is pending or running: failed when any job
-// failed, else succeeded. nullopt while work remains.
-std::optional<JobStatus> closing_status(const store::TreeCounts& counts);
-
 }  // namespace hydrate

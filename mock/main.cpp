@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   const std::size_t threads = flags.threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_keep_alive_timeout(2);  // idle connections close soon, so a stop is prompt
-  server.set_tcp_nodelay(true);       // no 40 ms Nagle/delayed-ACK stall between header and body
+  server.set_tcp_nodelay(true);      // no 40 ms Nagle/delayed-ACK stall between header and body
   // httplib's default options add SO_REUSEPORT, which would let two endpoints share a port
   // unnoticed; plain SO_REUSEADDR still allows a quick restart on the same port.
   int listening_socket = -1;

@@ -248,7 +248,7 @@ void Worker::on_answer(Step& step, const llm::ChatResult& result,
       report_.stop_reason =
           "the model account is out of quota (" + result.error_code + "): " + result.error_message;
       {
-        auto released = ctx_.store.release_step(step.lease, result.error_message, t);
+        auto released = ctx_.store.release_step(step.lease, result.error_message, t, t);
         if (!released) note_store_error(released.error(), step);
       }
       step.lease.job_id.clear();
@@ -285,7 +285,7 @@ void Worker::retry_or_fail(Step& step, const std::string& error,
   } else {
     double unit = std::uniform_real_distribution<double>(0, 1)(random_);
     Millis delay = retry_delay(ctx_.options.retry, step.attempt, unit, retry_after);
-    saved = ctx_.store.release_step(step.lease, error, t + delay);
+    saved = ctx_.store.release_step(step.lease, error, t + delay, t);
     if (saved) ++report_.retried;
     log::debug("{} {} retries in {} ms: {}", to_string(step.job.kind), step.job.id, delay, error);
   }

@@ -124,7 +124,7 @@ Result<int> SqlStore::rescue_expired_leases(Millis now) {
     auto rows =
         run("UPDATE jobs SET "
             "  status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END, "
-            "  finished_at = CASE WHEN attempts >= max_attempts THEN ?1 END, "
+            "  finished_at = CASE WHEN attempts >= max_attempts THEN CAST(?1 AS BIGINT) END, "
             "  last_error = 'lease of ' || coalesce(lease_holder, 'unknown') || ' expired' || "
             "    CASE WHEN attempts >= max_attempts THEN ' after ' || attempts || ' attempt(s)' "
             "    ELSE '' END, "

@@ -77,9 +77,13 @@ Result<RootRecord> SqlStore::find_root(const std::string& id) {
 Result<std::vector<RootRecord>> SqlStore::recent_roots(int limit) {
   return read("listing roots", [&]() -> Result<std::vector<RootRecord>> {
     std::vector<RootRecord> out;
-    for (const auto& row :
-         run(root_select("ORDER BY r.created_at DESC, r.job_id DESC LIMIT ?1"), params(limit))
-             .rows) {
+    // The newest roots first, then their jobs: the limit applies before the join, so the
+    // roots_created index answers it whatever the size of jobs.
+    std::string sql = fmt::format(
+        "SELECT {}, {} FROM (SELECT * FROM roots ORDER BY created_at DESC, job_id DESC LIMIT ?1) r "
+        "JOIN jobs j ON j.id = r.job_id ORDER BY r.created_at DESC, r.job_id DESC",
+        job_columns("j"), kRootColumns);
+    for (const auto& row : run(sql, params(limit)).rows) {
       out.push_back(read_root_row(row));
     }
     return out;
@@ -122,11 +126,12 @@ Result<TreeCounts> SqlStore::tree_counts(const std::string& root_id) {
     }
     c.chapter_rows =
         run("SELECT count(*) FROM chapters WHERE job_id = ?1", params(root_id)).front().int64(0);
+    // A topic is complete when every leaf its root asks for exists and succeeded.
     auto topics =
-        run("SELECT count(*), count(*) FILTER (WHERE NOT EXISTS ("
-            "  SELECT 1 FROM jobs l WHERE l.parent_id = t.job_id "
-            "  AND l.position = t.position AND l.status <> 'succeeded')) "
-            "FROM topics t WHERE t.root_id = ?1",
+        run("SELECT count(*), count(*) FILTER (WHERE ("
+            "  SELECT count(*) FROM jobs l WHERE l.parent_id = t.job_id "
+            "  AND l.position = t.position AND l.status = 'succeeded') = r.leaves_per_topic) "
+            "FROM topics t JOIN roots r ON r.job_id = t.root_id WHERE t.root_id = ?1",
             params(root_id));
     c.topic_rows = topics.front().int64(0);
     c.topics_completed = topics.front().int64(1);

@@ -279,7 +279,7 @@ Status SqlStore::finish_attempt(const LeaseRef& lease, const std::string& error,
   return write("saving a step failure", [&]() -> Status {
     auto rows =
         run("UPDATE jobs SET status = ?3, last_error = ?4, run_after = ?5, updated_at = ?6, "
-            "  finished_at = CASE WHEN ?3 = 'failed' THEN ?6 END, "
+            "  finished_at = CASE WHEN ?3 = 'failed' THEN CAST(?6 AS BIGINT) END, "
             "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
             "WHERE id = ?1 AND lease_token = ?2 AND status = 'running' "
             "RETURNING kind, root_id",
@@ -293,8 +293,9 @@ Status SqlStore::finish_attempt(const LeaseRef& lease, const std::string& error,
   });
 }
 
-Status SqlStore::release_step(const LeaseRef& lease, const std::string& error, Millis run_after) {
-  return finish_attempt(lease, error, true, run_after, run_after);
+Status SqlStore::release_step(const LeaseRef& lease, const std::string& error, Millis run_after,
+                              Millis now) {
+  return finish_attempt(lease, error, true, run_after, now);
 }
 
 Status SqlStore::fail_step(const LeaseRef& lease, const std::string& error, Millis now) {

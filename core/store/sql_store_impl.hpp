@@ -66,7 +66,8 @@ class SqlStore final : public Store {
   Result<int> extend_leases(const std::vector<LeaseRef>& leases, Millis new_expiry) override;
   Result<bool> begin_reask(const LeaseRef& lease) override;
   Status complete_step(const LeaseRef& lease, const StepOutput& output, Millis now) override;
-  Status release_step(const LeaseRef& lease, const std::string& error, Millis run_after) override;
+  Status release_step(const LeaseRef& lease, const std::string& error, Millis run_after,
+                      Millis now) override;
   Status fail_step(const LeaseRef& lease, const std::string& error, Millis now) override;
   Status log_call(const CallRecord& call) override;
 

@@ -1,8 +1,9 @@
 #pragma once
 // Store: every durable fact hydrate keeps — jobs, the content they generated, the model-call log,
 // locks and metrics — behind one interface, so the engine, reconcile and the CLI never know which
-// database is underneath. SQLite (sqlite_store.cpp) and PostgreSQL implement it; the conformance
-// suite in tests/integration/store_contract_test.cpp pins its behaviour for both.
+// database is underneath. One SQL implementation (sql_store*.cpp) serves SQLite and PostgreSQL
+// through their drivers; the conformance suite in tests/integration/store_*_test.cpp pins its
+// behaviour for both.
 //
 // Every method that changes state does so in one transaction. Methods that write a step's result
 // are fenced: they apply only while the job is still `running` under the caller's lease token, and
@@ -164,8 +165,8 @@ class Store {
   virtual Status complete_step(const LeaseRef& lease, const StepOutput& output, Millis now) = 0;
 
   // Puts a held step back to pending, due at run_after, remembering error. Fenced.
-  virtual Status release_step(const LeaseRef& lease, const std::string& error,
-                              Millis run_after) = 0;
+  virtual Status release_step(const LeaseRef& lease, const std::string& error, Millis run_after,
+                              Millis now) = 0;
 
   // Marks a held step failed for good with error, then closes the root if it is done. Fenced.
   virtual Status fail_step(const LeaseRef& lease, const std::string& error, Millis now) = 0;

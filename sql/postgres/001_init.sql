@@ -116,7 +116,6 @@ CREATE TABLE llm_calls (
   created_at        BIGINT NOT NULL
 );
 CREATE INDEX llm_calls_root ON llm_calls (root_id);
-CREATE INDEX llm_calls_job ON llm_calls (job_id);
 
 -- Singletons across processes and machines (the reconciler's JobLock).
 CREATE TABLE locks (

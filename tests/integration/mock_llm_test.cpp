@@ -6,9 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,10 +19,12 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/mock_process.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
 using hydrate::testing::MockProcess;
+using hydrate::testing::TempDir;
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
@@ -200,6 +205,79 @@ TEST_CASE("mock-llm: usage follows the token formula and max_tokens cuts the ans
   CHECK(content.rfind(cut_content, 0) == 0);
 }
 
+TEST_CASE("mock-llm: notes are markdown of 120-400 words; an answer is one of its options") {
+  MockProcess mock;
+  auto client = client_for(mock);
+  const Json question = {
+      {"type", "object"},
+      {"additionalProperties", false},
+      {"required", {"prompt", "options", "answer"}},
+      {"properties",
+       {{"prompt", {{"type", "string"}}},
+        {"options",
+         {{"type", "array"}, {"items", {{"type", "string"}}}, {"minItems", 4}, {"maxItems", 4}}},
+        {"answer", {{"type", "string"}}}}}};
+  const Json schema = {{"type", "object"},
+                       {"additionalProperties", false},
+                       {"required", {"markdown", "questions"}},
+                       {"properties",
+                        {{"markdown", {{"type", "string"}}},
+                         {"questions", {{"type", "array"}, {"items", question}}}}}};
+  std::set<std::size_t> lengths;
+  for (const char* topic : {"photosynthesis", "fractions", "the water cycle", "magnetism"}) {
+    Json body = chapters_request(std::string("Write a note and questions on ") + topic + ".");
+    body["response_format"]["json_schema"] = {
+        {"name", "note"}, {"strict", true}, {"schema", schema}};
+    auto result = post_chat(client, body);
+    REQUIRE(result);
+    REQUIRE(result->status == 200);
+    const Json answer = content_of(Json::parse(result->body));
+    const std::string markdown = answer["markdown"];
+    CHECK(markdown.rfind("# ", 0) == 0);
+    CHECK(markdown.find("\n- ") != std::string::npos);
+    std::istringstream words(markdown);
+    std::size_t count = 0;
+    for (std::string word; words >> word;) {
+      if (word.find_first_not_of("#-*") != std::string::npos) ++count;
+    }
+    CHECK(count >= 120);
+    CHECK(count <= 400);
+    lengths.insert(count);
+    for (const auto& item : answer["questions"]) {
+      const Json& options = item["options"];
+      CHECK(std::set<Json>(options.begin(), options.end()).size() == options.size());
+      CHECK(std::find(options.begin(), options.end(), item["answer"]) != options.end());
+    }
+  }
+  CHECK(lengths.size() > 1);
+}
+
+TEST_CASE("mock-llm: without a json_schema, JSON when the prompt asks for it, prose otherwise") {
+  MockProcess mock;
+  auto client = client_for(mock);
+  Json body = chapters_request("Summarise the water cycle. Reply in JSON.");
+  body["response_format"] = {{"type", "json_object"}};
+  auto json_answer = post_chat(client, body);
+  REQUIRE(json_answer);
+  REQUIRE(json_answer->status == 200);
+  CHECK(content_of(Json::parse(json_answer->body)).is_object());
+
+  body = chapters_request("Summarise the water cycle.");
+  body.erase("response_format");
+  body["messages"].erase(0);  // the system message mentions JSON
+  auto prose = post_chat(client, body);
+  REQUIRE(prose);
+  REQUIRE(prose->status == 200);
+  const std::string text = Json::parse(prose->body)["choices"][0]["message"]["content"];
+  CHECK_FALSE(text.empty());
+  CHECK(Json::parse(text, nullptr, false).is_discarded());
+
+  body["response_format"] = {{"type", "json_object"}};  // OpenAI refuses: no "json" in messages
+  auto refused = post_chat(client, body);
+  REQUIRE(refused);
+  CHECK(refused->status == 400);
+}
+
 TEST_CASE("mock-llm: --rate-429 1 answers 429 with retry-after headers") {
   MockProcess mock({"--rate-429", "1"});
   auto client = client_for(mock);
@@ -340,6 +418,7 @@ TEST_CASE("mock-llm: concurrent requests with latency do not queue") {
     answers.push_back(std::async(std::launch::async, [&mock, i] {
       auto client = client_for(mock);
       auto result = post_chat(client, chapters_request(kPrompt + std::to_string(i)));
+      if (!result) MESSAGE("request " << i << ": " << httplib::to_string(result.error()));
       return result ? result->status : 0;
     }));
   }
@@ -393,4 +472,23 @@ TEST_CASE("mock-llm: bad flags exit 2 with a one-line error") {
     CHECK_FALSE(ended.stderr_text.empty());
     CHECK(std::count(ended.stderr_text.begin(), ended.stderr_text.end(), '\n') == 1);
   }
+}
+
+TEST_CASE("support: TempDir is removed after a passing test, kept on keep()") {
+  std::filesystem::path removed;
+  std::filesystem::path kept;
+  {
+    TempDir dir;
+    removed = dir.path();
+    std::ofstream(dir.file("evidence.txt")) << "x";
+    CHECK(std::filesystem::exists(dir.file("evidence.txt")));
+  }
+  CHECK_FALSE(std::filesystem::exists(removed));
+  {
+    TempDir dir("hydrate-keep");
+    kept = dir.path();
+    dir.keep();
+  }
+  CHECK(std::filesystem::exists(kept));
+  std::filesystem::remove_all(kept);
 }
