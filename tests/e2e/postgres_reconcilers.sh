@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# PostgreSQL: the reconcile singleton across processes. With the lock held by another machine's
+# PostgreSQL: concurrent migrations, then the reconcile singleton across processes. With the lock held by another machine's
 # live reconciler, ten reconcilers all skip, naming it. Once its lock expired, ten started at once
 # with --min-interval-seconds (as crons on several machines run it): exactly one does the work,
 # the rest exit 0 saying who holds the lock. Without a minimum interval, the runs that do the
@@ -9,7 +9,21 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/postgres.bash"
 e2e_init postgres_reconcilers
 pg_init
-hy migrate
+
+# Six processes migrating a fresh database at once do not collide (an advisory lock orders them).
+MIGRATORS=()
+for i in 1 2 3 4 5 6; do
+  spawn pid "migrate$i" "$HYDRATE_BIN" --json migrate
+  MIGRATORS+=("$pid")
+done
+i=0
+for pid in "${MIGRATORS[@]}"; do
+  i=$((i + 1))
+  reap "$pid" 60
+  assert_eq 0 "$REAP_RC" "exit status of concurrent migrate $i ($(cat "$E2E_DIR/migrate$i.err"))"
+  assert_eq 1 "$(jq -r .schemaVersion "$E2E_DIR/migrate$i.out")" "schema version seen by migrate $i"
+done
+assert_eq "1" "$(sql "SELECT string_agg(version::text, ',') FROM schema_migrations")" "recorded migrations"
 
 start_ten() {
   RECONCILERS=()
