@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/postgres.bash"
 e2e_init postgres_kill_worker
 pg_init
 
-start_mock --latency-ms 100
+start_mock --latency-ms 400
 hy --json submit --language en --board CBSE --grade 5 --subject MATH \
   --chapters 6 --topics-per-chapter 4 --questions-per-topic 3
 ROOT=$(jq -er .rootJobId <<<"$RUN_OUT")
@@ -25,9 +25,10 @@ held_by_victim() {
 }
 wait_until 120 "the victim to hold steps mid-run" held_by_victim
 kill -KILL "$VICTIM"
+HELD=$(sql_count "SELECT count(*) FROM jobs WHERE status = 'running' AND lease_holder LIKE '%:$VICTIM'")
 reap "$VICTIM" 30
 assert_eq 137 "$REAP_RC" "exit status of the killed worker"
-note "killed worker $VICTIM while it held $(sql_count "SELECT count(*) FROM jobs WHERE status = 'running' AND lease_holder LIKE '%:$VICTIM'") step(s)"
+note "killed worker $VICTIM while it held $HELD step(s)"
 
 # The survivors take the expired leases over themselves; a reconcile meanwhile must not break
 # anything (it rescues whatever is still expired when it runs).
