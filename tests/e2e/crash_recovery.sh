@@ -9,7 +9,8 @@ e2e_init crash_recovery
 start_mock --latency-ms 400
 submit_small
 
-spawn WORKER worker "$HYDRATE_BIN" work --until-idle --concurrency 4 --lease-seconds 2
+# No --until-idle: the worker must still be there to be killed, however fast the endpoint is.
+spawn WORKER worker "$HYDRATE_BIN" work --concurrency 4 --lease-seconds 2
 count_jobs() { sql_count "SELECT count(*) FROM jobs WHERE root_id = '$ROOT' AND status = '$1'"; }
 mid_run() { [[ $(count_jobs succeeded) -ge 3 && $(count_jobs running) -ge 1 ]]; }
 wait_until 60 "some steps succeeded and others in flight" mid_run

@@ -13,7 +13,8 @@ hy --json submit --language en --board CBSE --grade 5 --subject MATH \
   --chapters 6 --topics-per-chapter 4 --questions-per-topic 3
 ROOT=$(jq -er .rootJobId <<<"$RUN_OUT")
 
-spawn VICTIM victim "$HYDRATE_BIN" work --until-idle --concurrency 8 --lease-seconds 2
+# No --until-idle: the victim must still be there to be killed, however fast the endpoint is.
+spawn VICTIM victim "$HYDRATE_BIN" work --concurrency 8 --lease-seconds 2
 SURVIVORS=()
 for i in 1 2 3; do
   spawn pid "worker$i" "$HYDRATE_BIN" work --until-idle --concurrency 8 --lease-seconds 2
