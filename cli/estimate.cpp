@@ -18,6 +18,8 @@ void print_estimate(const Estimate& e, const std::string& model) {
   print_line(fmt::format("tokens              {:.0f} prompt, {:.0f} completion", e.prompt_tokens,
                          e.completion_tokens));
   print_line(fmt::format("cost                ${:.4f} ({})", e.cost_usd, model));
+  print_line(
+      fmt::format("worst case          ${:.4f} (every step at its limits)", e.worst_case_usd));
   print_line(fmt::format("duration            {:.1f} min", e.duration_mins));
   print_line(fmt::format("basis               {}", e.basis));
 }
@@ -27,7 +29,9 @@ void print_estimate(const Estimate& e, const std::string& model) {
 void run_estimate(const Globals& globals, SubmitRequest request) {
   Config config = load_config(globals);
   complete_request(request, config);
-  Estimate estimate = unwrap(estimate_request(request, load_catalog(config), config.prices()));
+  auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
+  Estimate estimate =
+      unwrap(estimate_request(request, load_catalog(config), config.prices(), prompts));
   if (globals.json) {
     print_line(report::submit_json(nullptr, estimate, request.options.model));
   } else {

@@ -19,8 +19,9 @@ void run_submit(const Globals& globals, SubmitFlags flags) {
   SubmitRequest& request = flags.request;
   complete_request(request, config);
   Catalog catalog = load_catalog(config);
+  auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
   if (flags.dry_run) {
-    Estimate estimate = unwrap(estimate_request(request, catalog, config.prices()));
+    Estimate estimate = unwrap(estimate_request(request, catalog, config.prices(), prompts));
     print_line(report::submit_json(nullptr, estimate, request.options.model));
     if (request.max_cost_usd > 0 && estimate.cost_usd > request.max_cost_usd && !request.force) {
       throw Failure(kOverBudget, fmt::format("estimated cost ${:.4f} exceeds --max-cost ${:.4f}",
@@ -29,14 +30,15 @@ void run_submit(const Globals& globals, SubmitFlags flags) {
     return;
   }
   // Refuse an over-budget or invalid request before touching the database.
-  Estimate estimate = unwrap(estimate_request(request, catalog, config.prices()));
+  Estimate estimate = unwrap(estimate_request(request, catalog, config.prices(), prompts));
   if (request.max_cost_usd > 0 && estimate.cost_usd > request.max_cost_usd && !request.force) {
     throw Failure(kOverBudget, fmt::format("estimated cost ${:.4f} exceeds --max-cost ${:.4f}; "
                                            "raise the budget or add --force",
                                            estimate.cost_usd, request.max_cost_usd));
   }
   auto store = open_database(config);
-  auto result = unwrap(submit_subject(*store, request, catalog, config.prices(), wall_clock_ms()));
+  auto result =
+      unwrap(submit_subject(*store, request, catalog, config.prices(), prompts, wall_clock_ms()));
   if (globals.json) {
     print_line(report::submit_json(&result.outcome, result.estimate, request.options.model));
     return;

@@ -56,6 +56,7 @@ std::string estimate_json(const Estimate& e, const std::string& model) {
       {"estimatedPromptTokens", std::llround(e.prompt_tokens)},
       {"estimatedCompletionTokens", std::llround(e.completion_tokens)},
       {"estimatedCostUsd", std::round(e.cost_usd * 1e6) / 1e6},
+      {"worstCaseCostUsd", std::ceil(e.worst_case_usd * 1e6) / 1e6},
       {"estimatedDurationMins", e.duration_mins},
       {"model", model},
       {"basis", e.basis},

@@ -37,6 +37,7 @@ struct Estimate {
   std::int64_t chapters = 0, topics = 0, notes = 0, questions = 0, steps = 0;
   double prompt_tokens = 0, completion_tokens = 0;
   double cost_usd = 0;
+  double worst_case_usd = 0;  // the most the tree can cost (see worst_case_cost_usd)
   double duration_mins = 0;
   std::string basis;
   std::int64_t samples = 0;

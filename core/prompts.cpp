@@ -116,6 +116,15 @@ std::string join(const std::vector<std::string>& items, const char* separator) {
 
 }  // namespace
 
+std::string reask_answer(const std::string& rejected_answer) {
+  return rejected_answer.substr(0, kReaskAnswerBytes);
+}
+
+std::string reask_prompt(const std::string& reason) {
+  return "Your answer was rejected: " + reason.substr(0, kReaskReasonBytes) +
+         ". Answer again with the corrected JSON object only, following the schema.";
+}
+
 std::string fill_template(const std::string& text,
                           const std::map<std::string, std::string>& values) {
   std::string out;

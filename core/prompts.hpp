@@ -38,6 +38,13 @@ class PromptSet {
   std::map<std::string, std::string> templates_;  // name (system, subject, …) -> text
 };
 
+// A re-ask shows the model its rejected answer (at most kReaskAnswerBytes of it) and why it was
+// rejected (at most kReaskReasonBytes), so the largest prompt a step can send is bounded.
+inline constexpr std::size_t kReaskAnswerBytes = 8000;
+inline constexpr std::size_t kReaskReasonBytes = 500;
+std::string reask_answer(const std::string& rejected_answer);
+std::string reask_prompt(const std::string& reason);
+
 // Replaces every {{name}} in text by values[name]; unknown names are left as they are.
 std::string fill_template(const std::string& text,
                           const std::map<std::string, std::string>& values);

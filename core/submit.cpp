@@ -5,6 +5,7 @@
 #include "core/cascade.hpp"
 #include "core/ids.hpp"
 #include "core/tsv.hpp"
+#include "core/validate.hpp"
 
 namespace hydrate {
 
@@ -55,8 +56,36 @@ Status validate_request(const SubmitRequest& r) {
   return ok_status();
 }
 
+double worst_case_cost_usd(const StepInput& root, const Price& price, const PromptSet& prompts,
+                           int max_attempts) {
+  // Every parent-derived field at the largest size validation lets through.
+  TextLimits limits;
+  StepInput input = root;
+  input.chapter_position = 999;
+  input.chapter = {std::string(limits.max_title, 'x'), std::string(limits.max_text, 'x')};
+  input.topic_position = 999;
+  input.topic = {std::string(limits.max_title, 'x'),
+                 std::vector<std::string>(4, std::string(limits.max_text, 'x'))};
+  const double reask_bytes = static_cast<double>(
+      kReaskAnswerBytes + reask_prompt(std::string(kReaskReasonBytes, 'x')).size());
+  constexpr double kTokensPerMessage = 8;  // role and framing, four messages at most
+  auto worst_step = [&](JobKind kind) {
+    RenderedStep step = prompts.render(kind, input);
+    double prompt = static_cast<double>(step.system.size() + step.user.size()) + reask_bytes +
+                    4 * kTokensPerMessage;
+    return max_attempts *
+           (prompt * price.input_per_million + step.max_tokens * price.output_per_million) / 1e6;
+  };
+  const double chapters = item_bounds(JobKind::subject, root).max;
+  const double topics = chapters * item_bounds(JobKind::chapter, root).max;
+  double total = worst_step(JobKind::subject) + chapters * worst_step(JobKind::chapter);
+  if (root.options.notes) total += topics * worst_step(JobKind::note);
+  if (root.options.questions) total += topics * worst_step(JobKind::questions);
+  return total;
+}
+
 Result<Estimate> estimate_request(const SubmitRequest& request, const Catalog& catalog,
-                                  const PriceTable& prices) {
+                                  const PriceTable& prices, const PromptSet& prompts) {
   HYDRATE_TRY(validate_request(request));
   auto price = prices.find(request.options.model);
   if (!price) return price.error();
@@ -65,12 +94,18 @@ Result<Estimate> estimate_request(const SubmitRequest& request, const Catalog& c
   input.price = *price;
   input.tokens = default_token_profile(input.options);
   input.concurrency = request.concurrency;
-  return estimate_subject(input);
+  Estimate estimate = estimate_subject(input);
+  StepInput root;
+  root.slot = request.slot;
+  root.options = input.options;
+  estimate.worst_case_usd = worst_case_cost_usd(root, *price, prompts, request.max_attempts);
+  return estimate;
 }
 
 Result<SubmitResult> submit_subject(store::Store& store, const SubmitRequest& request,
-                                    const Catalog& catalog, const PriceTable& prices, Millis now) {
-  auto estimate = estimate_request(request, catalog, prices);
+                                    const Catalog& catalog, const PriceTable& prices,
+                                    const PromptSet& prompts, Millis now) {
+  auto estimate = estimate_request(request, catalog, prices, prompts);
   if (!estimate) return estimate.error();
   if (request.max_cost_usd > 0 && estimate->cost_usd > request.max_cost_usd && !request.force) {
     return make_error(ErrorKind::over_budget,

@@ -2,9 +2,11 @@
 // Estimating and submitting a subject: the operations behind `estimate` and `submit`.
 #include <string>
 
+#include "core/cascade.hpp"
 #include "core/catalog.hpp"
 #include "core/estimate.hpp"
 #include "core/pricing.hpp"
+#include "core/prompts.hpp"
 #include "core/store/store.hpp"
 
 namespace hydrate {
@@ -23,9 +25,16 @@ struct SubmitRequest {
 // control characters, counts outside 1..1000).
 Status validate_request(const SubmitRequest& request);
 
-// The estimate of a request (no database needed). invalid_input for an unpriced model.
+// The estimate of a request (no database needed), with its worst case. invalid_input for an
+// unpriced model.
 Result<Estimate> estimate_request(const SubmitRequest& request, const Catalog& catalog,
-                                  const PriceTable& prices);
+                                  const PriceTable& prices, const PromptSet& prompts);
+
+// The most a tree can cost, whatever the model answers: the largest counts the schemas allow,
+// every step at its attempt limit, each call with the largest prompt the validated inputs and a
+// re-ask allow (one token per byte bounds any byte-level tokenizer) and a full completion cap.
+double worst_case_cost_usd(const StepInput& root, const Price& price, const PromptSet& prompts,
+                           int max_attempts);
 
 struct SubmitResult {
   store::SubmitOutcome outcome;
@@ -35,6 +44,7 @@ struct SubmitResult {
 // Creates the root (or returns the live duplicate). over_budget when the estimate exceeds
 // max_cost_usd and force is not set; nothing is written then.
 Result<SubmitResult> submit_subject(store::Store& store, const SubmitRequest& request,
-                                    const Catalog& catalog, const PriceTable& prices, Millis now);
+                                    const Catalog& catalog, const PriceTable& prices,
+                                    const PromptSet& prompts, Millis now);
 
 }  // namespace hydrate

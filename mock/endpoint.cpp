@@ -182,6 +182,14 @@ void Endpoint::chat_completions(const httplib::Request& request, httplib::Respon
   }
   const ChatRequest& chat = std::get<ChatRequest>(parsed);
   models_.note(chat.model);
+  // An account running dry: every request after the first quota_after gets OpenAI's quota error.
+  if (options_.quota_after >= 0 && ++accepted_ > options_.quota_after) {
+    send_error(response, ApiError{429,
+                                  "You exceeded your current quota, please check your plan and "
+                                  "billing details.",
+                                  "insufficient_quota", std::nullopt, "insufficient_quota"});
+    return finish(429, std::nullopt);
+  }
   const std::uint64_t hash = fault_hash(options_.seed, body_hash, repeats_.seen_before(body_hash));
   const Fault fault = decide_fault(options_.rates, hash);
   if (fault != Fault::none && fault != Fault::invalid) {

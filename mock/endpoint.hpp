@@ -23,6 +23,7 @@ struct EndpointOptions {
   FaultRates rates;
   std::int64_t timeout_hold_ms = 30000;  // how long a "timeout" fault holds its request
   std::string api_key;                   // empty: no Authorization required
+  std::int64_t quota_after = -1;         // answer 429 insufficient_quota after this many; -1 never
 };
 
 // Lets handlers that wait (latency, held requests) wake at once when the server stops.
@@ -60,6 +61,7 @@ class Endpoint {
   SeenModels models_;
   RepeatCounter repeats_;
   std::atomic<std::uint64_t> sequence_{0};
+  std::atomic<std::int64_t> accepted_{0};  // well-formed chat requests, for --quota-after
 };
 
 }  // namespace hydrate::mock

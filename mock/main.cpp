@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <limits>
 
 #include <atomic>
 #include <chrono>
@@ -57,6 +58,9 @@ void define_flags(CLI::App& app, Flags& flags) {
       ->default_val(30000);
   app.add_option("--api-key", flags.endpoint.api_key,
                  "require 'Authorization: Bearer KEY' on /v1 routes");
+  app.add_option("--quota-after", flags.endpoint.quota_after,
+                 "answer every request after the N-th with 429 insufficient_quota (-1: never)")
+      ->check(CLI::Range(static_cast<std::int64_t>(-1), std::numeric_limits<std::int64_t>::max()));
   app.add_option("--threads", flags.threads, "worker threads of the HTTP server")
       ->check(CLI::Range(1, 4096))
       ->default_val(64);

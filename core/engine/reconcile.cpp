@@ -1,5 +1,7 @@
 #include "core/engine/reconcile.hpp"
 
+#include <algorithm>
+
 #include "core/cascade.hpp"
 #include "core/clock.hpp"
 
@@ -20,6 +22,9 @@ Result<ReconcileReport> reconcile(store::Store& store, const ReconcileOptions& o
     report.lock_expires_at = lock->expires_at;
     return report;
   }
+  // The run starts once the lock is ours: the time recorded for it, and the "now" its steps
+  // compare leases against, must not predate the previous holder's release.
+  now = std::max(now, wall_clock_ms());
   auto body = [&]() -> Status {
     // 1. Expired leases.
     auto rescued = store.rescue_expired_leases(now);

@@ -31,6 +31,7 @@ struct ReconcileReport {
 };
 
 // Runs the five steps of ../shared/DESIGN.md "Reconcile" under the lock, then releases it.
+// `now` is when the caller asked; the run itself is timed from when it got the lock.
 Result<ReconcileReport> reconcile(store::Store& store, const ReconcileOptions& options, Millis now);
 
 }  // namespace hydrate::engine

@@ -308,11 +308,9 @@ void Worker::reask(Step& step, const std::string& reason, const std::string& bad
   ++report_.reasked;
   step.request.messages.resize(2);  // keep system and user; show only the latest rejection
   if (!bad_answer.empty()) {
-    step.request.messages.push_back({"assistant", bad_answer.substr(0, 8000)});
+    step.request.messages.push_back({"assistant", reask_answer(bad_answer)});
   }
-  step.request.messages.push_back(
-      {"user", "Your answer was rejected: " + reason +
-                   ". Answer again with the corrected JSON object only, following the schema."});
+  step.request.messages.push_back({"user", reask_prompt(reason)});
   step.sent = false;
   send_ready(now());
 }

@@ -60,3 +60,4 @@ assert_eq "$(jq .billed.calls <<<"$STATS")" \
   "answers billed vs calls logged with usage"
 assert_ge "$FAULTS" "$(sql_count "SELECT count(*) FROM llm_calls WHERE used = 0")" \
   "calls logged as not used (at least one per fault)"
+assert_within_worst_case "$ROOT"

@@ -55,6 +55,7 @@ assert_eq "$TOPICS" "$(sql_count "SELECT count(*) FROM notes WHERE root_id = '$R
 assert_eq "$QUESTIONS" "$(sql_count "SELECT count(*) FROM questions WHERE root_id = '$ROOT'")" "question rows"
 assert_no_duplicate_content
 assert_export_matches "$ROOT"
+assert_within_worst_case "$ROOT"
 assert_eq "$CHAPTERS" "$(jq '[.chapters[].position] | unique | length' <<<"$EXPORT")" \
   "distinct chapter positions in the export"
 assert_eq 0 "$(jq '[.chapters[].topics[] | select((.note.markdown // "") == "")] | length' <<<"$EXPORT")" \

@@ -7,6 +7,7 @@
 #include "core/cascade.hpp"
 #include "core/catalog.hpp"
 #include "core/estimate.hpp"
+#include "core/submit.hpp"
 
 namespace {
 
@@ -199,4 +200,27 @@ TEST_CASE("catalog: resolve_counts fills only the counts the caller left at 0") 
   RootOptions explicit_counts = resolve_counts(counts(3, 2, 10), entry);
   CHECK(explicit_counts.chapters == 3);
   CHECK(explicit_counts.topics_per_chapter == 2);
+}
+
+TEST_CASE("estimate: the worst case bounds the expected cost and scales with attempts") {
+  auto prompts = hydrate::PromptSet::load("");
+  REQUIRE(prompts.ok());
+  hydrate::Price price{0.15, 0.075, 0.60, "test"};
+  hydrate::StepInput root;
+  root.slot = {"en", "CBSE", "1", "MATH"};
+  root.options.chapters = 12;
+  root.options.topics_per_chapter = 5;
+  double once = hydrate::worst_case_cost_usd(root, price, *prompts, 1);
+  double five = hydrate::worst_case_cost_usd(root, price, *prompts, 5);
+  CHECK(five == doctest::Approx(5 * once));
+  root.options.notes = false;
+  CHECK(hydrate::worst_case_cost_usd(root, price, *prompts, 1) < once);
+
+  hydrate::SubmitRequest request;
+  request.slot = root.slot;
+  request.options.model = "gpt-4o-mini";
+  auto estimate = hydrate::estimate_request(request, hydrate::Catalog::builtin(),
+                                            hydrate::PriceTable::builtin(), *prompts);
+  REQUIRE(estimate.ok());
+  CHECK(estimate->worst_case_usd > estimate->cost_usd * 10);
 }

@@ -367,3 +367,13 @@ assert_export_matches() {
   assert_eq "$(jqs '[.progress.levels | .chapters, .topics, .notes, .questions | .completed] | join(" ")')" "$EXPORT_COUNTS" \
     "chapters, topics, notes, questions: completed in status vs the export"
 }
+
+# assert_within_worst_case ROOT: the root's actual cost is above zero and never above the worst
+# case its estimate promised at submit (costs.actualUsd <= estimates.worstCaseCostUsd).
+assert_within_worst_case() {
+  status_json "$1"
+  local verdict
+  verdict=$(jqs 'if (.costs.actualUsd > 0) and (.costs.actualUsd <= .estimates.worstCaseCostUsd)
+                 then "ok" else "actual \(.costs.actualUsd) vs worst case \(.estimates.worstCaseCostUsd)" end')
+  assert_eq ok "$verdict" "actual cost of root $1 within its worst case"
+}
