@@ -6,6 +6,7 @@
 
 #include "cli/common.hpp"
 #include "core/clock.hpp"
+#include "core/estimate.hpp"
 #include "core/progress.hpp"
 #include "core/report.hpp"
 
@@ -43,6 +44,12 @@ void print_root(const store::RootRecord& root, const store::TreeCounts& counts,
       fmt::format("cost       ${:.4f} actual, ${:.4f} estimated{}", counts.actual_cost_usd,
                   root.estimated_cost_usd,
                   root.budget_usd > 0 ? fmt::format(", ${:.4f} budget", root.budget_usd) : ""));
+  std::string by_level;
+  for (auto kind : {JobKind::subject, JobKind::chapter, JobKind::note, JobKind::questions}) {
+    by_level += fmt::format("{}{} ${:.4f}", by_level.empty() ? "" : ", ", cost_level(kind),
+                            counts.cost_by_kind[static_cast<int>(kind)]);
+  }
+  print_line("  by level " + by_level);
   print_line(fmt::format("tokens     {} prompt, {} completion, {} cached, {} calls",
                          counts.tokens.prompt, counts.tokens.completion, counts.tokens.cached,
                          counts.calls));

@@ -29,12 +29,14 @@ Estimate estimate_subject(const EstimateInput& in) {
   const std::array<std::int64_t, 4> steps_by_kind = {1, e.chapters, e.notes, question_steps};
   for (std::size_t kind = 0; kind < steps_by_kind.size(); ++kind) {
     auto count = static_cast<double>(steps_by_kind[kind]);
-    e.prompt_tokens += count * in.tokens.by_kind[kind].prompt;
-    e.completion_tokens += count * in.tokens.by_kind[kind].completion;
+    double prompt = count * in.tokens.by_kind[kind].prompt;
+    double completion = count * in.tokens.by_kind[kind].completion;
+    e.prompt_tokens += prompt;
+    e.completion_tokens += completion;
+    e.cost_by_kind[kind] =
+        (prompt * in.price.input_per_million + completion * in.price.output_per_million) / 1e6;
+    e.cost_usd += e.cost_by_kind[kind];
   }
-  e.cost_usd = (e.prompt_tokens * in.price.input_per_million +
-                e.completion_tokens * in.price.output_per_million) /
-               1e6;
 
   // Critical path: subject, then a chapter, then a leaf; the rest spread over the concurrency.
   double critical = in.seconds_per_step * (e.chapters > 0 ? (e.topics > 0 ? 3 : 2) : 1);
@@ -46,7 +48,25 @@ Estimate estimate_subject(const EstimateInput& in) {
   return e;
 }
 
+const char* cost_level(JobKind kind) {
+  switch (kind) {
+    case JobKind::subject:
+      return "chapters";
+    case JobKind::chapter:
+      return "topics";
+    case JobKind::note:
+      return "notes";
+    case JobKind::questions:
+      return "questions";
+  }
+  return "";
+}
+
 std::string estimate_json(const Estimate& e, const std::string& model) {
+  nlohmann::json by_level = nlohmann::json::object();
+  for (auto kind : {JobKind::subject, JobKind::chapter, JobKind::note, JobKind::questions}) {
+    by_level[cost_level(kind)] = std::round(e.cost_by_kind[static_cast<int>(kind)] * 1e6) / 1e6;
+  }
   nlohmann::json j = {
       {"totalChapters", e.chapters},
       {"estimatedTopics", e.topics},
@@ -56,6 +76,7 @@ std::string estimate_json(const Estimate& e, const std::string& model) {
       {"estimatedPromptTokens", std::llround(e.prompt_tokens)},
       {"estimatedCompletionTokens", std::llround(e.completion_tokens)},
       {"estimatedCostUsd", std::round(e.cost_usd * 1e6) / 1e6},
+      {"estimatedCostByLevelUsd", by_level},
       {"worstCaseCostUsd", std::ceil(e.worst_case_usd * 1e6) / 1e6},
       {"estimatedDurationMins", e.duration_mins},
       {"model", model},

@@ -37,13 +37,18 @@ struct Estimate {
   std::int64_t chapters = 0, topics = 0, notes = 0, questions = 0, steps = 0;
   double prompt_tokens = 0, completion_tokens = 0;
   double cost_usd = 0;
-  double worst_case_usd = 0;  // the most the tree can cost (see worst_case_cost_usd)
+  std::array<double, 4> cost_by_kind{};  // the steps of each JobKind
+  double worst_case_usd = 0;             // the most the tree can cost (see worst_case_cost_usd)
   double duration_mins = 0;
   std::string basis;
   std::int64_t samples = 0;
 };
 
 Estimate estimate_subject(const EstimateInput& input);
+
+// The progress level a step kind's cost counts under: the subject step plans the chapters,
+// a chapter step the topics; notes and questions are their own.
+const char* cost_level(JobKind kind);
 
 // The estimates object of the original API: totalChapters, estimatedTopics, estimatedNotes,
 // estimatedQuestions, estimatedCostUsd, estimatedDurationMins, plus hydrate's own fields.

@@ -129,6 +129,8 @@ struct CallRecord {
   int http_status = 0;  // 0 = no HTTP answer (timeout, connection error)
   TokenUsage usage;
   double cost_usd = 0;
+  // The price cost_usd was computed with, USD per million tokens (kept with the call).
+  double input_price = 0, cached_input_price = 0, output_price = 0;
   std::int64_t latency_ms = 0;
   std::string error;  // empty when the answer was used
   bool used = false;

@@ -106,6 +106,18 @@ std::string root_status_json(const store::RootRecord& root, const store::TreeCou
   if (!root.reason.empty()) j["reason"] = root.reason;
   json estimates = json::parse(root.estimates_json, nullptr, false);
   if (estimates.is_object()) j["estimates"] = estimates;
+  // Estimated (at submit) and actual cost per level.
+  json levels = json::object();
+  for (auto kind : {JobKind::subject, JobKind::chapter, JobKind::note, JobKind::questions}) {
+    const char* name = cost_level(kind);
+    double estimated = 0;
+    if (estimates.is_object() && estimates.contains("estimatedCostByLevelUsd")) {
+      estimated = estimates["estimatedCostByLevelUsd"].value(name, 0.0);
+    }
+    levels[name] = {{"estimatedUsd", usd(estimated)},
+                    {"actualUsd", usd(counts.cost_by_kind[static_cast<int>(kind)])}};
+  }
+  j["costs"]["levels"] = levels;
   return j.dump();
 }
 

@@ -326,6 +326,9 @@ CallRecord Worker::call_record(const Step& step, const llm::HttpResponse& respon
   call.http_status = response.status;
   call.usage = result.usage;
   call.cost_usd = call_cost_usd(step.price, result.usage);
+  call.input_price = step.price.input_per_million;
+  call.cached_input_price = step.price.cached_input_per_million;
+  call.output_price = step.price.output_per_million;
   call.latency_ms = response.latency_ms;
   call.error = error;
   call.used = used;

@@ -121,11 +121,13 @@ int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now)
 void insert_call(Connection& db, const CallRecord& call) {
   db.run(
       "INSERT INTO llm_calls (job_id, root_id, attempt, model, http_status, prompt_tokens, "
-      "completion_tokens, cached_tokens, cost_usd, latency_ms, error, used, created_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULLIF(?11, ''), ?12, ?13)",
+      "completion_tokens, cached_tokens, cost_usd, input_price, cached_input_price, "
+      "output_price, latency_ms, error, used, created_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULLIF(?14, ''), ?15, ?16)",
       params(call.job_id, call.root_id, call.attempt, call.model, call.http_status,
              call.usage.prompt, call.usage.completion, call.usage.cached, call.cost_usd,
-             call.latency_ms, call.error, call.used ? 1 : 0, call.created_at));
+             call.input_price, call.cached_input_price, call.output_price, call.latency_ms,
+             call.error, call.used ? 1 : 0, call.created_at));
   if (call.cost_usd != 0) {
     db.run("UPDATE jobs SET actual_cost_usd = actual_cost_usd + ?2 WHERE id = ?1",
            params(call.job_id, call.cost_usd));

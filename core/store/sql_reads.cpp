@@ -146,6 +146,14 @@ Result<TreeCounts> SqlStore::tree_counts(const std::string& root_id) {
     c.calls = sums.int64(0);
     c.tokens = TokenUsage{sums.int64(1), sums.int64(2), sums.int64(3)};
     c.actual_cost_usd = sums.real(4);
+    for (const auto& row :
+         run("SELECT j.kind, coalesce(sum(c.cost_usd), 0) FROM llm_calls c "
+             "JOIN jobs j ON j.id = c.job_id WHERE c.root_id = ?1 GROUP BY j.kind",
+             params(root_id))
+             .rows) {
+      if (auto kind = parse_job_kind(row.text(0)))
+        c.cost_by_kind[static_cast<int>(*kind)] = row.real(1);
+    }
     return c;
   });
 }

@@ -8,6 +8,7 @@
 // Every method that changes state does so in one transaction. Methods that write a step's result
 // are fenced: they apply only while the job is still `running` under the caller's lease token, and
 // otherwise return ErrorKind::conflict having written nothing.
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -88,6 +89,7 @@ struct TreeCounts {
                jobs_cancelled = 0;
   TokenUsage tokens;  // every logged call of the tree, used or not
   double actual_cost_usd = 0;
+  std::array<double, 4> cost_by_kind{};  // actual cost of the calls of each JobKind's steps
   std::int64_t calls = 0;
 };
 

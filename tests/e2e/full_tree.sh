@@ -90,3 +90,16 @@ if command -v promtool >/dev/null 2>&1; then
 else
   note "promtool not installed: skipping the exposition check"
 fi
+
+# Cost per level adds up to the total; every call keeps the price it was charged at, and its
+# cost is that price applied to its usage.
+status_json "$ROOT"
+assert_eq ok "$(jqs '([.costs.levels[].actualUsd] | add) - .costs.actualUsd
+                     | if . < 0.00001 and . > -0.00001 then "ok" else "levels minus total: \(.)" end')" \
+  "actual cost per level vs the total"
+assert_eq ok "$(jqs 'if ([.costs.levels[].estimatedUsd] | add) > 0 then "ok" else "no estimate per level" end')" \
+  "estimated cost per level"
+assert_eq 0 "$(sql_count "SELECT count(*) FROM llm_calls WHERE input_price <= 0 OR output_price <= 0
+  OR abs(cost_usd - ((prompt_tokens - cached_tokens) * input_price + cached_tokens * cached_input_price
+                     + completion_tokens * output_price) / 1e6) > 1e-12")" \
+  "calls whose cost is not their usage at the price they keep"
