@@ -12,7 +12,7 @@ e2e_init postgres_query_plans
 # A cluster of its own, so its server log holds only this test's plans.
 PG_CLUSTER=$(mktemp -d -t hydrate-e2e-pg.XXXXXX)
 PG_SERVER_URL=$("$HYDRATE_SOURCE_DIR/scripts/pg-throwaway" start "$PG_CLUSTER") || fail "cannot start a cluster"
-trap '_pg_rc=$?; "$HYDRATE_SOURCE_DIR/scripts/pg-throwaway" stop "$PG_CLUSTER"; (exit "$_pg_rc"); _e2e_cleanup' EXIT
+trap '_pg_rc=$?; set +e; trap - ERR; "$HYDRATE_SOURCE_DIR/scripts/pg-throwaway" stop "$PG_CLUSTER"; (exit "$_pg_rc"); _e2e_cleanup' EXIT
 PG_URL=$PG_SERVER_URL
 export HYDRATE_DB=$PG_URL
 hy migrate

@@ -12,7 +12,7 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 PG_CLUSTER=$(mktemp -d -t hydrate-e2e-pg.XXXXXX)  # outside E2E_DIR, which only root may enter
 PG_SERVER_URL=$("$HYDRATE_SOURCE_DIR/scripts/pg-throwaway" start "$PG_CLUSTER") || fail "cannot start a cluster"
 stop_cluster() { "$HYDRATE_SOURCE_DIR/scripts/pg-throwaway" stop "$PG_CLUSTER"; }
-trap '_pg_rc=$?; stop_cluster; (exit "$_pg_rc"); _e2e_cleanup' EXIT
+trap '_pg_rc=$?; set +e; trap - ERR; stop_cluster; (exit "$_pg_rc"); _e2e_cleanup' EXIT
 PG_URL=$PG_SERVER_URL
 export HYDRATE_DB=$PG_URL
 pg_ctl_as_owner() { if [[ $(id -u) -eq 0 ]]; then (cd / && runuser -u postgres -- "$PGBIN/pg_ctl" "$@"); else "$PGBIN/pg_ctl" "$@"; fi; }

@@ -14,7 +14,7 @@ pg_init() {
   PG_URL="${PG_SERVER_URL%/*}/$PG_DATABASE"
   export HYDRATE_DB=$PG_URL
   # Drop the database, then run the common clean-up with the test's own exit status.
-  trap '_pg_rc=$?; pg_drop; (exit "$_pg_rc"); _e2e_cleanup' EXIT
+  trap '_pg_rc=$?; set +e; trap - ERR; pg_drop; (exit "$_pg_rc"); _e2e_cleanup' EXIT
   note "database $PG_URL"
 }
 
