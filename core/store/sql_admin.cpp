@@ -1,7 +1,6 @@
 // Operator and reconcile work of the SQL store: cancel, requeue, locks, lease rescue, cascade
 // repair, closing roots, stuck work, metrics.
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "core/metrics.hpp"
 #include "core/store/sql_store_impl.hpp"
@@ -177,14 +176,7 @@ Result<std::vector<OrphanedContent>> SqlStore::find_orphaned_content(int limit) 
       OrphanedContent orphan;
       orphan.parent = read_job(row);
       orphan.position = row.int32(o);
-      TopicPlan plan{row.text(o + 1), {}};
-      auto objectives = nlohmann::json::parse(row.text(o + 2), nullptr, false);
-      if (objectives.is_array()) {
-        for (const auto& item : objectives) {
-          if (item.is_string()) plan.objectives.push_back(item.get<std::string>());
-        }
-      }
-      orphan.topic = std::move(plan);
+      orphan.topic = TopicPlan{row.text(o + 1), string_list(row.text(o + 2))};
       out.push_back(std::move(orphan));
     }
     return out;

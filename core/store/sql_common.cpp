@@ -1,5 +1,6 @@
 // Pieces of the SQL store shared by its operations: job rows, metrics, closing roots, fan-out.
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <map>
 
@@ -139,6 +140,16 @@ void insert_call(Connection& db, const CallRecord& call) {
   add_metric(db, metrics::kCompletionTokens, "", static_cast<double>(call.usage.completion));
   add_metric(db, metrics::kCachedTokens, "", static_cast<double>(call.usage.cached));
   add_metric(db, metrics::kCostUsd, "", call.cost_usd);
+}
+
+std::vector<std::string> string_list(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  std::vector<std::string> out;
+  if (!j.is_array()) return out;
+  for (const auto& item : j) {
+    if (item.is_string()) out.push_back(item.get<std::string>());
+  }
+  return out;
 }
 
 }  // namespace hydrate::store::sql

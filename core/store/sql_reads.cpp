@@ -2,14 +2,11 @@
 #include <map>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "core/cascade.hpp"
 #include "core/store/sql_store_impl.hpp"
 
 namespace hydrate::store::sql {
-
-using nlohmann::json;
 
 namespace {
 
@@ -38,16 +35,6 @@ RootRecord read_root_row(const Row& r) {
 std::string root_select(const char* where_and_order) {
   return fmt::format("SELECT {}, {} FROM roots r JOIN jobs j ON j.id = r.job_id {}",
                      job_columns("j"), kRootColumns, where_and_order);
-}
-
-std::vector<std::string> string_list(const std::string& text) {
-  json j = json::parse(text, nullptr, false);
-  std::vector<std::string> out;
-  if (!j.is_array()) return out;
-  for (const auto& item : j) {
-    if (item.is_string()) out.push_back(item.get<std::string>());
-  }
-  return out;
 }
 
 }  // namespace

@@ -53,6 +53,10 @@ std::optional<JobStatus> close_root(Connection& db, const std::string& root_id, 
 // Inside a transaction: inserts jobs, skipping existing (parent, kind, position). Returns count.
 int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now);
 
+// The strings of a JSON array stored as text (objectives, options, key points); empty when the
+// text is not an array, non-string items skipped.
+std::vector<std::string> string_list(const std::string& text);
+
 // Inside a transaction: logs a model call, adds its cost to the job and counts it in metrics.
 void insert_call(Connection& db, const CallRecord& call);
 
