@@ -11,6 +11,7 @@ struct RequeueFlags {
   std::string job_id;
   bool failed = false;
   std::string root_id;
+  double max_cost_usd = -1;  // < 0: the budget stays as it is
 };
 }  // namespace
 
@@ -20,6 +21,11 @@ void add_requeue(CLI::App& app, Globals& globals) {
   command->add_option("job", flags->job_id, "a step, or a root for its whole tree");
   command->add_flag("--failed", flags->failed, "every failed step (of --root, or of all roots)");
   command->add_option("--root", flags->root_id, "with --failed: only this root's tree");
+  command
+      ->add_option("--max-cost", flags->max_cost_usd,
+                   "set the root's budget in USD first (0 = none), e.g. to continue a tree "
+                   "its budget stopped")
+      ->check(CLI::Range(0.0, 1e9));
   command->callback([&globals, flags] {
     if (flags->job_id.empty() && !flags->failed) {
       throw Failure(kUsage, "requeue needs a JOB or --failed");
@@ -34,6 +40,15 @@ void add_requeue(CLI::App& app, Globals& globals) {
     Config config = load_config(globals);
     auto store = open_database(config, false);
     if (!flags->root_id.empty()) unwrap(store->find_root(flags->root_id));
+    if (flags->max_cost_usd >= 0) {
+      if (target.empty()) throw Failure(kUsage, "--max-cost needs a root: JOB or --failed --root");
+      auto root = store->find_root(target);
+      if (!root && root.error().kind == ErrorKind::not_found) {
+        throw Failure(kUsage, "--max-cost needs a root; " + target + " is not one");
+      }
+      unwrap(root);
+      unwrap(store->set_budget(target, flags->max_cost_usd));
+    }
     int moved = unwrap(store->requeue(target, wall_clock_ms()));
     if (globals.json) {
       print_line(fmt::format(R"({{"requeued":{}}})", moved));

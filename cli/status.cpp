@@ -32,6 +32,12 @@ void print_root(const store::RootRecord& root, const store::TreeCounts& counts,
                          root.slot.board, root.slot.grade, root.slot.subject));
   print_line(fmt::format("status     {}{}", to_string(root.status),
                          root.reason.empty() ? "" : " (" + root.reason + ")"));
+  if (root.reason == store::kBudgetExhausted) {
+    print_line(
+        fmt::format("           the budget of ${:.4f} stopped the tree; "
+                    "`hydrate requeue {} --max-cost USD` raises it and continues",
+                    root.budget_usd, root.job.id));
+  }
   print_line(fmt::format("progress   {}%", overall_percent(p)));
   print_line(fmt::format("  chapters {:>12}", level_cell(p.chapters)));
   print_line(fmt::format("  topics   {:>12}", level_cell(p.topics)));

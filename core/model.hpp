@@ -135,6 +135,9 @@ struct CallRecord {
   std::string error;  // empty when the answer was used
   bool used = false;
   Millis created_at = 0;
+  // The lease the call was made under; not stored. Logging the call releases the step's budget
+  // reservation only while this lease still holds the step (a zombie's late call does not).
+  std::string lease_token;
 };
 
 }  // namespace hydrate

@@ -77,4 +77,16 @@ double call_cost_usd(const Price& price, const TokenUsage& usage) {
          1e6;
 }
 
+std::int64_t prompt_token_bound(std::size_t bytes_sent, std::size_t messages) {
+  constexpr std::size_t kFramingTokens = 8;  // role and separators; OpenAI's overhead is 3-4
+  return static_cast<std::int64_t>(bytes_sent + kFramingTokens * (messages + 1));
+}
+
+double worst_case_call_usd(const Price& price, std::int64_t prompt_tokens,
+                           std::int64_t max_output_tokens) {
+  return (static_cast<double>(prompt_tokens) * price.input_per_million +
+          static_cast<double>(max_output_tokens) * price.output_per_million) /
+         1e6;
+}
+
 }  // namespace hydrate

@@ -33,4 +33,14 @@ class PriceTable {
 // (prompt - cached) x input + cached x cached_input + completion x output, per million tokens.
 double call_cost_usd(const Price& price, const TokenUsage& usage);
 
+// An upper bound of a call's prompt tokens from the bytes it sends (message texts and the answer
+// schema): a byte-level BPE token covers at least one byte, and each message adds a few tokens of
+// framing.
+std::int64_t prompt_token_bound(std::size_t bytes_sent, std::size_t messages);
+
+// The most one call can cost: every prompt token at the full input price (no cache discount) and
+// max_output_tokens of output, which the endpoint never passes.
+double worst_case_call_usd(const Price& price, std::int64_t prompt_tokens,
+                           std::int64_t max_output_tokens);
+
 }  // namespace hydrate

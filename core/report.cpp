@@ -1,5 +1,6 @@
 #include "core/report.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -90,7 +91,10 @@ std::string root_status_json(const store::RootRecord& root, const store::TreeCou
       {"costs",
        {{"estimatedUsd", usd(root.estimated_cost_usd)},
         {"actualUsd", usd(counts.actual_cost_usd)},
-        {"budgetUsd", root.budget_usd > 0 ? json(usd(root.budget_usd)) : json(nullptr)}}},
+        {"budgetUsd", root.budget_usd > 0 ? json(usd(root.budget_usd)) : json(nullptr)},
+        {"budgetRemainingUsd", root.budget_usd > 0
+                                   ? json(usd(std::max(0.0, root.budget_usd - root.spent_usd)))
+                                   : json(nullptr)}}},
       {"tokens",
        {{"prompt", counts.tokens.prompt},
         {"completion", counts.tokens.completion},

@@ -66,15 +66,14 @@ double worst_case_cost_usd(const StepInput& root, const Price& price, const Prom
   input.topic_position = 999;
   input.topic = {std::string(limits.max_title, 'x'),
                  std::vector<std::string>(4, std::string(limits.max_text, 'x'))};
-  const double reask_bytes = static_cast<double>(
-      kReaskAnswerBytes + reask_prompt(std::string(kReaskReasonBytes, 'x')).size());
-  constexpr double kTokensPerMessage = 8;  // role and framing, four messages at most
+  const std::size_t reask_bytes =
+      kReaskAnswerBytes + reask_prompt(std::string(kReaskReasonBytes, 'x')).size();
+  // Each attempt at the largest request a step sends: a re-ask's four messages.
   auto worst_step = [&](JobKind kind) {
     RenderedStep step = prompts.render(kind, input);
-    double prompt = static_cast<double>(step.system.size() + step.user.size()) + reask_bytes +
-                    4 * kTokensPerMessage;
-    return max_attempts *
-           (prompt * price.input_per_million + step.max_tokens * price.output_per_million) / 1e6;
+    std::size_t bytes =
+        step.system.size() + step.user.size() + step.schema_json.size() + reask_bytes;
+    return max_attempts * worst_case_call_usd(price, prompt_token_bound(bytes, 4), step.max_tokens);
   };
   const double chapters = item_bounds(JobKind::subject, root).max;
   const double topics = chapters * item_bounds(JobKind::chapter, root).max;

@@ -14,6 +14,9 @@
 namespace hydrate::engine {
 namespace {
 
+// How long a step waits, back in the queue, when calls in flight hold its root's remaining budget.
+constexpr Millis kBudgetWaitMs = 1000;
+
 // One claimed step and its current model call.
 struct Step {
   Job job;
@@ -23,8 +26,9 @@ struct Step {
   llm::ChatRequest request;
   std::string model;
   Price price;
-  int attempt = 0;    // attempts counted so far, this one included
-  bool sent = false;  // false while waiting for the rate budget
+  int attempt = 0;        // attempts counted so far, this one included
+  bool sent = false;      // false while waiting for the rate budget
+  bool reserved = false;  // the next call's worst case is reserved against the root's budget
 };
 
 class Worker {
@@ -44,6 +48,9 @@ class Worker {
   Status claim(Millis now);
   void prepare(Job job, Millis now);
   void send_ready(Millis now);
+  // Reserves the step's next call against its root's budget; false when it must not be sent
+  // (the budget is exhausted or the lease lost), the step then being finished with.
+  bool reserve(Step& step, Millis now);
   void handle(const llm::HttpResponse& response);
   void on_answer(Step& step, const llm::ChatResult& result, const llm::HttpResponse& response);
   void retry_or_fail(Step& step, const std::string& error, std::optional<std::int64_t> retry_after);
@@ -171,9 +178,39 @@ void Worker::prepare(Job job, Millis t) {
   steps_.emplace(next_tag_++, std::move(step));
 }
 
+bool Worker::reserve(Step& step, Millis t) {
+  std::size_t bytes = step.request.json_schema.size();
+  for (const auto& message : step.request.messages) bytes += message.content.size();
+  double worst = worst_case_call_usd(
+      step.price, prompt_token_bound(bytes, step.request.messages.size()), step.request.max_tokens);
+  auto reservation = ctx_.store.reserve_call(step.lease, worst, t, t + kBudgetWaitMs);
+  if (!reservation) {
+    note_store_error(reservation.error(), step);
+    if (reservation.error().kind != ErrorKind::conflict) return false;  // try again later
+  } else if (*reservation == store::Reservation::granted) {
+    step.reserved = true;
+    return true;
+  } else if (*reservation == store::Reservation::deferred) {
+    ++report_.budget_waits;
+    log::debug("{} {} waits for budget held by calls in flight", to_string(step.job.kind),
+               step.job.id);
+  } else {
+    ++report_.budget_stops;
+    log::warn("root {}: its budget cannot cover the next call; the tree stops ({})",
+              step.job.root_id, store::kBudgetExhausted);
+  }
+  step.lease.job_id.clear();
+  return false;
+}
+
 void Worker::send_ready(Millis t) {
+  std::vector<std::uint64_t> finished;
   for (auto& [tag, step] : steps_) {
     if (step.sent) continue;
+    if (!step.reserved && !reserve(step, t)) {
+      if (step.lease.job_id.empty()) finished.push_back(tag);
+      continue;
+    }
     std::int64_t estimate = static_cast<std::int64_t>(
         (step.rendered.system.size() + step.rendered.user.size()) / 4 + step.rendered.max_tokens);
     if (!budget_.try_take(t, estimate)) break;
@@ -189,6 +226,12 @@ void Worker::send_ready(Millis t) {
     request.max_response_bytes = ctx_.endpoint.max_response_bytes;
     ctx_.transport.start(std::move(request));
     step.sent = true;
+    step.reserved = false;  // the call spends the reservation; the next one reserves anew
+  }
+  for (auto tag : finished) steps_.erase(tag);
+  if (!finished.empty()) {
+    next_claim_at_ = 0;
+    progress();
   }
 }
 
@@ -311,8 +354,7 @@ void Worker::reask(Step& step, const std::string& reason, const std::string& bad
     step.request.messages.push_back({"assistant", reask_answer(bad_answer)});
   }
   step.request.messages.push_back({"user", reask_prompt(reason)});
-  step.sent = false;
-  send_ready(now());
+  step.sent = false;  // the run loop sends it next, once reserved
 }
 
 CallRecord Worker::call_record(const Step& step, const llm::HttpResponse& response,
@@ -333,6 +375,7 @@ CallRecord Worker::call_record(const Step& step, const llm::HttpResponse& respon
   call.error = error;
   call.used = used;
   call.created_at = now();
+  call.lease_token = step.lease.token;
   return call;
 }
 

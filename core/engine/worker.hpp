@@ -42,7 +42,9 @@ struct WorkerOptions {
 
 struct WorkerReport {
   std::int64_t claimed = 0, succeeded = 0, retried = 0, reasked = 0, failed = 0;
-  std::int64_t lost_leases = 0;  // results discarded because the lease was taken or cancelled
+  std::int64_t lost_leases = 0;   // results discarded because the lease was taken or cancelled
+  std::int64_t budget_stops = 0;  // steps not sent because their root's budget was exhausted
+  std::int64_t budget_waits = 0;  // steps put back because calls in flight held the budget
   std::int64_t calls = 0;
   TokenUsage tokens;
   double cost_usd = 0;

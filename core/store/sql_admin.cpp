@@ -88,6 +88,28 @@ Result<int> SqlStore::requeue(const std::string& job_id, Millis now) {
   });
 }
 
+Result<RootRecord> SqlStore::set_budget(const std::string& root_id, double budget_usd) {
+  return write("setting the budget of " + root_id, [&]() -> Result<RootRecord> {
+    // The spend is summed afresh from the call log, the record it is kept from.
+    auto rows = run(std::string("UPDATE roots SET spent_usd = (SELECT coalesce(sum(cost_usd), 0) "
+                                "FROM llm_calls WHERE llm_calls.root_id = ?1) WHERE job_id = ?1 "
+                                "RETURNING spent_usd"),
+                    params(root_id));
+    if (rows.empty()) return make_error(ErrorKind::not_found, "root job " + root_id + " not found");
+    double spent = rows.front().real(0);
+    if (budget_usd > 0 && budget_usd <= spent) {
+      return make_error(ErrorKind::over_budget,
+                        fmt::format("a budget of ${:.4f} is not above what root {} already spent "
+                                    "(${:.4f})",
+                                    budget_usd, root_id, spent));
+    }
+    run("UPDATE roots SET budget_usd = ?2 WHERE job_id = ?1", params(root_id, budget_usd));
+    auto root = read_root(root_id);
+    if (!root) return make_error(ErrorKind::permanent, "root " + root_id + " vanished");
+    return *root;
+  });
+}
+
 Result<LockOutcome> SqlStore::try_lock(const std::string& name, const std::string& holder,
                                        Millis ttl_ms, Millis now) {
   return write("taking lock " + name, [&]() -> Result<LockOutcome> {

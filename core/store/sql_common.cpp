@@ -78,7 +78,8 @@ std::optional<JobStatus> close_root(Connection& db, const std::string& root_id, 
   auto rows = db.run(
       "UPDATE roots SET "
       "  status = CASE WHEN f.bad > 0 THEN 'failed' ELSE 'succeeded' END, "
-      "  reason = CASE WHEN f.bad > 0 THEN f.failed || ' step(s) failed, ' || "
+      "  reason = CASE WHEN roots.reason = ?3 THEN roots.reason "
+      "           WHEN f.bad > 0 THEN f.failed || ' step(s) failed, ' || "
       "           f.cancelled || ' cancelled' END, "
       "  finished_at = ?2 "
       "FROM (SELECT count(*) FILTER (WHERE status IN ('failed', 'cancelled')) AS bad, "
@@ -89,7 +90,7 @@ std::optional<JobStatus> close_root(Connection& db, const std::string& root_id, 
       "  AND NOT EXISTS (SELECT 1 FROM jobs WHERE root_id = ?1 "
       "                  AND status IN ('pending', 'running')) "
       "RETURNING roots.status",
-      params(root_id, now));
+      params(root_id, now, kBudgetExhausted));
   if (rows.empty()) return std::nullopt;
   auto status = parse_job_status(rows.front().text(0));
   if (status)
@@ -129,9 +130,16 @@ void insert_call(Connection& db, const CallRecord& call) {
              call.usage.prompt, call.usage.completion, call.usage.cached, call.cost_usd,
              call.input_price, call.cached_input_price, call.output_price, call.latency_ms,
              call.error, call.used ? 1 : 0, call.created_at));
+  // The call's cost replaces its reservation: released only while the call's lease still holds
+  // the step, so a zombie's late call cannot free the reservation of the step's new holder.
+  db.run(
+      "UPDATE jobs SET actual_cost_usd = actual_cost_usd + ?2, "
+      "  reserved_usd = CASE WHEN lease_token = ?3 THEN 0 ELSE reserved_usd END "
+      "WHERE id = ?1",
+      params(call.job_id, call.cost_usd, call.lease_token));
   if (call.cost_usd != 0) {
-    db.run("UPDATE jobs SET actual_cost_usd = actual_cost_usd + ?2 WHERE id = ?1",
-           params(call.job_id, call.cost_usd));
+    db.run("UPDATE roots SET spent_usd = spent_usd + ?2 WHERE job_id = ?1",
+           params(call.root_id, call.cost_usd));
   }
   std::string outcome = call.used ? "used" : (call.http_status == 200 ? "rejected" : "error");
   add_metric(db, metrics::kLlmCalls,

@@ -12,7 +12,8 @@ namespace {
 
 constexpr const char* kRootColumns =
     "r.status, r.reason, r.language, r.board, r.grade, r.subject, r.options, r.trace_id, "
-    "r.estimates, r.estimated_cost_usd, r.budget_usd, r.created_at, r.started_at, r.finished_at";
+    "r.estimates, r.estimated_cost_usd, r.budget_usd, r.created_at, r.started_at, r.finished_at, "
+    "r.spent_usd";
 
 RootRecord read_root_row(const Row& r) {
   RootRecord root;
@@ -29,6 +30,7 @@ RootRecord read_root_row(const Row& r) {
   root.created_at = r.int64(o + 11);
   root.started_at = r.int64(o + 12);
   root.finished_at = r.int64(o + 13);
+  root.spent_usd = r.real(o + 14);
   return root;
 }
 

@@ -140,7 +140,7 @@ Result<std::vector<Job>> SqlStore::claim_batch(const ClaimRequest& request) {
     std::string sql = fmt::format(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_holder = ?1, "
         "  lease_token = ?2, lease_expires_at = ?3, started_at = coalesce(started_at, ?4), "
-        "  updated_at = ?4 "
+        "  updated_at = ?4, reserved_usd = 0 "
         "WHERE id IN (SELECT id FROM ("
         "  SELECT * FROM (SELECT id, priority, run_after FROM jobs "
         "    WHERE status = 'pending' AND run_after <= ?4 "
@@ -300,6 +300,60 @@ Status SqlStore::release_step(const LeaseRef& lease, const std::string& error, M
 
 Status SqlStore::fail_step(const LeaseRef& lease, const std::string& error, Millis now) {
   return finish_attempt(lease, error, false, now, now);
+}
+
+Result<Reservation> SqlStore::reserve_call(const LeaseRef& lease, double worst_case_usd, Millis now,
+                                           Millis retry_at) {
+  return write("reserving budget", [&]() -> Result<Reservation> {
+    bool postgres = db_->backend() == Backend::postgres;
+    auto job =
+        run("SELECT root_id FROM jobs WHERE id = ?1 AND lease_token = ?2 "
+            "AND status = 'running'",
+            params(lease.job_id, lease.token));
+    if (job.empty()) return make_error(ErrorKind::conflict, "job " + lease.job_id + ": lease lost");
+    std::string root_id = job.front().text(0);
+    // Locking the root row serialises the reservations (and logged calls) of one tree.
+    auto root = run(std::string("SELECT budget_usd, spent_usd FROM roots WHERE job_id = ?1") +
+                        (postgres ? " FOR UPDATE" : ""),
+                    params(root_id));
+    if (root.empty() || root.front().real(0) <= 0) return Reservation::granted;
+    double budget = root.front().real(0), spent = root.front().real(1);
+    double reserved = run("SELECT coalesce(sum(reserved_usd), 0) FROM jobs "
+                          "WHERE root_id = ?1 AND status = 'running' AND lease_expires_at >= ?2 "
+                          "AND id <> ?3",
+                          params(root_id, now, lease.job_id))
+                          .front()
+                          .real(0);
+    if (spent + reserved + worst_case_usd <= budget) {
+      run("UPDATE jobs SET reserved_usd = ?3 WHERE id = ?1 AND lease_token = ?2",
+          params(lease.job_id, lease.token, worst_case_usd));
+      return Reservation::granted;
+    }
+    if (spent + worst_case_usd <= budget) {
+      run("UPDATE jobs SET status = 'pending', attempts = attempts - 1, run_after = ?3, "
+          "  updated_at = ?4, reserved_usd = 0, lease_holder = NULL, lease_token = NULL, "
+          "  lease_expires_at = NULL "
+          "WHERE id = ?1 AND lease_token = ?2",
+          params(lease.job_id, lease.token, retry_at, now));
+      return Reservation::deferred;
+    }
+    std::string error = fmt::format(
+        "{}: spent ${:.6f} + this call's worst case ${:.6f} would pass the budget of ${:.6f}",
+        kBudgetExhausted, spent, worst_case_usd, budget);
+    run("UPDATE jobs SET status = 'failed', attempts = attempts - 1, last_error = ?3, "
+        "  finished_at = ?4, updated_at = ?4, reserved_usd = 0, lease_holder = NULL, "
+        "  lease_token = NULL, lease_expires_at = NULL "
+        "WHERE id = ?1 AND lease_token = ?2",
+        params(lease.job_id, lease.token, error, now));
+    run("UPDATE jobs SET status = 'failed', last_error = ?2, finished_at = ?3, updated_at = ?3 "
+        "WHERE root_id = ?1 AND status = 'pending'",
+        params(root_id, std::string(kBudgetExhausted) + ": not started", now));
+    run("UPDATE roots SET reason = ?2 WHERE job_id = ?1 AND status IN ('pending', 'running')",
+        params(root_id, kBudgetExhausted));
+    add_metric(*db_, metrics::kBudgetStops, "", 1);
+    close_root(*db_, root_id, now);
+    return Reservation::budget_exhausted;
+  });
 }
 
 Status SqlStore::log_call(const CallRecord& call) {

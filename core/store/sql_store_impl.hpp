@@ -74,6 +74,9 @@ class SqlStore final : public Store {
                       Millis now) override;
   Status fail_step(const LeaseRef& lease, const std::string& error, Millis now) override;
   Status log_call(const CallRecord& call) override;
+  Result<Reservation> reserve_call(const LeaseRef& lease, double worst_case_usd, Millis now,
+                                   Millis retry_at) override;
+  Result<RootRecord> set_budget(const std::string& root_id, double budget_usd) override;
 
   Result<Job> find_job(const std::string& id) override;
   Result<RootRecord> find_root(const std::string& id) override;

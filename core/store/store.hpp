@@ -47,8 +47,18 @@ struct RootRecord {
   std::string trace_id;
   std::string estimates_json;
   double estimated_cost_usd = 0;
-  double budget_usd = 0;
+  double budget_usd = 0;  // 0 = no budget
+  double spent_usd = 0;   // what the tree's logged model calls cost so far
   Millis created_at = 0, started_at = 0, finished_at = 0;
+};
+
+// The reason a root ends failed when its budget could not cover the next model call.
+inline constexpr const char* kBudgetExhausted = "budget_exhausted";
+
+enum class Reservation {
+  granted,           // the call may be sent
+  deferred,          // calls in flight hold the rest of the budget: the step went back to pending
+  budget_exhausted,  // what the tree spent leaves too little for the call: the tree stops
 };
 
 struct SubmitOutcome {
@@ -173,8 +183,28 @@ class Store {
   // Marks a held step failed for good with error, then closes the root if it is done. Fenced.
   virtual Status fail_step(const LeaseRef& lease, const std::string& error, Millis now) = 0;
 
-  // Logs one model call and adds its cost to the job. Not fenced: late calls are billed too.
+  // Logs one model call and adds its cost to the job and the root's spend. Not fenced: late calls
+  // are billed too. The job's reservation is released when call.lease_token still holds it.
   virtual Status log_call(const CallRecord& call) = 0;
+
+  // Before a held step sends a model call: reserves worst_case_usd, the most the call can cost,
+  // against its root's budget; concurrent reservations of one tree are serialised, so calls that
+  // reserved can never pass the budget together. Roots without a budget: granted, nothing
+  // written. Otherwise, with spent what the tree's logged calls cost and in_flight the
+  // reservations of its other running steps under live leases:
+  // - spent + in_flight + worst_case_usd <= budget: granted, the reservation kept on the step;
+  // - spent + worst_case_usd <= budget: deferred, the step back to pending without the attempt
+  //   counting, due at retry_at, when calls in flight may have released their reservations;
+  // - else budget_exhausted, in one transaction: the step fails without the attempt counting,
+  //   the tree's pending steps fail unstarted, the root's reason becomes kBudgetExhausted, and
+  //   it closes as failed once its steps in flight finish.
+  // Fenced: conflict when the lease is lost.
+  virtual Result<Reservation> reserve_call(const LeaseRef& lease, double worst_case_usd, Millis now,
+                                           Millis retry_at) = 0;
+
+  // Sets a root's budget (0 = none) and returns the root. over_budget when budget_usd is not
+  // above what the tree already spent; not_found unless root_id is a root.
+  virtual Result<RootRecord> set_budget(const std::string& root_id, double budget_usd) = 0;
 
   // --- reads ---
   virtual Result<Job> find_job(const std::string& id) = 0;              // not_found when absent

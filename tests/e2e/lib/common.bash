@@ -248,6 +248,17 @@ stop_mock() { stop_process "$MOCK_PID"; }
 # mock_stats: the endpoint's GET /stats JSON.
 mock_stats() { curl -fsS --max-time 10 "$MOCK_URL/stats"; }
 
+# assert_mock_billed_as_logged: every token the endpoint billed since it started is in
+# llm_calls, and nothing else is (exact accounting; one endpoint per database).
+assert_mock_billed_as_logged() {
+  local stats billed logged
+  stats=$(mock_stats) || fail "the endpoint's /stats did not answer"
+  billed=$(jq -r '"\(.billed.promptTokens) \(.billed.completionTokens)"' <<<"$stats")
+  logged=$(sql "SELECT coalesce(sum(prompt_tokens), 0) || ' ' || coalesce(sum(completion_tokens), 0)
+                FROM llm_calls")
+  assert_eq "$billed" "$logged" "prompt and completion tokens: billed by the endpoint vs logged"
+}
+
 # --- the database ---------------------------------------------------------------------------
 
 # sql QUERY: one query against this test's database (waits while a writer holds it).
