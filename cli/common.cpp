@@ -58,6 +58,25 @@ std::unique_ptr<store::Store> open_database(const Config& config, bool create) {
   return unwrap(store::open_store(config.get("db"), options));
 }
 
+// The finished history of the configured database, when there is one to read; nullopt (and a
+// warning, unless the database simply does not exist yet) when there is none.
+std::optional<History> read_history(const Globals& globals, const Config& config,
+                                    const SubmitRequest& request, bool warn) {
+  store::OpenOptions options;
+  options.create_if_missing = false;
+  options.migrate = false;  // read what is there; never change the database
+  auto store = store::open_store(config.get("db"), options);
+  Result<History> history =
+      store ? (*store)->history(request.options.model, request.slot, kHistoryRoots)
+            : Result<History>(store.error());
+  if (history) return *history;
+  if (warn && history.error().kind != ErrorKind::not_found && !globals.quiet) {
+    std::fprintf(stderr, "hydrate: warning: estimating on defaults, no history: %s\n",
+                 history.error().message.c_str());
+  }
+  return std::nullopt;
+}
+
 std::string api_key(const Config& config) {
   if (!config.get("llm.api_key").empty()) return config.get("llm.api_key");
   const std::string& file = config.get("llm.api_key_file");

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -50,6 +51,13 @@ struct Globals {
 Config load_config(const Globals& globals);
 // Opens the configured database; create=false makes a missing SQLite file a not-found error.
 std::unique_ptr<store::Store> open_database(const Config& config, bool create = true);
+
+// The finished history of the configured database for the request's model and slot, read
+// without creating or migrating anything; nullopt when there is no database yet, and also (with
+// a one-line warning when warn and not quiet) when it cannot be read: an estimate then uses its
+// defaults.
+std::optional<History> read_history(const Globals& globals, const Config& config,
+                                    const SubmitRequest& request, bool warn = true);
 // The API key: from the environment, or the file llm.api_key_file names.
 std::string api_key(const Config& config);
 // holder identity for leases and locks: HOST:PID

@@ -21,17 +21,32 @@ void print_estimate(const Estimate& e, const std::string& model) {
   print_line(
       fmt::format("worst case          ${:.4f} (every step at its limits)", e.worst_case_usd));
   print_line(fmt::format("duration            {:.1f} min", e.duration_mins));
-  print_line(fmt::format("basis               {}", e.basis));
+  if (e.basis == "history") {
+    print_line(fmt::format("basis               history: {} call(s) of {} finished tree(s)",
+                           e.samples, e.history_roots));
+  } else {
+    print_line(fmt::format("basis               {}", e.basis));
+  }
 }
+
+struct EstimateFlags {
+  SubmitRequest request;
+  bool history = true;
+};
 
 }  // namespace
 
-void run_estimate(const Globals& globals, SubmitRequest request) {
+void run_estimate(const Globals& globals, SubmitRequest request, bool use_history) {
   Config config = load_config(globals);
   complete_request(request, config);
   auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
-  Estimate estimate =
-      unwrap(estimate_request(request, load_catalog(config), config.prices(), prompts));
+  std::optional<History> history;
+  if (use_history) {
+    unwrap(validate_request(request));  // a bad request is named before any database is opened
+    history = read_history(globals, config, request);
+  }
+  Estimate estimate = unwrap(estimate_request(request, load_catalog(config), config.prices(),
+                                              prompts, history ? &*history : nullptr));
   if (globals.json) {
     print_line(report::submit_json(nullptr, estimate, request.options.model));
   } else {
@@ -46,11 +61,15 @@ void run_estimate(const Globals& globals, SubmitRequest request) {
 void add_estimate(CLI::App& app, Globals& globals) {
   auto* command = app.add_subcommand(
       "estimate", "predict counts, tokens, cost and duration; exit 3 over --max-cost");
-  auto request = std::make_shared<SubmitRequest>();
-  add_slot_options(*command, *request);
-  command->add_option("--max-cost", request->max_cost_usd, "exit 3 when the estimate exceeds USD")
+  auto flags = std::make_shared<EstimateFlags>();
+  add_slot_options(*command, flags->request);
+  command
+      ->add_option("--max-cost", flags->request.max_cost_usd,
+                   "exit 3 when the estimate exceeds USD")
       ->check(CLI::NonNegativeNumber);
-  command->callback([&globals, request] { run_estimate(globals, *request); });
+  command->add_flag("--history,!--no-history", flags->history,
+                    "calibrate on the database's finished trees when it has some (default on)");
+  command->callback([&globals, flags] { run_estimate(globals, flags->request, flags->history); });
 }
 
 }  // namespace hydrate::cli

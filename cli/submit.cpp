@@ -20,22 +20,21 @@ void run_submit(const Globals& globals, SubmitFlags flags) {
   complete_request(request, config);
   Catalog catalog = load_catalog(config);
   auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
-  if (flags.dry_run) {
-    Estimate estimate = unwrap(estimate_request(request, catalog, config.prices(), prompts));
-    print_line(report::submit_json(nullptr, estimate, request.options.model));
-    if (request.max_cost_usd > 0 && estimate.cost_usd > request.max_cost_usd && !request.force) {
-      throw Failure(kOverBudget, fmt::format("estimated cost ${:.4f} exceeds --max-cost ${:.4f}",
-                                             estimate.cost_usd, request.max_cost_usd));
-    }
-    return;
-  }
-  // Refuse an over-budget or invalid request before touching the database.
-  Estimate estimate = unwrap(estimate_request(request, catalog, config.prices(), prompts));
+  unwrap(validate_request(request));  // a bad request is named before any database is opened
+  // The estimate, calibrated on the database's history when there is one, is checked against
+  // the budget before anything is created or written.
+  // A database that cannot be read is reported when it is opened to submit, not here.
+  auto history = read_history(globals, config, request, flags.dry_run);
+  Estimate estimate = unwrap(
+      estimate_request(request, catalog, config.prices(), prompts, history ? &*history : nullptr));
+  if (flags.dry_run) print_line(report::submit_json(nullptr, estimate, request.options.model));
   if (request.max_cost_usd > 0 && estimate.cost_usd > request.max_cost_usd && !request.force) {
-    throw Failure(kOverBudget, fmt::format("estimated cost ${:.4f} exceeds --max-cost ${:.4f}; "
-                                           "raise the budget or add --force",
-                                           estimate.cost_usd, request.max_cost_usd));
+    throw Failure(kOverBudget,
+                  fmt::format("estimated cost ${:.4f} exceeds --max-cost ${:.4f}{}",
+                              estimate.cost_usd, request.max_cost_usd,
+                              flags.dry_run ? "" : "; raise the budget or add --force"));
   }
+  if (flags.dry_run) return;
   auto store = open_database(config);
   auto result =
       unwrap(submit_subject(*store, request, catalog, config.prices(), prompts, wall_clock_ms()));

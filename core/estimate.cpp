@@ -1,5 +1,6 @@
 #include "core/estimate.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,39 @@ TokenProfile default_token_profile(const RootOptions& options) {
   by[static_cast<int>(JobKind::note)] = {520, 700};
   by[static_cast<int>(JobKind::questions)] = {600, 110.0 * options.questions_per_topic + 20};
   return profile;
+}
+
+TokenProfile calibrated_token_profile(const History& history, const RootOptions& options) {
+  TokenProfile profile = default_token_profile(options);
+  // Items each step of a kind asks for; notes are one item.
+  const std::array<double, 4> items_asked = {static_cast<double>(options.chapters),
+                                             static_cast<double>(options.topics_per_chapter), 1.0,
+                                             static_cast<double>(options.questions_per_topic)};
+  for (std::size_t kind = 0; kind < profile.by_kind.size(); ++kind) {
+    const KindHistory& h = history.by_kind[kind];
+    if (h.steps <= 0 || h.items <= 0) continue;
+    double per_item = h.completion_tokens / static_cast<double>(h.items);
+    double items_per_step = kind == static_cast<std::size_t>(JobKind::note)
+                                ? static_cast<double>(h.items) / static_cast<double>(h.steps)
+                                : items_asked[kind];
+    profile.by_kind[kind] = {h.prompt_tokens / static_cast<double>(h.steps),
+                             per_item * items_per_step};
+    profile.basis = "history";
+    profile.samples += h.calls;
+  }
+  return profile;
+}
+
+RootOptions calibrated_counts(const History& history, RootOptions options) {
+  if (history.slot_roots <= 0) return options;
+  auto scaled = [](int asked, double ratio_asked, double ratio_written) {
+    if (ratio_asked <= 0 || ratio_written <= 0) return asked;
+    return std::max(1, static_cast<int>(std::lround(asked * ratio_written / ratio_asked)));
+  };
+  options.chapters = scaled(options.chapters, history.chapters_asked, history.chapters_written);
+  options.topics_per_chapter =
+      scaled(options.topics_per_chapter, history.topics_asked, history.topics_written);
+  return options;
 }
 
 Estimate estimate_subject(const EstimateInput& in) {
@@ -45,6 +79,7 @@ Estimate estimate_subject(const EstimateInput& in) {
   e.duration_mins = std::ceil((critical + bulk) / 60.0 * 10) / 10;
   e.basis = in.tokens.basis;
   e.samples = in.tokens.samples;
+  e.history_roots = in.history_roots;
   return e;
 }
 
@@ -82,6 +117,7 @@ std::string estimate_json(const Estimate& e, const std::string& model) {
       {"model", model},
       {"basis", e.basis},
       {"samples", e.samples},
+      {"historyRoots", e.history_roots},
   };
   return j.dump();
 }

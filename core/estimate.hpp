@@ -25,12 +25,44 @@ struct TokenProfile {
 // The built-in means, used until the database holds history for the model.
 TokenProfile default_token_profile(const RootOptions& options);
 
+// One step kind's finished history: its succeeded steps, the items they wrote (chapters of
+// subject steps, topics of chapter steps, questions of questions steps, one per note), and the
+// tokens of every call made for them, failed attempts included.
+struct KindHistory {
+  std::int64_t steps = 0, items = 0, calls = 0;
+  double prompt_tokens = 0, completion_tokens = 0;
+};
+
+// What finished trees of one model say (read by store::Store::history).
+struct History {
+  std::int64_t roots = 0;                // succeeded trees whose options name the model
+  std::array<KindHistory, 4> by_kind{};  // indexed by JobKind
+  double used_latency_ms = 0;            // summed over the calls whose answers were used
+  std::int64_t used_calls = 0;
+  // Of those trees, the ones of the estimated slot's board and grade: the counts they asked
+  // for and the counts the model wrote (topics asked = chapters written x topics per chapter).
+  std::int64_t slot_roots = 0;
+  double chapters_asked = 0, chapters_written = 0;
+  double topics_asked = 0, topics_written = 0;
+};
+
+// Calibrates on history: per step kind, the mean prompt tokens of a step and the mean completion
+// tokens of a step (notes) or of an item, times the items options asks for (listing steps); both
+// include the step's failed attempts. A kind without history keeps its default. basis "history"
+// and samples (the calls behind it) when any kind had history.
+TokenProfile calibrated_token_profile(const History& history, const RootOptions& options);
+
+// The counts a tree will have: options' counts scaled by what the model wrote for the board and
+// grade against what it was asked (unchanged without such history).
+RootOptions calibrated_counts(const History& history, RootOptions options);
+
 struct EstimateInput {
   RootOptions options;  // counts resolved
   Price price;
   TokenProfile tokens;
   int concurrency = 8;
-  double seconds_per_step = 8.0;  // observed latency of one call
+  double seconds_per_step = 8.0;   // latency of one call: observed, or a guess without history
+  std::int64_t history_roots = 0;  // finished trees the calibration used
 };
 
 struct Estimate {
@@ -41,7 +73,8 @@ struct Estimate {
   double worst_case_usd = 0;             // the most the tree can cost (see worst_case_cost_usd)
   double duration_mins = 0;
   std::string basis;
-  std::int64_t samples = 0;
+  std::int64_t samples = 0;        // calls behind a history basis
+  std::int64_t history_roots = 0;  // finished trees behind it
 };
 
 Estimate estimate_subject(const EstimateInput& input);

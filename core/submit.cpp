@@ -84,19 +84,31 @@ double worst_case_cost_usd(const StepInput& root, const Price& price, const Prom
 }
 
 Result<Estimate> estimate_request(const SubmitRequest& request, const Catalog& catalog,
-                                  const PriceTable& prices, const PromptSet& prompts) {
+                                  const PriceTable& prices, const PromptSet& prompts,
+                                  const History* history) {
   HYDRATE_TRY(validate_request(request));
   auto price = prices.find(request.options.model);
   if (!price) return price.error();
+  const RootOptions asked = resolve_counts(request.options, catalog.lookup(request.slot));
   EstimateInput input;
-  input.options = resolve_counts(request.options, catalog.lookup(request.slot));
   input.price = *price;
-  input.tokens = default_token_profile(input.options);
   input.concurrency = request.concurrency;
+  if (history && history->roots > 0) {
+    input.options = calibrated_counts(*history, asked);
+    input.tokens = calibrated_token_profile(*history, input.options);
+    input.history_roots = history->roots;
+    if (history->used_calls > 0) {
+      input.seconds_per_step =
+          history->used_latency_ms / static_cast<double>(history->used_calls) / 1000.0;
+    }
+  } else {
+    input.options = asked;
+    input.tokens = default_token_profile(input.options);
+  }
   Estimate estimate = estimate_subject(input);
   StepInput root;
   root.slot = request.slot;
-  root.options = input.options;
+  root.options = asked;
   estimate.worst_case_usd = worst_case_cost_usd(root, *price, prompts, request.max_attempts);
   return estimate;
 }
@@ -104,7 +116,10 @@ Result<Estimate> estimate_request(const SubmitRequest& request, const Catalog& c
 Result<SubmitResult> submit_subject(store::Store& store, const SubmitRequest& request,
                                     const Catalog& catalog, const PriceTable& prices,
                                     const PromptSet& prompts, Millis now) {
-  auto estimate = estimate_request(request, catalog, prices, prompts);
+  HYDRATE_TRY(validate_request(request));
+  auto history = store.history(request.options.model, request.slot, kHistoryRoots);
+  if (!history) return history.error();
+  auto estimate = estimate_request(request, catalog, prices, prompts, &*history);
   if (!estimate) return estimate.error();
   if (request.max_cost_usd > 0 && estimate->cost_usd > request.max_cost_usd && !request.force) {
     return make_error(ErrorKind::over_budget,

@@ -25,10 +25,15 @@ struct SubmitRequest {
 // control characters, counts outside 1..1000).
 Status validate_request(const SubmitRequest& request);
 
-// The estimate of a request (no database needed), with its worst case. invalid_input for an
-// unpriced model.
+// How many of the newest finished trees of the model an estimate calibrates on.
+inline constexpr int kHistoryRoots = 20;
+
+// The estimate of a request, with its worst case: calibrated on history when given and it holds
+// finished trees of the model (see calibrated_token_profile, calibrated_counts), otherwise on
+// the built-in defaults (no database needed). invalid_input for an unpriced model.
 Result<Estimate> estimate_request(const SubmitRequest& request, const Catalog& catalog,
-                                  const PriceTable& prices, const PromptSet& prompts);
+                                  const PriceTable& prices, const PromptSet& prompts,
+                                  const History* history = nullptr);
 
 // The most a tree can cost, whatever the model answers: the largest counts the schemas allow,
 // every step at its attempt limit, each call with the largest prompt the validated inputs and a
@@ -41,8 +46,9 @@ struct SubmitResult {
   Estimate estimate;
 };
 
-// Creates the root (or returns the live duplicate). over_budget when the estimate exceeds
-// max_cost_usd and force is not set; nothing is written then.
+// Creates the root (or returns the live duplicate), estimated on the store's history.
+// over_budget when the estimate exceeds max_cost_usd and force is not set; nothing is written
+// then.
 Result<SubmitResult> submit_subject(store::Store& store, const SubmitRequest& request,
                                     const Catalog& catalog, const PriceTable& prices,
                                     const PromptSet& prompts, Millis now);

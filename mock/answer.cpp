@@ -1,5 +1,8 @@
 #include "mock/answer.hpp"
 
+#include <optional>
+#include <string_view>
+
 #include "mock/hash.hpp"
 #include "mock/schema_answer.hpp"
 #include "mock/text.hpp"
@@ -36,6 +39,23 @@ std::size_t balanced_end(std::string_view text, std::size_t start) {
     }
   }
   return std::string_view::npos;
+}
+
+// The count a user message asks for, as in "between 3 and 7 chapters (about 5)".
+std::optional<std::int64_t> requested_count(const ChatRequest& request) {
+  static constexpr std::string_view kMarker = "(about ";
+  for (const auto& message : request.messages) {
+    if (message.role != "user") continue;
+    const std::string& text = message.content;
+    for (auto at = text.find(kMarker); at != std::string::npos; at = text.find(kMarker, at + 1)) {
+      std::size_t digits = at + kMarker.size(), end = digits;
+      while (end < text.size() && end - digits < 6 && text[end] >= '0' && text[end] <= '9') ++end;
+      if (end > digits && end < text.size() && text[end] == ')') {
+        return std::stoll(text.substr(digits, end - digits));
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -81,7 +101,7 @@ Answer compose_answer(const ChatRequest& request, std::uint64_t hash) {
     }
   }
   if (!answer.schema.empty()) {
-    answer.json = answer_from_schema(answer.schema, words, hash);
+    answer.json = answer_from_schema(answer.schema, words, hash, requested_count(request));
   } else if (request.format != ResponseFormat::text || mentions_json(request)) {
     answer.json = Json{{"answer", make_sentences(words, hash, 2)}};
   }

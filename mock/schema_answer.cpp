@@ -36,7 +36,8 @@ struct Slot {
 
 class Generator {
  public:
-  Generator(const Json& root, const PromptWords& words) : root_(root), words_(words) {}
+  Generator(const Json& root, const PromptWords& words, std::optional<std::int64_t> requested)
+      : root_(root), words_(words), requested_(requested) {}
 
   Json value(const Json& raw, std::uint64_t hash, const Slot& slot, int depth) const {
     const Json schema = resolve_schema(root_, raw);
@@ -122,6 +123,10 @@ class Generator {
       count = std::max(*min_items, kDefaultItems);
     } else if (max_items) {
       count = std::min(*max_items, kDefaultItems);
+    }
+    if (depth == 1 && requested_ && *requested_ >= min_items.value_or(0) &&
+        *requested_ <= max_items.value_or(*requested_)) {
+      count = *requested_;
     }
     if (depth >= kMaxDepth) {
       count = min_items.value_or(0);
@@ -260,12 +265,14 @@ class Generator {
 
   const Json& root_;
   const PromptWords& words_;
+  std::optional<std::int64_t> requested_;
 };
 
 }  // namespace
 
-Json answer_from_schema(const Json& schema, const PromptWords& words, std::uint64_t hash) {
-  return Generator(schema, words).value(schema, hash, Slot{}, 0);
+Json answer_from_schema(const Json& schema, const PromptWords& words, std::uint64_t hash,
+                        std::optional<std::int64_t> requested_items) {
+  return Generator(schema, words, requested_items).value(schema, hash, Slot{}, 0);
 }
 
 }  // namespace hydrate::mock

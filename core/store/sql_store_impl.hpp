@@ -85,6 +85,7 @@ class SqlStore final : public Store {
   Result<std::vector<Job>> recent_errors(const std::string& root_id, int limit) override;
   Result<std::vector<ChapterContent>> load_content(const std::string& root_id) override;
   Result<QueueOutlook> queue_outlook(Millis now) override;
+  Result<History> history(const std::string& model, const Slot& slot, int max_roots) override;
 
   Result<int> cancel(const std::string& job_id, const std::string& reason, Millis now) override;
   Result<int> requeue(const std::string& job_id, Millis now) override;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/estimate.hpp"
 #include "core/model.hpp"
 #include "core/result.hpp"
 
@@ -215,6 +216,9 @@ class Store {
   virtual Result<std::vector<Job>> recent_errors(const std::string& root_id, int limit) = 0;
   virtual Result<std::vector<ChapterContent>> load_content(const std::string& root_id) = 0;
   virtual Result<QueueOutlook> queue_outlook(Millis now) = 0;
+  // What the most recent max_roots succeeded trees whose options name model say about tokens
+  // per step and, for those of slot's board and grade, about the counts the model writes.
+  virtual Result<History> history(const std::string& model, const Slot& slot, int max_roots) = 0;
 
   // --- operator actions ---
   // Cancels the job and every unfinished descendant; on a root also the tree (status, reason).

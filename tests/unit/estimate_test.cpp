@@ -224,3 +224,87 @@ TEST_CASE("estimate: the worst case bounds the expected cost and scales with att
   REQUIRE(estimate.ok());
   CHECK(estimate->worst_case_usd > estimate->cost_usd * 10);
 }
+
+namespace {
+
+// History of one finished tree: 2 chapters asked and written, 3 topics written of 2 x 2 asked.
+History one_tree() {
+  History h;
+  h.roots = 1;
+  h.by_kind[static_cast<int>(JobKind::subject)] = {1, 2, 2, 900, 300};      // a failed attempt
+  h.by_kind[static_cast<int>(JobKind::chapter)] = {2, 3, 2, 1000, 600};     // 200 per topic
+  h.by_kind[static_cast<int>(JobKind::note)] = {3, 3, 3, 1500, 2400};       // 800 per note
+  h.by_kind[static_cast<int>(JobKind::questions)] = {3, 9, 4, 2000, 1800};  // 200 per question
+  h.slot_roots = 1;
+  h.chapters_asked = 2;
+  h.chapters_written = 2;
+  h.topics_asked = 4;
+  h.topics_written = 3;
+  return h;
+}
+
+}  // namespace
+
+TEST_CASE("estimate: history gives the mean prompt per step and completion per item asked") {
+  RootOptions options = counts(5, 4, 3);
+  TokenProfile profile = calibrated_token_profile(one_tree(), options);
+  CHECK(profile.basis == "history");
+  CHECK(profile.samples == 2 + 2 + 3 + 4);
+  const auto& by = profile.by_kind;
+  CHECK(by[static_cast<int>(JobKind::subject)].prompt == doctest::Approx(900));
+  CHECK(by[static_cast<int>(JobKind::subject)].completion == doctest::Approx(150 * 5));
+  CHECK(by[static_cast<int>(JobKind::chapter)].prompt == doctest::Approx(500));
+  CHECK(by[static_cast<int>(JobKind::chapter)].completion == doctest::Approx(200 * 4));
+  CHECK(by[static_cast<int>(JobKind::note)].completion == doctest::Approx(800));
+  CHECK(by[static_cast<int>(JobKind::questions)].prompt == doctest::Approx(2000.0 / 3));
+  CHECK(by[static_cast<int>(JobKind::questions)].completion == doctest::Approx(200 * 3));
+}
+
+TEST_CASE("estimate: a kind without history keeps its default means") {
+  History h = one_tree();
+  h.by_kind[static_cast<int>(JobKind::note)] = {};
+  RootOptions options = counts(5, 4, 3);
+  TokenProfile profile = calibrated_token_profile(h, options);
+  TokenProfile defaults = default_token_profile(options);
+  CHECK(profile.basis == "history");
+  CHECK(profile.by_kind[static_cast<int>(JobKind::note)].completion ==
+        defaults.by_kind[static_cast<int>(JobKind::note)].completion);
+  CHECK(calibrated_token_profile(History{}, options).basis == "defaults");
+}
+
+TEST_CASE("estimate: counts scale by what the model wrote for the board and grade") {
+  RootOptions asked = counts(8, 4, 3);
+  RootOptions expected = calibrated_counts(one_tree(), asked);
+  CHECK(expected.chapters == 8);            // 2 written of 2 asked
+  CHECK(expected.topics_per_chapter == 3);  // 3 written of 4 asked: 4 x 0.75
+  History elsewhere = one_tree();
+  elsewhere.slot_roots = 0;  // history of other boards and grades only
+  CHECK(calibrated_counts(elsewhere, asked).topics_per_chapter == 4);
+}
+
+TEST_CASE("estimate: a request estimated on history says so, and keeps the worst case") {
+  SubmitRequest request;
+  request.slot = {"en", "CBSE", "1", "MATH"};
+  request.options = counts(5, 4, 3);
+  request.options.model = "gpt-4o-mini";
+  auto prompts = PromptSet::load("");
+  REQUIRE(prompts.ok());
+  Catalog catalog = Catalog::builtin();
+  History h = one_tree();
+  h.used_calls = 10;
+  h.used_latency_ms = 20'000;
+  auto blind = estimate_request(request, catalog, PriceTable::builtin(), *prompts);
+  auto calibrated = estimate_request(request, catalog, PriceTable::builtin(), *prompts, &h);
+  REQUIRE(blind.ok());
+  REQUIRE(calibrated.ok());
+  CHECK(blind->basis == "defaults");
+  CHECK(calibrated->basis == "history");
+  CHECK(calibrated->history_roots == 1);
+  CHECK(calibrated->topics == 5 * 3);
+  CHECK(calibrated->cost_usd != doctest::Approx(blind->cost_usd));
+  CHECK(calibrated->worst_case_usd == doctest::Approx(blind->worst_case_usd));
+  auto j = nlohmann::json::parse(estimate_json(*calibrated, "gpt-4o-mini"));
+  CHECK(j["basis"] == "history");
+  CHECK(j["historyRoots"] == 1);
+  CHECK(j["samples"] == 11);
+}

@@ -108,3 +108,12 @@ TEST_CASE("pricing: the config file prices any model with price.MODEL") {
   CHECK(rejected.error().kind == ErrorKind::invalid_input);
   CHECK(rejected.error().message.find("local-llama") != std::string::npos);
 }
+
+TEST_CASE("pricing: a call's worst case is every byte a token at full price, and all its output") {
+  CHECK(prompt_token_bound(1000, 2) == 1000 + 8 * 3);
+  Price price{2.0, 0.5, 10.0, "test"};
+  CHECK(worst_case_call_usd(price, 1'000'000, 0) == doctest::Approx(2.0));
+  CHECK(worst_case_call_usd(price, 1000, 500) == doctest::Approx(0.002 + 0.005));
+  // Never below the cost of a call within those limits, cached or not.
+  CHECK(worst_case_call_usd(price, 1000, 500) >= call_cost_usd(price, TokenUsage{1000, 500, 400}));
+}

@@ -1,4 +1,5 @@
--- hydrate schema, version 2 (SQLite): budgets enforced while a tree runs.
+-- hydrate schema, version 2 (SQLite): budgets enforced while a tree runs, estimates
+-- calibrated on history.
 -- A running step's reservation: the worst-case cost of the model call it has in flight. A root's
 -- budget check adds the reservations of its running steps under live leases to what it spent.
 ALTER TABLE jobs ADD COLUMN reserved_usd REAL NOT NULL DEFAULT 0;
@@ -6,3 +7,5 @@ ALTER TABLE jobs ADD COLUMN reserved_usd REAL NOT NULL DEFAULT 0;
 ALTER TABLE roots ADD COLUMN spent_usd REAL NOT NULL DEFAULT 0;
 UPDATE roots SET spent_usd = (SELECT coalesce(sum(cost_usd), 0) FROM llm_calls
                               WHERE llm_calls.root_id = roots.job_id);
+-- Estimates calibrate on the newest finished trees.
+CREATE INDEX roots_finished ON roots (finished_at) WHERE status = 'succeeded';
