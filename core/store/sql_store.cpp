@@ -304,6 +304,16 @@ Status SqlStore::fail_step(const LeaseRef& lease, const std::string& error, Mill
 
 Result<Reservation> SqlStore::reserve_call(const LeaseRef& lease, double worst_case_usd, Millis now,
                                            Millis retry_at) {
+  // Most roots have no budget: a read, which on SQLite does not take the write lock, says so.
+  auto budgeted = read("reading a budget", [&]() -> Result<bool> {
+    auto rows =
+        run("SELECT r.budget_usd FROM jobs j JOIN roots r ON r.job_id = j.root_id "
+            "WHERE j.id = ?1",
+            params(lease.job_id));
+    return !rows.empty() && rows.front().real(0) > 0;
+  });
+  if (!budgeted) return budgeted.error();
+  if (!*budgeted) return Reservation::granted;
   return write("reserving budget", [&]() -> Result<Reservation> {
     bool postgres = db_->backend() == Backend::postgres;
     auto job =

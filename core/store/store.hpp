@@ -199,7 +199,7 @@ class Store {
   // - else budget_exhausted, in one transaction: the step fails without the attempt counting,
   //   the tree's pending steps fail unstarted, the root's reason becomes kBudgetExhausted, and
   //   it closes as failed once its steps in flight finish.
-  // Fenced: conflict when the lease is lost.
+  // Fenced for roots with a budget: conflict when the lease is lost.
   virtual Result<Reservation> reserve_call(const LeaseRef& lease, double worst_case_usd, Millis now,
                                            Millis retry_at) = 0;
 
