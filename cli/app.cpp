@@ -61,6 +61,21 @@ std::string unknown_command(int argc, char** argv) {
   return "";
 }
 
+// Errors are one line on stderr, whatever the message holds: line breaks become "; " and a
+// message echoing a huge value is cut (at a UTF-8 character boundary).
+void print_error(std::string message) {
+  constexpr std::size_t kMaxBytes = 400;
+  for (std::size_t at; (at = message.find_first_of("\r\n")) != std::string::npos;) {
+    message.replace(at, message.find_first_not_of("\r\n", at) - at, "; ");
+  }
+  if (message.size() > kMaxBytes) {
+    std::size_t cut = kMaxBytes;
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+    message = message.substr(0, cut) + "…";
+  }
+  std::cerr << "hydrate: error: " << message << "\n";
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -71,9 +86,13 @@ int run(int argc, char** argv) {
   app.name("hydrate");
   app.set_version_flag("--version", std::string("hydrate ") + HYDRATE_VERSION);
   Globals globals;
+  const CLI::Validator not_empty(
+      [](std::string& value) { return value.empty() ? std::string("must not be empty") : ""; }, "",
+      "NOT_EMPTY");
   app.add_option("--db", globals.db,
-                 "database: sqlite:PATH, a path, or postgresql://… (HYDRATE_DB)");
-  app.add_option("--config", globals.config_file, "config file (HYDRATE_CONFIG)");
+                 "database: sqlite:PATH, a path, or postgresql://… (HYDRATE_DB)")
+      ->check(not_empty);
+  app.add_option("--config", globals.config_file, "config file (HYDRATE_CONFIG)")->check(not_empty);
   app.add_flag("--json", globals.json, "machine-readable output on stdout");
   app.add_flag("-v,--verbose", globals.verbose, "more diagnostics on stderr");
   app.add_flag("-q,--quiet", globals.quiet, "only errors on stderr");
@@ -86,14 +105,13 @@ int run(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::string message = e.what();
     if (std::string unknown = unknown_command(argc, argv); !unknown.empty()) message = unknown;
-    std::cerr << "hydrate: error: " << message << "\n"
-              << "Run 'hydrate --help' for usage.\n";
+    print_error(message + " (see hydrate --help)");
     return kUsage;
   } catch (const Failure& failure) {
-    std::cerr << "hydrate: error: " << failure.what() << "\n";
+    print_error(failure.what());
     return failure.code;
   } catch (const std::exception& e) {
-    std::cerr << "hydrate: error: " << e.what() << "\n";
+    print_error(e.what());
     return kFailure;
   }
   return kOk;

@@ -15,6 +15,7 @@ void add_cancel(CLI::App& app, Globals& globals) {
   command->add_option("--reason", *reason, "recorded on the root and its steps");
   command->callback([&globals, job_id, reason] {
     check_job_id(*job_id);
+    unwrap(check_text("reason", *reason, 500));
     Config config = load_config(globals);
     auto store = open_database(config, false);
     int changed = unwrap(store->cancel(*job_id, *reason, wall_clock_ms()));

@@ -4,9 +4,12 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "core/ids.hpp"
 #include "core/log.hpp"
@@ -31,6 +34,32 @@ void fail(const Error& error) {
   throw Failure(exit_code_for(error.kind), error.message);
 }
 
+namespace {
+
+// The whole of a small text file the operator named; a usage error naming what and path when it
+// is missing, not a regular file, unreadable or over 1 MiB.
+std::string read_file(const std::string& path, const char* what) {
+  constexpr std::uintmax_t kMaxBytes = 1 << 20;
+  std::error_code error;
+  auto status = std::filesystem::status(path, error);
+  if (error || !std::filesystem::is_regular_file(status)) {
+    throw Failure(kUsage, fmt::format("cannot read {} '{}': {}", what, path,
+                                      error ? error.message() : "not a regular file"));
+  }
+  if (std::filesystem::file_size(path, error) > kMaxBytes) {
+    throw Failure(kUsage, fmt::format("{} '{}' is larger than 1 MiB", what, path));
+  }
+  std::ifstream file(path);
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  if (!file.good() && !file.eof()) {
+    throw Failure(kUsage, fmt::format("cannot read {} '{}'", what, path));
+  }
+  return buffer.str();
+}
+
+}  // namespace
+
 Config load_config(const Globals& globals) {
   log::set_level(globals.quiet ? log::Level::quiet
                                : (globals.verbose > 0 ? log::Level::debug : log::Level::info));
@@ -40,11 +69,7 @@ Config load_config(const Globals& globals) {
   }
   std::string text;
   if (!path.empty()) {
-    std::ifstream file(path);
-    if (!file) throw Failure(kUsage, "cannot read config file '" + path + "'");
-    std::stringstream buffer;
-    buffer << file.rdbuf();
-    text = buffer.str();
+    text = read_file(path, "config file");
   }
   auto flags = globals.overrides;
   if (!globals.db.empty()) flags["db"] = globals.db;
@@ -81,11 +106,7 @@ std::string api_key(const Config& config) {
   if (!config.get("llm.api_key").empty()) return config.get("llm.api_key");
   const std::string& file = config.get("llm.api_key_file");
   if (file.empty()) return "";
-  std::ifstream stream(file);
-  if (!stream) throw Failure(kUsage, "cannot read the API key file '" + file + "'");
-  std::stringstream buffer;
-  buffer << stream.rdbuf();
-  return trim(buffer.str());
+  return trim(read_file(file, "API key file"));
 }
 
 std::string holder_name() {
@@ -125,11 +146,7 @@ void complete_request(SubmitRequest& request, const Config& config) {
 Catalog load_catalog(const Config& config) {
   const std::string& path = config.get("catalog.file");
   if (path.empty()) return Catalog::builtin();
-  std::ifstream file(path);
-  if (!file) throw Failure(kUsage, "cannot read catalog file '" + path + "'");
-  std::stringstream buffer;
-  buffer << file.rdbuf();
-  return unwrap(Catalog::parse(buffer.str()));
+  return unwrap(Catalog::parse(read_file(path, "catalog file")));
 }
 
 void check_job_id(const std::string& id) {

@@ -1,5 +1,7 @@
 #include "core/submit.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/cascade.hpp"
@@ -10,6 +12,18 @@
 namespace hydrate {
 
 namespace {
+
+constexpr int kMaxGrade = 20;
+
+Status check_count(const char* name, int value, int min, int max) {
+  if (value < min || value > max) {
+    return make_error(ErrorKind::invalid_input,
+                      fmt::format("--{} must be from {} to {} (got {})", name, min, max, value));
+  }
+  return ok_status();
+}
+
+}  // namespace
 
 Status check_text(const char* name, const std::string& value, std::size_t max) {
   if (trim(value).empty()) {
@@ -29,21 +43,20 @@ Status check_text(const char* name, const std::string& value, std::size_t max) {
   return ok_status();
 }
 
-Status check_count(const char* name, int value, int min, int max) {
-  if (value < min || value > max) {
-    return make_error(ErrorKind::invalid_input,
-                      fmt::format("--{} must be from {} to {} (got {})", name, min, max, value));
-  }
-  return ok_status();
-}
-
-}  // namespace
-
 Status validate_request(const SubmitRequest& r) {
   HYDRATE_TRY(check_text("language", r.slot.language, 16));
   HYDRATE_TRY(check_text("board", r.slot.board, 64));
   HYDRATE_TRY(check_text("grade", r.slot.grade, 16));
   HYDRATE_TRY(check_text("subject", r.slot.subject, 128));
+  // A numeric grade is a school year; names such as "KG" or "Year 7" pass as text.
+  if (std::all_of(r.slot.grade.begin(), r.slot.grade.end(),
+                  [](unsigned char c) { return c >= '0' && c <= '9'; }) &&
+      (r.slot.grade.size() > 2 || std::stoi(r.slot.grade) > kMaxGrade)) {
+    return make_error(
+        ErrorKind::invalid_input,
+        fmt::format("--grade {} is not a school grade (0 to {}, or a name such as KG)",
+                    r.slot.grade, kMaxGrade));
+  }
   if (r.options.chapters != 0) HYDRATE_TRY(check_count("chapters", r.options.chapters, 1, 200));
   if (r.options.topics_per_chapter != 0) {
     HYDRATE_TRY(check_count("topics-per-chapter", r.options.topics_per_chapter, 1, 100));

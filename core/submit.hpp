@@ -21,6 +21,10 @@ struct SubmitRequest {
   int concurrency = 8;  // for the duration estimate
 };
 
+// invalid_input naming the flag --name when value is blank, longer than max bytes or holds a
+// control character.
+Status check_text(const char* name, const std::string& value, std::size_t max);
+
 // invalid_input naming the field when the slot or options are out of range (empty, too long,
 // control characters, counts outside 1..1000).
 Status validate_request(const SubmitRequest& request);

@@ -92,7 +92,11 @@ Result<WorkerReport> Worker::run() {
       auto before = report_.claimed;
       auto claimed = claim(t);
       if (!claimed) {
-        if (++store_failures_ >= 20) return claimed.error();
+        // A database that can never take the claim (read-only, corrupt) ends the run at once;
+        // one that is busy or unreachable is tried again for a while.
+        bool retryable = claimed.error().kind == ErrorKind::transient ||
+                         claimed.error().kind == ErrorKind::unavailable;
+        if (!retryable || ++store_failures_ >= 20) return claimed.error();
         log::warn("{}; retrying", claimed.error().message);
         next_claim_at_ = t + std::min<Millis>(5000, 100 * store_failures_);
       } else {

@@ -75,9 +75,12 @@ Result<int> SqlStore::migrate() {
           ErrorKind::permanent,
           "the database holds tables but is not a hydrate database (no schema_migrations)");
     }
-    db_->run_script(
-        "CREATE TABLE IF NOT EXISTS schema_migrations "
-        "(version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
+    // Nothing is written when the schema is current, so a read-only database can be read.
+    if (versions.front().int64(0) == 0) {
+      db_->run_script(
+          "CREATE TABLE IF NOT EXISTS schema_migrations "
+          "(version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
+    }
     int current = static_cast<int>(
         run("SELECT coalesce(max(version), 0) FROM schema_migrations").front().int64(0));
     auto migrations = embedded_migrations(db_->backend());

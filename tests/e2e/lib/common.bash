@@ -90,10 +90,16 @@ stop_process() {
   _untrack "$pid"
 }
 
+# at_exit CMD: runs CMD (a string for eval) when the test ends, before its processes are stopped.
+E2E_AT_EXIT=()
+at_exit() { E2E_AT_EXIT+=("$1"); }
+
 _e2e_cleanup() {
   local rc=$?
   set +e
   trap - ERR
+  local hook
+  for hook in "${E2E_AT_EXIT[@]+"${E2E_AT_EXIT[@]}"}"; do eval "$hook"; done
   local pid
   for pid in "${E2E_PIDS[@]+"${E2E_PIDS[@]}"}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${E2E_PIDS[@]+"${E2E_PIDS[@]}"}"; do
