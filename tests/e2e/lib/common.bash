@@ -59,16 +59,17 @@ spawn() {
   local var=$1 log=$2
   shift 2
   "$@" >"$E2E_DIR/$log.out" 2>"$E2E_DIR/$log.err" &
-  local pid=$! program i
-  E2E_PIDS+=("$pid")
-  printf -v "$var" '%s' "$pid"
-  program=$(readlink -f "$(command -v "$1")" 2>/dev/null) || return 0
-  for ((i = 0; i < 1000; i++)); do
-    [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$program" ]] && return 0
-    process_alive "$pid" || return 0
+  # Locals with unlikely names: VAR is set in the caller's scope (often "pid").
+  local _spawned=$! _program _try
+  E2E_PIDS+=("$_spawned")
+  printf -v "$var" '%s' "$_spawned"
+  _program=$(readlink -f "$(command -v "$1")" 2>/dev/null) || return 0
+  for ((_try = 0; _try < 1000; _try++)); do
+    [[ $(readlink "/proc/$_spawned/exe" 2>/dev/null) == "$_program" ]] && return 0
+    process_alive "$_spawned" || return 0
     sleep 0.01
   done
-  fail "$1 (pid $pid) did not start within 10 s"
+  fail "$1 (pid $_spawned) did not start within 10 s"
 }
 
 # handles_signal PID SIGNAL_NUMBER: PID has installed a handler for the signal (SigCgt in
