@@ -14,6 +14,7 @@ hy --json submit --language en --board CBSE --grade 9 --subject SCIENCE \
 ROOT=$(jq -er .rootJobId <<<"$RUN_OUT")
 
 # The reconcile loop ends at the first failing run, with its exit status, or once told to stop.
+# shellcheck disable=SC2016  # expanded by the inner shell
 spawn RECONCILER reconcile bash -c '
   runs=0
   until [[ -e stop ]]; do

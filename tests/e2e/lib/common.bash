@@ -194,7 +194,7 @@ e2e_backend_init() {
     sqlite) e2e_init "$name" ;;
     postgres)
       e2e_init "postgres_$name"
-      # shellcheck source=postgres.bash
+      # shellcheck disable=SC1091  # lib/postgres.bash, next to this file
       source "$E2E_LIB/postgres.bash"
       pg_init
       ;;
