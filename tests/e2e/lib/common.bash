@@ -530,17 +530,17 @@ assert_cost_priced() {
     "steps whose actual cost is not the sum of their calls (id, step cost, calls)"
 }
 
-# tree_shape ROOT: the tree's counts per level, then its chapter and topic titles by position —
-# what two runs of one slot against one endpoint seed must share, however they were interrupted.
+# tree_shape ROOT [DB_URL]: from the JSON export, the tree's counts per level, then its chapter
+# and topic titles by position — what two runs of one slot against one endpoint seed share
+# however they were interrupted, whatever database each ran on.
 tree_shape() {
-  local root=$1
-  sql "SELECT 'counts ' || (SELECT count(*) FROM chapters WHERE root_id = '$root') || ' ' ||
-              (SELECT count(*) FROM topics WHERE root_id = '$root') || ' ' ||
-              (SELECT count(*) FROM notes WHERE root_id = '$root') || ' ' ||
-              (SELECT count(*) FROM questions WHERE root_id = '$root')"
-  sql "SELECT 'chapter ' || position || ' ' || title FROM chapters WHERE root_id = '$root' ORDER BY position"
-  sql "SELECT 'topic ' || j.position || '.' || t.position || ' ' || t.title FROM topics t
-       JOIN jobs j ON j.id = t.job_id WHERE t.root_id = '$root' ORDER BY j.position, t.position"
+  local root=$1 db=()
+  [[ -n ${2:-} ]] && db=(--db "$2")
+  hy "${db[@]}" export "$root" --format json
+  jq -r '"counts \(.chapters | length) \([.chapters[].topics[]] | length) \([.chapters[].topics[].note | select(. != null)] | length) \([.chapters[].topics[].questions[]] | length)",
+         (.chapters[] | "chapter \(.position) \(.title)"),
+         (.chapters[] as $c | $c.topics[] | "topic \($c.position).\(.position) \(.title)")' <<<"$RUN_OUT" ||
+    fail "export of $root is not the documented JSON: ${RUN_OUT:0:300}"
 }
 
 # assert_no_orphans: no step left running or holding a lease once the work is over; no child job
