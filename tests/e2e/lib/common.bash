@@ -450,29 +450,24 @@ logged_usage() {
        FROM llm_calls ${1:-}"
 }
 
-# billed_usage: "CALLS PROMPT COMPLETION CACHED REQUESTS DROPPED" as the endpoint's GET /stats
-# counts them (DROPPED: requests whose connection it closed without an answer).
+# billed_usage: "CALLS PROMPT COMPLETION CACHED REQUESTS" as the endpoint's GET /stats counts them.
 billed_usage() {
-  mock_stats | jq -r '"\(.billed.calls) \(.billed.promptTokens) \(.billed.completionTokens) \(.billed.cachedTokens) \(.requests.total) \(.requests.byStatus["0"] // 0)"'
+  mock_stats | jq -r '"\(.billed.calls) \(.billed.promptTokens) \(.billed.completionTokens) \(.billed.cachedTokens) \(.requests.total)"'
 }
 
 # assert_billing_exact [WHERE]: what the endpoint billed is exactly what hydrate logged in
-# llm_calls, to the token (calls with usage, prompt, completion, cached tokens) — the guarantee of
-# a run with faults but no killed worker. Every request is a logged call, except that libcurl
-# sends a request again, unseen, when a reused connection is closed before any answer: so the
-# requests may exceed the logged calls by at most the connections the endpoint dropped.
-# WHERE (optional) picks the calls made while this endpoint ran, for a test that restarted it.
+# llm_calls, to the token (calls with usage, prompt, completion, cached tokens), and every request
+# it received is one logged call (also one whose connection it dropped unanswered: the transport
+# never sends a request again by itself) — the guarantee of a run with faults but no killed
+# worker. WHERE (optional) picks the calls made while this endpoint ran, for a test that
+# restarted it.
 assert_billing_exact() {
-  local billed logged b_requests b_dropped l_rows
+  local billed logged
   billed=$(billed_usage) || fail "cannot read the endpoint's /stats"
   logged=$(logged_usage "${1:-}")
-  note "billed (calls prompt completion cached requests dropped): $billed; logged (… rows): $logged"
-  assert_eq "$(cut -d' ' -f1-4 <<<"$billed")" "$(cut -d' ' -f1-4 <<<"$logged")" \
-    "billed calls, prompt, completion and cached tokens: endpoint vs llm_calls"
-  read -r _ _ _ _ b_requests b_dropped <<<"$billed"
-  l_rows=$(cut -d' ' -f5 <<<"$logged")
-  assert_le "$b_requests" "$l_rows" "calls logged vs requests the endpoint received"
-  assert_le "$b_dropped" "$((b_requests - l_rows))" "requests not logged vs connections the endpoint dropped"
+  note "billed (calls prompt completion cached requests): $billed; logged: $logged"
+  assert_eq "$billed" "$logged" \
+    "billed calls, prompt, completion and cached tokens, requests: endpoint vs llm_calls"
 }
 
 # assert_billing_bounded LOST_CALLS_MAX: after workers were killed, llm_calls may miss the calls
@@ -481,8 +476,8 @@ assert_billing_exact() {
 # largest logged call (the endpoint answers a repeated request identically, and a killed step's
 # request is repeated by whoever runs it next).
 assert_billing_bounded() {
-  local bound=$1 b_calls b_prompt b_completion b_cached b_requests b_dropped l_calls l_prompt l_completion l_cached l_rows
-  read -r b_calls b_prompt b_completion b_cached b_requests b_dropped <<<"$(billed_usage)"
+  local bound=$1 b_calls b_prompt b_completion b_cached b_requests l_calls l_prompt l_completion l_cached l_rows
+  read -r b_calls b_prompt b_completion b_cached b_requests <<<"$(billed_usage)"
   read -r l_calls l_prompt l_completion l_cached l_rows <<<"$(logged_usage)"
   local largest lost_calls lost_requests lost_tokens
   largest=$(sql_count "SELECT coalesce(max(prompt_tokens + completion_tokens), 0) FROM llm_calls")
@@ -495,7 +490,7 @@ assert_billing_bounded() {
   assert_ge 0 "$((b_prompt - l_prompt))" "prompt tokens billed minus logged"
   assert_ge 0 "$((b_completion - l_completion))" "completion tokens billed minus logged"
   assert_ge 0 "$((b_cached - l_cached))" "cached tokens billed minus logged"
-  assert_le "$((bound + b_dropped))" "$lost_requests" "requests never logged (at most the calls in flight at the kills)"
+  assert_le "$bound" "$lost_requests" "requests never logged (at most the calls in flight at the kills)"
   assert_le "$((lost_calls * largest))" "$lost_tokens" "tokens billed but not logged (at most lost calls × the largest call)"
   if ((lost_calls == 0)); then assert_eq 0 "$lost_tokens" "tokens lost without a lost call"; fi
 }
