@@ -39,8 +39,10 @@ HELD_COUNT=$(grep -c . <<<"$HELD" || true)
 assert_ge 1 "$HELD_COUNT" "steps held by the frozen worker"
 note "froze worker $ZOMBIE holding $HELD_COUNT step(s)"
 
-# Another worker waits out the zombie's leases, takes its steps over and finishes the tree.
-spawn HELPER helper "$HYDRATE_BIN" work --until-idle --concurrency 8 --lease-seconds 2
+# Another worker waits out the zombie's leases, takes its steps over and finishes the tree. Its
+# own leases are long: on a loaded machine a 2-second lease could lapse under it, and it would
+# claim its own steps again.
+spawn HELPER helper "$HYDRATE_BIN" work --until-idle --concurrency 8 --lease-seconds 30
 reap "$HELPER" 120
 assert_eq 0 "$REAP_RC" "exit status of the other worker ($(tail -n 2 "$E2E_DIR/helper.err"))"
 assert_tree_succeeded "$ROOT"
