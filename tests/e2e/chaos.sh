@@ -64,8 +64,7 @@ for ((kill = 1; kill <= KILLS; kill++)); do
   sleep "$((delay_ms / 1000)).$(printf '%03d' $((delay_ms % 1000)))" # the chaos schedule itself
   pid=${PIDS[$victim]}
   process_alive "$pid" || fail "worker $pid died on its own: $(tail -n 3 "$E2E_DIR"/worker"$victim".*.err)"
-  kill -KILL "$pid"
-  reap "$pid" 30
+  kill_now "$pid"
   assert_eq 137 "$REAP_RC" "exit status of killed worker $pid"
   start_worker "$victim"
   # One query per kill: the steps the victim left running, and the tree's open steps.

@@ -109,6 +109,17 @@ reap() {
 
 _not_alive() { ! process_alive "$1"; }
 
+# kill_now PID: SIGKILL, then waits for it (SIGKILL cannot be caught, so the wait is short) and
+# sets REAP_RC; waiting at once, rather than polling, also keeps the shell's "Killed" notice out
+# of the log.
+kill_now() {
+  local pid=$1
+  kill -KILL "$pid"
+  REAP_RC=0
+  { wait "$pid"; } 2>/dev/null || REAP_RC=$?
+  _untrack "$pid"
+}
+
 # stop_process PID: SIGTERM, a bounded wait, then SIGKILL; reaps it and untracks it.
 stop_process() {
   local pid=$1 i
