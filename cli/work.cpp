@@ -37,6 +37,10 @@ std::string chat_url(std::string base) {
 }
 
 void run_work(const Globals& globals, const WorkFlags& flags) {
+  // First, so that a stop asked for while the database opens (and migrates) is an orderly exit 0
+  // before any claim, not a death by signal.
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   Config config = load_config(globals);
   auto store = open_database(config);
   auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
@@ -69,9 +73,6 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
   options.tokens_per_minute = flags.tpm;
   options.limits.max_markdown =
       std::min<std::size_t>(options.limits.max_markdown, endpoint.max_response_bytes);
-
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
 
   bool show_progress = !globals.quiet && (flags.progress || isatty(STDERR_FILENO));
   engine::WorkerContext context{*store,  *transport, prompts, config.prices(), endpoint,

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <memory>
@@ -112,7 +113,9 @@ std::vector<std::string> header_secrets(const std::vector<std::string>& headers)
 }
 
 struct Transfer {
-  HttpRequest request;  // owns the body libcurl sends and the header values to redact
+  HttpRequest request;          // owns the body libcurl sends and the header values to redact
+  std::size_t body_sent = 0;    // bytes of request.body handed to libcurl so far
+  bool resend_refused = false;  // libcurl wanted to send the whole body a second time
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   char error_buffer[CURL_ERROR_SIZE] = {};
@@ -133,6 +136,30 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   }
   body.append(data, bytes);
   return bytes;
+}
+
+std::size_t on_read(char* buffer, std::size_t size, std::size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const std::string& body = transfer->request.body;
+  const std::size_t bytes = std::min(size * count, body.size() - transfer->body_sent);
+  std::copy_n(body.data() + transfer->body_sent, bytes, buffer);
+  transfer->body_sent += bytes;
+  return bytes;
+}
+
+// libcurl rewinds the body to send the request again by itself when a reused connection closed
+// before any byte of the answer. Once the whole body went out, the server may have acted on it
+// (and billed it): refuse, so the transfer fails and the caller sees, logs and counts it, instead
+// of a second request it never knew about. A body not yet sent in full may be sent again.
+int on_seek(void* user, curl_off_t offset, int origin) {
+  auto* transfer = static_cast<Transfer*>(user);
+  if (origin != SEEK_SET || offset != 0) return CURL_SEEKFUNC_CANTSEEK;
+  if (transfer->body_sent >= transfer->request.body.size()) {
+    transfer->resend_refused = true;
+    return CURL_SEEKFUNC_FAIL;
+  }
+  transfer->body_sent = 0;
+  return CURL_SEEKFUNC_OK;
 }
 
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
@@ -260,7 +287,12 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_POST, 1L);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+    // The body through a read callback, not CURLOPT_POSTFIELDS, so that on_seek decides whether
+    // libcurl may send it a second time.
+    curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(easy, CURLOPT_READDATA, &transfer);
+    curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(easy, CURLOPT_SEEKDATA, &transfer);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.headers);
@@ -321,6 +353,11 @@ class CurlTransport final : public Transport {
     if (response.too_large) {
       response.transport_error =
           "response exceeded " + std::to_string(transfer.request.max_response_bytes) + " bytes";
+    } else if (code != CURLE_OK && transfer.resend_refused) {
+      response.status = 0;
+      response.transport_error =
+          "the connection closed after the request was sent, before any answer (not sent again "
+          "by the transport: the endpoint may have acted on it)";
     } else if (code != CURLE_OK) {
       response.status = 0;
       response.timed_out = code == CURLE_OPERATION_TIMEDOUT;

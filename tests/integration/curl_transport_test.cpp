@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -143,6 +144,91 @@ class RefusingPort {
  private:
   int fd_;
   int port_ = 0;
+};
+
+// A bare HTTP/1.1 server on loopback that answers the first request of each connection and
+// closes the connection, unanswered, on the second — after reading it whole, as a server that
+// took a request and died (or a load balancer that dropped it) would. Counts what it received.
+class DroppingServer {
+ public:
+  DroppingServer() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd_ >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    socklen_t length = sizeof address;
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    port_ = ntohs(address.sin_port);
+    REQUIRE(::listen(fd_, SOMAXCONN) == 0);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~DroppingServer() {
+    stopping_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  DroppingServer(const DroppingServer&) = delete;
+  DroppingServer& operator=(const DroppingServer&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+  int requests() const { return requests_; }
+
+ private:
+  // True once fd is readable, false at the deadline or when the test ends.
+  bool readable(int fd, milliseconds within) const {
+    const auto deadline = Clock::now() + within;
+    while (!stopping_ && Clock::now() < deadline) {
+      pollfd entry{fd, POLLIN, 0};
+      if (::poll(&entry, 1, 20) > 0) return true;
+    }
+    return false;
+  }
+
+  // Reads one request (headers, then Content-Length bytes of body); false on EOF or timeout.
+  bool read_request(int fd, std::string& buffer) const {
+    std::size_t body_at = std::string::npos;
+    std::size_t length = 0;
+    while (true) {
+      if (body_at == std::string::npos &&
+          (body_at = buffer.find("\r\n\r\n")) != std::string::npos) {
+        body_at += 4;
+        const auto header = buffer.find("Content-Length: ");
+        if (header != std::string::npos) length = std::stoul(buffer.substr(header + 16));
+      }
+      if (body_at != std::string::npos && buffer.size() >= body_at + length) {
+        buffer.erase(0, body_at + length);
+        return true;
+      }
+      if (!readable(fd, milliseconds(5000))) return false;
+      char chunk[4096];
+      const ssize_t got = ::read(fd, chunk, sizeof chunk);
+      if (got <= 0) return false;
+      buffer.append(chunk, static_cast<std::size_t>(got));
+    }
+  }
+
+  void serve() {
+    while (!stopping_) {
+      if (!readable(fd_, milliseconds(50))) continue;
+      const int connection = ::accept(fd_, nullptr, nullptr);
+      if (connection < 0) continue;
+      std::string buffer;
+      for (int on_connection = 1; read_request(connection, buffer); ++on_connection) {
+        ++requests_;
+        if (on_connection == 2) break;  // taken, never answered
+        const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        if (::write(connection, answer.data(), answer.size()) < 0) break;
+      }
+      ::close(connection);
+    }
+  }
+
+  int fd_;
+  int port_ = 0;
+  std::atomic<int> requests_{0};
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
 };
 
 HttpRequest post(std::uint64_t tag, std::string url, std::string body = "{}") {
@@ -299,6 +385,26 @@ TEST_SUITE("curl transport") {
 
     // The same transport goes on working.
     CHECK(round_trip(*transport, post(7, server.url("/echo"), "after")).body == "echo:after");
+  }
+
+  TEST_CASE("a request taken and dropped on a reused connection is reported, not sent again") {
+    // libcurl would send it again, unseen, on a fresh connection: a second request (possibly
+    // billed) that hydrate neither logs nor counts as an attempt.
+    DroppingServer server;
+    auto transport = hydrate::llm::make_curl_transport();
+    const HttpResponse first = round_trip(*transport, post(1, server.url(), R"({"n":1})"));
+    CHECK(first.status == 200);
+    CHECK(first.body == "ok");
+    const HttpResponse second = round_trip(*transport, post(2, server.url(), R"({"n":2})"));
+    MESSAGE("dropped: " << second.transport_error);
+    CHECK(second.status == 0);
+    CHECK(second.transport_error.find("before any answer") != std::string::npos);
+    CHECK(hydrate::llm::interpret_response(second).outcome ==
+          hydrate::llm::ChatOutcome::network_error);
+    CHECK(server.requests() == 2);
+    // The transport goes on working, on a new connection.
+    CHECK(round_trip(*transport, post(3, server.url(), R"({"n":3})")).body == "ok");
+    CHECK(server.requests() == 3);
   }
 
   TEST_CASE("a refused port is a network error that names the problem") {

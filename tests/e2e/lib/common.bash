@@ -11,6 +11,8 @@
 
 set -Eeuo pipefail
 
+E2E_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+E2E_BACKEND=${E2E_BACKEND:-sqlite}  # postgres_NAME.sh (or the caller) may choose postgres
 E2E_PIDS=()
 E2E_DIR=""
 E2E_NAME=""
@@ -43,20 +45,50 @@ _e2e_on_error() {
 # True while PID runs (a zombie counts as ended).
 process_alive() {
   local pid=$1 stat
-  [[ -r /proc/$pid/stat ]] || return 1
-  stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+  # read, not $(cat …): no process per check (a fork costs tens of ms on a loaded machine).
+  { read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
   stat=${stat##*) }
   [[ ${stat:0:1} != Z ]]
 }
 
 # spawn VAR LOG cmd…: starts cmd in the background with stdout/stderr in $E2E_DIR/LOG.out/.err,
-# stores its PID in VAR and tracks it for the EXIT trap. cmd is exec'd, so the PID is its own.
+# stores its PID in VAR and tracks it for the EXIT trap. cmd is exec'd, so the PID is its own;
+# spawn returns once it is (or the process ended): a signal sent to the forked shell before its
+# exec would be taken by the shell's traps and lost, not delivered to cmd.
 spawn() {
   local var=$1 log=$2
   shift 2
   "$@" >"$E2E_DIR/$log.out" 2>"$E2E_DIR/$log.err" &
-  E2E_PIDS+=("$!")
-  printf -v "$var" '%s' "$!"
+  # Locals with unlikely names: VAR is set in the caller's scope (often "pid").
+  local _spawned=$! _arg0 _try
+  E2E_PIDS+=("$_spawned")
+  printf -v "$var" '%s' "$_spawned"
+  # Exec'd once the process's argv[0] is cmd's (the forked shell's is bash's); read, not a
+  # subprocess, so that the check costs no fork.
+  for ((_try = 0; _try < 1000; _try++)); do
+    _arg0=""
+    { IFS= read -r -d '' _arg0 <"/proc/$_spawned/cmdline"; } 2>/dev/null || true
+    [[ $_arg0 == "$1" ]] && return 0
+    process_alive "$_spawned" || return 0
+    sleep 0.01
+  done
+  fail "$1 (pid $_spawned) did not start within 10 s"
+}
+
+# handles_signal PID SIGNAL_NUMBER: PID has installed a handler for the signal (SigCgt in
+# /proc/PID/status), so the signal asks it to stop rather than killing it.
+handles_signal() {
+  local mask
+  mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
+  [[ -n $mask ]] && (((0x$mask >> ($2 - 1)) & 1))
+}
+
+# stop_gracefully PID: once PID handles SIGTERM, sends it and reaps the process (REAP_RC).
+stop_gracefully() {
+  local pid=$1
+  wait_until 30 "process $pid to handle SIGTERM" handles_signal "$pid" 15
+  kill -TERM "$pid"
+  reap "$pid" "${2:-60}"
 }
 
 _untrack() {
@@ -76,6 +108,17 @@ reap() {
 }
 
 _not_alive() { ! process_alive "$1"; }
+
+# kill_now PID: SIGKILL, then waits for it (SIGKILL cannot be caught, so the wait is short) and
+# sets REAP_RC; waiting at once, rather than polling, also keeps the shell's "Killed" notice out
+# of the log.
+kill_now() {
+  local pid=$1
+  kill -KILL "$pid"
+  REAP_RC=0
+  { wait "$pid"; } 2>/dev/null || REAP_RC=$?
+  _untrack "$pid"
+}
 
 # stop_process PID: SIGTERM, a bounded wait, then SIGKILL; reaps it and untracks it.
 stop_process() {
@@ -101,7 +144,8 @@ _e2e_cleanup() {
   local hook
   for hook in "${E2E_AT_EXIT[@]+"${E2E_AT_EXIT[@]}"}"; do eval "$hook"; done
   local pid
-  for pid in "${E2E_PIDS[@]+"${E2E_PIDS[@]}"}"; do kill -TERM "$pid" 2>/dev/null; done
+  # SIGCONT too: a test may have frozen a process with SIGSTOP.
+  for pid in "${E2E_PIDS[@]+"${E2E_PIDS[@]}"}"; do kill -TERM "$pid" 2>/dev/null; kill -CONT "$pid" 2>/dev/null; done
   for pid in "${E2E_PIDS[@]+"${E2E_PIDS[@]}"}"; do
     local i
     for ((i = 0; i < 50; i++)); do
@@ -159,6 +203,24 @@ e2e_init() {
   export HYDRATE_LLM_URL="http://127.0.0.1:9/v1"
   cd "$E2E_DIR"
   note "directory $E2E_DIR"
+}
+
+# e2e_backend_init NAME [sqlite|postgres]: e2e_init, then on postgres a database of its own
+# (lib/postgres.bash; skipped without HYDRATE_TEST_PG). A scenario is written once in NAME.sh,
+# which passes "${E2E_BACKEND:-sqlite}"; postgres_NAME.sh sets E2E_BACKEND=postgres and sources it.
+e2e_backend_init() {
+  local name=$1 backend=${2:-sqlite}
+  case $backend in
+    sqlite) e2e_init "$name" ;;
+    postgres)
+      e2e_init "postgres_$name"
+      # shellcheck disable=SC1091  # lib/postgres.bash, next to this file
+      source "$E2E_LIB/postgres.bash"
+      pg_init
+      ;;
+    *) fail "unknown backend '$backend' (sqlite or postgres)" ;;
+  esac
+  E2E_BACKEND=$backend
 }
 
 # --- waiting --------------------------------------------------------------------------------
@@ -291,6 +353,12 @@ assert_ge() {
   ((actual >= least)) || fail "$what: expected at least $least, got $actual"
 }
 
+assert_le() {
+  local most=$1 actual=$2 what=$3
+  [[ $actual =~ ^-?[0-9]+$ ]] || fail "$what: '$actual' is not a number"
+  ((actual <= most)) || fail "$what: expected at most $most, got $actual"
+}
+
 # assert_contains HAYSTACK NEEDLE WHAT: NEEDLE (one line) occurs in HAYSTACK. grep, not a bash
 # pattern, which is quadratic on large texts.
 assert_contains() {
@@ -393,4 +461,156 @@ assert_within_worst_case() {
   verdict=$(jqs 'if (.costs.actualUsd > 0) and (.costs.actualUsd <= .estimates.worstCaseCostUsd)
                  then "ok" else "actual \(.costs.actualUsd) vs worst case \(.estimates.worstCaseCostUsd)" end')
   assert_eq ok "$verdict" "actual cost of root $1 within its worst case"
+}
+
+# --- reliability: accounting, shape, snapshots ------------------------------------------------
+
+# price_of MODEL: "INPUT CACHED_INPUT OUTPUT" in USD per million tokens, from data/prices.tsv
+# (the table embedded in hydrate).
+price_of() {
+  local table=${HYDRATE_SOURCE_DIR:-$E2E_LIB/../../..}/data/prices.tsv
+  awk -F'\t' -v model="$1" '$1 == model { print $2, $3, $4; found = 1 } END { exit !found }' "$table" ||
+    fail "model '$1' has no price in $table"
+}
+
+# logged_usage [WHERE]: "CALLS_WITH_USAGE PROMPT COMPLETION CACHED ROWS" summed over llm_calls.
+logged_usage() {
+  sql "SELECT count(CASE WHEN prompt_tokens + completion_tokens > 0 THEN 1 END) || ' ' ||
+              coalesce(sum(prompt_tokens), 0) || ' ' || coalesce(sum(completion_tokens), 0) || ' ' ||
+              coalesce(sum(cached_tokens), 0) || ' ' || count(*)
+       FROM llm_calls ${1:-}"
+}
+
+# billed_usage: "CALLS PROMPT COMPLETION CACHED REQUESTS" as the endpoint's GET /stats counts them.
+billed_usage() {
+  mock_stats | jq -r '"\(.billed.calls) \(.billed.promptTokens) \(.billed.completionTokens) \(.billed.cachedTokens) \(.requests.total)"'
+}
+
+# assert_billing_exact [WHERE]: what the endpoint billed is exactly what hydrate logged in
+# llm_calls, to the token (calls with usage, prompt, completion, cached tokens), and every request
+# it received is one logged call (also one whose connection it dropped unanswered: the transport
+# never sends a request again by itself) — the guarantee of a run with faults but no killed
+# worker. WHERE (optional) picks the calls made while this endpoint ran, for a test that
+# restarted it.
+assert_billing_exact() {
+  local billed logged
+  billed=$(billed_usage) || fail "cannot read the endpoint's /stats"
+  logged=$(logged_usage "${1:-}")
+  note "billed (calls prompt completion cached requests): $billed; logged: $logged"
+  assert_eq "$billed" "$logged" \
+    "billed calls, prompt, completion and cached tokens, requests: endpoint vs llm_calls"
+}
+
+# assert_billing_bounded LOST_CALLS_MAX: after workers were killed, llm_calls may miss the calls
+# that were in flight (billed, never logged) — at most LOST_CALLS_MAX of them (kills × calls in
+# flight per worker) — and never holds more than was billed. Each missing call cost at most the
+# largest logged call (the endpoint answers a repeated request identically, and a killed step's
+# request is repeated by whoever runs it next).
+assert_billing_bounded() {
+  local bound=$1 b_calls b_prompt b_completion b_cached b_requests l_calls l_prompt l_completion l_cached l_rows
+  read -r b_calls b_prompt b_completion b_cached b_requests <<<"$(billed_usage)"
+  read -r l_calls l_prompt l_completion l_cached l_rows <<<"$(logged_usage)"
+  local largest lost_calls lost_requests lost_tokens
+  largest=$(sql_count "SELECT coalesce(max(prompt_tokens + completion_tokens), 0) FROM llm_calls")
+  lost_calls=$((b_calls - l_calls))
+  lost_requests=$((b_requests - l_rows))
+  lost_tokens=$((b_prompt + b_completion - l_prompt - l_completion))
+  note "billed $b_calls calls / $((b_prompt + b_completion)) tokens, logged $l_calls / $((l_prompt + l_completion)); lost $lost_calls call(s), $lost_tokens token(s), bound $bound call(s)"
+  assert_ge 0 "$lost_calls" "billed calls missing from llm_calls (logged more than billed?)"
+  assert_ge 0 "$lost_requests" "requests missing from llm_calls (logged more than received?)"
+  assert_ge 0 "$((b_prompt - l_prompt))" "prompt tokens billed minus logged"
+  assert_ge 0 "$((b_completion - l_completion))" "completion tokens billed minus logged"
+  assert_ge 0 "$((b_cached - l_cached))" "cached tokens billed minus logged"
+  assert_le "$bound" "$lost_requests" "requests never logged (at most the calls in flight at the kills)"
+  assert_le "$((lost_calls * largest))" "$lost_tokens" "tokens billed but not logged (at most lost calls × the largest call)"
+  if ((lost_calls == 0)); then assert_eq 0 "$lost_tokens" "tokens lost without a lost call"; fi
+}
+
+# assert_cost_priced ROOT [MODEL]: `status --json ROOT` reports the tokens of the tree's logged
+# calls, and as actual cost exactly those tokens priced by data/prices.tsv — (prompt − cached) at
+# the input price, cached at the cached-input price, completion at the output price — to the
+# micro-dollar status shows; the sum of the calls' own costs agrees to 1e-12 relative.
+assert_cost_priced() {
+  local root=$1 model=${2:-gpt-4o-mini} input cached output calls prompt completion cached_tokens rows cost
+  read -r input cached output <<<"$(price_of "$model")"
+  read -r calls prompt completion cached_tokens rows <<<"$(logged_usage "WHERE root_id = '$root'")"
+  cost=$(sql "SELECT coalesce(sum(cost_usd), 0) FROM llm_calls WHERE root_id = '$root'")
+  assert_eq 0 "$(sql_count "SELECT count(*) FROM llm_calls WHERE root_id = '$root' AND model <> '$model'")" \
+    "calls of root $root to another model than $model"
+  status_json "$root"
+  assert_eq "$prompt $completion $cached_tokens" "$(jqs '"\(.tokens.prompt) \(.tokens.completion) \(.tokens.cached)"')" \
+    "prompt, completion, cached tokens of root $root: status vs llm_calls"
+  local verdict
+  verdict=$(awk -v p="$prompt" -v c="$completion" -v k="$cached_tokens" -v pi="$input" -v pk="$cached" \
+    -v po="$output" -v shown="$(jqs .costs.actualUsd)" -v summed="$cost" 'BEGIN {
+      priced = ((p - k) * pi + k * pk + c * po) / 1e6
+      rounded = sprintf("%.6f", priced) + 0
+      d1 = shown - rounded; if (d1 < 0) d1 = -d1
+      d2 = summed - priced; if (d2 < 0) d2 = -d2
+      if (d1 < 1e-9 && d2 <= 1e-12 + 1e-12 * priced) print "ok"
+      else printf "priced %.9f, status %.9f, sum of calls %.12f\n", priced, shown, summed }')
+  assert_eq ok "$verdict" "actual cost of root $root vs its tokens priced for $model"
+  assert_empty "$(sql "SELECT j.id, j.actual_cost_usd, sum(c.cost_usd) FROM jobs j JOIN llm_calls c ON c.job_id = j.id
+                       WHERE j.root_id = '$root' GROUP BY j.id, j.actual_cost_usd
+                       HAVING abs(j.actual_cost_usd - sum(c.cost_usd)) > 1e-12")" \
+    "steps whose actual cost is not the sum of their calls (id, step cost, calls)"
+}
+
+# tree_shape ROOT [DB_URL]: from the JSON export, the tree's counts per level, then its chapter
+# and topic titles by position — what two runs of one slot against one endpoint seed share
+# however they were interrupted, whatever database each ran on.
+tree_shape() {
+  local root=$1 db=()
+  [[ -n ${2:-} ]] && db=(--db "$2")
+  hy "${db[@]}" export "$root" --format json
+  jq -r '"counts \(.chapters | length) \([.chapters[].topics[]] | length) \([.chapters[].topics[].note | select(. != null)] | length) \([.chapters[].topics[].questions[]] | length)",
+         (.chapters[] | "chapter \(.position) \(.title)"),
+         (.chapters[] as $c | $c.topics[] | "topic \($c.position).\(.position) \(.title)")' <<<"$RUN_OUT" ||
+    fail "export of $root is not the documented JSON: ${RUN_OUT:0:300}"
+}
+
+# assert_no_orphans: no step left running or holding a lease once the work is over; no child job
+# under a parent that did not succeed; no content or call of a job that does not exist.
+assert_no_orphans() {
+  assert_eq 0 "$(sql_count "SELECT count(*) FROM jobs WHERE status = 'running'")" "steps left running"
+  assert_eq 0 "$(sql_count "SELECT count(*) FROM jobs WHERE lease_token IS NOT NULL OR lease_holder IS NOT NULL")" \
+    "steps still holding a lease"
+  assert_empty "$(sql "SELECT k.id FROM jobs k JOIN jobs p ON p.id = k.parent_id WHERE p.status <> 'succeeded'")" \
+    "child jobs under a parent that did not succeed"
+  assert_empty "$(sql "SELECT 'chapters', job_id FROM chapters WHERE job_id NOT IN (SELECT id FROM jobs)
+                       UNION ALL SELECT 'topics', job_id FROM topics WHERE job_id NOT IN (SELECT id FROM jobs)
+                       UNION ALL SELECT 'notes', job_id FROM notes WHERE job_id NOT IN (SELECT id FROM jobs)
+                       UNION ALL SELECT 'questions', job_id FROM questions WHERE job_id NOT IN (SELECT id FROM jobs)
+                       UNION ALL SELECT 'llm_calls', job_id FROM llm_calls WHERE job_id NOT IN (SELECT id FROM jobs)")" \
+    "content or calls of jobs that do not exist"
+}
+
+# content_snapshot ROOT: every content row of the tree, by table and key (writing job, position).
+content_snapshot() {
+  local root=$1
+  sql "SELECT 'chapters', job_id, position FROM chapters WHERE root_id = '$root'
+       UNION ALL SELECT 'topics', job_id, position FROM topics WHERE root_id = '$root'
+       UNION ALL SELECT 'notes', job_id, 0 FROM notes WHERE root_id = '$root'
+       UNION ALL SELECT 'questions', job_id, position FROM questions WHERE root_id = '$root'
+       ORDER BY 1, 2, 3"
+}
+
+# steps_snapshot ROOT [STATUS]: id, status, attempts and timestamps of the tree's steps (those in
+# STATUS only, when given) — what must not move for steps that are finished. (A step's cost may:
+# a late call of a zombie is billed to its step.)
+steps_snapshot() {
+  local root=$1 filter=""
+  [[ -n ${2:-} ]] && filter="AND status = '$2'"
+  sql "SELECT id, status, attempts, started_at, finished_at, updated_at FROM jobs
+       WHERE root_id = '$root' $filter ORDER BY id"
+}
+
+# assert_clean_stderr FILE…: no process's stderr mentions a locked or busy database.
+assert_clean_stderr() {
+  local file
+  for file in "$@"; do
+    if grep -Ein 'database is locked|database table is locked|SQLITE_BUSY|SQLITE_LOCKED|\bbusy\b' "$file" >"$E2E_DIR/busy.hits"; then
+      fail "$(basename "$file") reports a busy database: $(head -n 3 "$E2E_DIR/busy.hits")"
+    fi
+  done
 }
