@@ -2,6 +2,8 @@
 // nlohmann::json stays in this file.
 #include "core/llm/chat_protocol.hpp"
 
+#include "core/text_guard.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -17,6 +19,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxMessageBytes = 300;
+// A chat completion nests 4 levels deep, an error body 3 (the message content is a string, so
+// its own nesting does not count). Anything past this is refused before it is parsed.
+constexpr int kMaxBodyDepth = 64;
 
 // [a-zA-Z0-9_-]{1,64}, as response_format.json_schema.name demands.
 std::string fit_schema_name(std::string_view name) {
@@ -294,11 +299,19 @@ ChatResult interpret_response(const HttpResponse& response) {
         one_line(response.transport_error.empty() ? "no HTTP answer" : response.transport_error);
     return result;
   }
-  const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  // A body nested deeper than any real one is treated as unreadable, not parsed: nlohmann::json
+  // parses iteratively but copies and prints recursively, and a 1 MiB body of '[' would also
+  // build a million values for nothing. Invalid UTF-8 inside a string fails the parse.
+  const bool too_deep = json_nesting_depth(response.body, kMaxBodyDepth) > kMaxBodyDepth;
+  const json body = too_deep ? json(json::value_t::discarded)
+                             : json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (response.status >= 200 && response.status < 300) {
     result.outcome = ChatOutcome::malformed;
     if (body.is_discarded()) {
-      result.error_message = "HTTP " + std::to_string(response.status) + " body is not JSON";
+      result.error_message =
+          "HTTP " + std::to_string(response.status) +
+          (too_deep ? " body nests deeper than " + std::to_string(kMaxBodyDepth) + " levels"
+                    : " body is not JSON (or not valid UTF-8)");
       return result;
     }
     read_completion(body, result);
