@@ -19,6 +19,9 @@ int json_nesting_depth(std::string_view text, int limit);
 // forms, no UTF-16 surrogates (U+D800–U+DFFF), nothing past U+10FFFF.
 bool is_valid_utf8(std::string_view text);
 
+// `text` with every byte that does not start a well-formed UTF-8 sequence replaced by U+FFFD.
+std::string replace_invalid_utf8(std::string_view text);
+
 // The first control character in `text` that `allowed` does not list: C0 (U+0000–U+001F, NUL
 // included), DEL (U+007F) and C1 (U+0080–U+009F, which includes the 8-bit terminal escape
 // U+009B). nullopt when there is none. `text` must be valid UTF-8; `allowed` holds ASCII only.

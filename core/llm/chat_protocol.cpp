@@ -55,16 +55,22 @@ std::string redact_keys(std::string text) {
   return text;
 }
 
-// One line for an operator: no control characters, runs of blanks collapsed, keys hidden,
-// at most ~300 bytes, cut on a UTF-8 boundary.
-std::string one_line(std::string_view text) {
+// One line for an operator, safe to print and to store: valid UTF-8 (anything else becomes
+// U+FFFD), no control characters (C0, DEL and C1, so no terminal escapes), runs of blanks
+// collapsed, keys hidden, at most ~300 bytes, cut on a UTF-8 boundary.
+std::string one_line(std::string_view raw) {
+  const std::string text = replace_invalid_utf8(raw);
   std::string line;
-  for (char c : text) {
-    const bool blank = static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ' ';
-    if (blank) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const bool c1 = c == 0xC2 && i + 1 < text.size() &&
+                    static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7f || c == ' ' || c1) {
       if (!line.empty() && line.back() != ' ') line += ' ';
+      if (c1) ++i;
     } else {
-      line += c;
+      line += text[i];
     }
   }
   while (!line.empty() && line.back() == ' ') line.pop_back();
@@ -181,7 +187,7 @@ void read_completion(const json& body, ChatResult& result) {
   if (!body.is_object() || choices == body.end() || !choices->is_array() || choices->empty() ||
       !choices->front().is_object()) {
     const ErrorBody error = read_error(body);
-    result.error_code = error.code;
+    result.error_code = one_line(error.code);
     result.error_message = one_line(
         error.message.empty() ? "HTTP 200 body is not a chat completion (no choices)"
                               : "HTTP 200 body is not a chat completion: " + error.message);
@@ -319,7 +325,7 @@ ChatResult interpret_response(const HttpResponse& response) {
   }
   const ErrorBody error = body.is_discarded() ? ErrorBody{} : read_error(body);
   result.outcome = outcome_of_status(response.status, error);
-  result.error_code = error.code;
+  result.error_code = one_line(error.code);
   result.error_message = http_error_message(response.status, error);
   return result;
 }

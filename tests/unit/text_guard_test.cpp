@@ -51,6 +51,18 @@ TEST_CASE("text guard: UTF-8 validity follows RFC 3629") {
   }
 }
 
+TEST_CASE("text guard: invalid UTF-8 is replaced byte by byte, valid text kept") {
+  using hydrate::replace_invalid_utf8;
+  CHECK(replace_invalid_utf8("h\xC3\xA9llo") == "h\xC3\xA9llo");
+  CHECK(replace_invalid_utf8("a\xFF"
+                             "b") ==
+        "a\xEF\xBF\xBD"
+        "b");
+  CHECK(replace_invalid_utf8("\xC0\xAF") == "\xEF\xBF\xBD\xEF\xBF\xBD");
+  CHECK(replace_invalid_utf8("cut \xE2\x82") == "cut \xEF\xBF\xBD\xEF\xBF\xBD");
+  CHECK(is_valid_utf8(replace_invalid_utf8("\xED\xA0\x80\xF4\x90\x80\x80 ok")));
+}
+
 TEST_CASE("text guard: C0, DEL and C1 control characters are found unless allowed") {
   CHECK_FALSE(first_control_character("plain text, é and 😀", ""));
   CHECK(first_control_character(std::string("a\0b", 3), "") == U'\0');
