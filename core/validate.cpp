@@ -189,11 +189,12 @@ Result<store::StepOutput> parse_step_output(JobKind kind, const StepInput& input
     return make_error(ErrorKind::invalid_input,
                       fmt::format("the answer nests deeper than {} levels", limits.max_json_depth));
   }
-  json root;
-  try {
-    root = json::parse(body);
-  } catch (const json::parse_error&) {
-    // Not e.what(): it quotes the offending bytes, which may be anything.
+  // Without exceptions: besides parse_error, nlohmann::json throws out_of_range for a number
+  // too large for a double (1e400), which escaped a catch of parse_error alone and ended the
+  // worker (found by the fuzzer: tests/fuzz/regressions/number-overflow-escapes-parse). The
+  // message does not quote the offending bytes, which may be anything.
+  json root = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded()) {
     return make_error(ErrorKind::invalid_input,
                       "the answer is not valid JSON (or not UTF-8, or has text around it)");
   }

@@ -405,3 +405,17 @@ TEST_CASE("validate: a huge field is rejected by its length limit, not stored") 
       parse(JobKind::subject, R"({"padding": ")" + std::string(1 << 20, 'z') + "\"}");
   CHECK_FALSE(padding_only.ok());
 }
+
+TEST_CASE("validate: a number too large for a double is refused, not thrown") {
+  // nlohmann::json throws out_of_range, not parse_error, for these (found by the fuzzer).
+  for (const char* number : {"1e400", "-1e400", "444444e444000000000"}) {
+    CAPTURE(number);
+    json answer = chapters(3);
+    std::string text = answer.dump();
+    text.insert(text.size() - 1, std::string(R"(,"big":)") + number);
+    auto result = parse(JobKind::subject, text);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().kind == ErrorKind::invalid_input);
+    CHECK(mentions(result.error().message, "not valid JSON"));
+  }
+}
