@@ -131,6 +131,14 @@ HostileAnswer injection(const Completion& completion, const ChatRequest& request
   return billed_content(completion, request, dump(json), "injection");
 }
 
+HostileAnswer number(const Completion& completion, const ChatRequest& request, const Json& json) {
+  std::string content = dump(json);
+  // Spliced in as text: 1e400 has no double to hold it, so no Json value can print it.
+  const std::string member = std::string(json.empty() ? "" : ",") + "\"confidence\": 1e400";
+  content.insert(content.size() - 1, member);
+  return billed_content(completion, request, std::move(content), "number 1e400");
+}
+
 }  // namespace
 
 const std::array<std::string_view, 4> kInjectionPhrases = {
@@ -154,6 +162,8 @@ const char* hostile_kind_name(HostileKind kind) {
       return "fenced";
     case HostileKind::injection:
       return "injection";
+    case HostileKind::number:
+      return "number";
   }
   return "huge";
 }
@@ -168,7 +178,9 @@ std::optional<HostileKind> parse_hostile_kind(std::string_view name) {
 HostileAnswer hostile_answer(HostileKind kind, const Completion& completion,
                              const std::optional<Json>& json, const ChatRequest& request,
                              std::uint64_t hash) {
-  if (!json && (kind == HostileKind::control || kind == HostileKind::injection)) {
+  const bool needs_object =
+      kind == HostileKind::control || kind == HostileKind::injection || kind == HostileKind::number;
+  if (needs_object && !(json && json->is_object())) {
     kind = HostileKind::fenced;
   }
   switch (kind) {
@@ -182,6 +194,8 @@ HostileAnswer hostile_answer(HostileKind kind, const Completion& completion,
       return control(completion, request, *json, hash);
     case HostileKind::injection:
       return injection(completion, request, *json, hash);
+    case HostileKind::number:
+      return number(completion, request, *json);
     case HostileKind::fenced:
       break;
   }

@@ -16,12 +16,13 @@
 
 namespace hydrate::mock {
 
-enum class HostileKind { huge, nested, non_utf8, control, fenced, injection };
-constexpr std::array<HostileKind, 6> kAllHostileKinds = {
-    HostileKind::huge,    HostileKind::nested, HostileKind::non_utf8,
-    HostileKind::control, HostileKind::fenced, HostileKind::injection};
+enum class HostileKind { huge, nested, non_utf8, control, fenced, injection, number };
+constexpr std::array<HostileKind, 7> kAllHostileKinds = {
+    HostileKind::huge,   HostileKind::nested,    HostileKind::non_utf8, HostileKind::control,
+    HostileKind::fenced, HostileKind::injection, HostileKind::number};
 
-// "huge", "nested", "non-utf8", "control", "fenced", "injection": the --hostile-kinds names.
+// "huge", "nested", "non-utf8", "control", "fenced", "injection", "number": the --hostile-kinds
+// names.
 const char* hostile_kind_name(HostileKind kind);
 std::optional<HostileKind> parse_hostile_kind(std::string_view name);
 
@@ -52,9 +53,11 @@ struct HostileAnswer {
 // - fenced: the answer wrapped in a ```json fence; billed;
 // - injection: the answer with a prompt-injection phrase (kInjectionPhrases) appended to each
 //   string value of 12 bytes or more that occurs once (so an MCQ answer still matches its
-//   option); still schema-valid; billed.
-// Kinds that need JSON content fall back to "fenced" around prose when the request did not ask
-// for JSON.
+//   option); still schema-valid; billed;
+// - number: the answer with an extra member holding a number too large for a double (1e400),
+//   which some JSON parsers throw on rather than reject; billed.
+// Kinds that need JSON content (control, injection, number) fall back to "fenced" around prose when
+// the request did not ask for JSON.
 HostileAnswer hostile_answer(HostileKind kind, const Completion& completion,
                              const std::optional<Json>& json, const ChatRequest& request,
                              std::uint64_t hash);

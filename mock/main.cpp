@@ -56,16 +56,16 @@ void define_flags(CLI::App& app, Flags& flags) {
   add_rate(app, "--rate-invalid", rates.invalid, "JSON that breaks its schema");
   add_rate(app, "--rate-hostile", rates.hostile,
            "a hostile answer (huge, deeply nested, not UTF-8, control characters, fenced, "
-           "prompt injection)");
+           "prompt injection, a number past double)");
   app.add_option("--hostile-kinds", flags.hostile_kinds,
                  "comma-separated kinds a hostile answer picks from: huge, nested, non-utf8, "
-                 "control, fenced, injection (default: all)")
+                 "control, fenced, injection, number (default: all)")
       ->delimiter(',')
       ->check([](const std::string& name) {
         return hydrate::mock::parse_hostile_kind(name)
                    ? std::string()
                    : "unknown hostile kind '" + name +
-                         "' (huge, nested, non-utf8, control, fenced, injection)";
+                         "' (huge, nested, non-utf8, control, fenced, injection, number)";
       });
   app.add_option("--timeout-hold-ms", flags.endpoint.timeout_hold_ms,
                  "how long a timeout fault holds its request")

@@ -339,7 +339,8 @@ TEST_CASE("mock-llm: --rate-hostile 1 sends each --hostile-kinds as documented")
     }
     return false;
   };
-  for (const char* name : {"huge", "nested", "non-utf8", "control", "fenced", "injection"}) {
+  for (const char* name :
+       {"huge", "nested", "non-utf8", "control", "fenced", "injection", "number"}) {
     const std::string kind = name;
     CAPTURE(kind);
     MockProcess mock({"--rate-hostile", "1", "--hostile-kinds", kind, "--seed", "5"});
@@ -376,6 +377,9 @@ TEST_CASE("mock-llm: --rate-hostile 1 sends each --hostile-kinds as documented")
             return std::any_of(value.begin(), value.end(), holds_control);
           };
           CHECK(holds_control(Json::parse(text)));
+        } else if (kind == "number") {
+          CHECK(text.find("\"confidence\": 1e400}") != std::string::npos);
+          CHECK(Json::parse(text, nullptr, false).is_discarded());
         } else if (kind == "fenced") {
           REQUIRE(text.rfind("```json\n", 0) == 0);
           REQUIRE(text.size() > 12);

@@ -3,17 +3,18 @@
 # postgres_hostile_output.sh: source after lib/common.bash (and lib/postgres.bash), then call
 # `hostile_run` and `hostile_assert`. The local endpoint answers about a third of the requests
 # with hostile output (hydrate-mock-llm --rate-hostile: huge, nested, non-UTF-8, control
-# characters, fenced, prompt injection); the tree must still succeed, every hostile answer must
+# characters, fenced, prompt injection, a number past double); the tree must still succeed, every hostile answer must
 # be logged as refused with a clear error (or, fenced and injection, accepted and cleaned), and no
 # stored text may hold invalid UTF-8, a control character other than newline and tab, or a fence.
 
 # hostile_run: starts the endpoint, submits a small tree and works it to the end. Sets ROOT.
 hostile_run() {
   # Enough attempts that a step refused every time (about 0.25^10) never happens in practice.
+  # Seed 9 gives every hostile kind at least once (HOSTILE_SEED picks another).
   printf 'work.max_attempts = 10\n' >"$E2E_DIR/hydrate.conf"
   export HYDRATE_CONFIG=$E2E_DIR/hydrate.conf
-  start_mock --seed "${HOSTILE_SEED:-3}" --rate-hostile 0.35 \
-    --hostile-kinds huge,nested,non-utf8,control,fenced,injection
+  start_mock --seed "${HOSTILE_SEED:-9}" --rate-hostile 0.35 \
+    --hostile-kinds huge,nested,non-utf8,control,fenced,injection,number
   hy --json submit --language en --board CBSE --grade 1 --subject MATH \
     --chapters 5 --topics-per-chapter 3 --questions-per-topic 3
   ROOT=$(jq -er .rootJobId <<<"$RUN_OUT")
@@ -64,7 +65,7 @@ hostile_assert() {
   printf '%s\n' "$STATS" >"$E2E_DIR/stats.json"
   note "endpoint: $(jq -c '.requests | {total, byHostile}' <<<"$STATS")"
   local kind
-  for kind in huge nested non-utf8 control fenced injection; do
+  for kind in huge nested non-utf8 control fenced injection number; do
     assert_ge 1 "$(jq ".requests.byHostile[\"$kind\"]" <<<"$STATS")" \
       "hostile answers of kind $kind (the seed must exercise every kind)"
   done
@@ -88,10 +89,13 @@ hostile_assert() {
   control=$(calls_with_error 'contains the control character U+')
   assert_eq "$(jq '.requests.byHostile.control' <<<"$STATS")" "$control" \
     "answers with control characters vs calls refused for them"
-  # Fenced and injected answers are accepted: no answer was refused for text around its JSON
-  # (an unstripped fence) or for a field made too long (the injected phrases fit the limits).
-  # (The endpoint's own prose sometimes repeats a title, which is refused as it should be.)
-  assert_eq 0 "$(calls_with_error 'is not valid JSON')" "calls refused as not JSON (a fence left on)"
+  # A number past double (1e400) is refused as not JSON, not thrown (the worker exited 0).
+  assert_eq "$(jq '.requests.byHostile.number' <<<"$STATS")" \
+    "$(calls_with_error 'invalid answer: the answer is not valid JSON')" \
+    "answers holding 1e400 vs calls refused as not valid JSON (none for a fence left on)"
+  # Fenced and injected answers are accepted: no answer was refused for a field made too long
+  # (the injected phrases fit the limits). (The endpoint's own prose sometimes repeats a title,
+  # which is refused as it should be.)
   assert_eq 0 "$(calls_with_error 'is longer than')" "calls refused for a field too long"
 
   # Prompt injection is stored verbatim as inert text, and changed nothing about the tree.
