@@ -43,7 +43,7 @@ struct HostileAnswer {
 // is `json` when the request asked for JSON):
 // - huge: a chat completion of kHugeAnswerBytes whose content is one long string (schema-invalid
 //   too, should it ever get through); not billed, since a capped client never reads its usage;
-// - nested: content nested 100,000 arrays deep, or (one time in two) a body that is nothing but
+// - nested: content nested 10,000 arrays deep, or (one time in two) a body that is nothing but
 //   100,000 nested arrays; billed only in the first case;
 // - non-utf8: a body whose content string holds bytes that are not UTF-8 (a stray byte, an
 //   overlong form, an encoded surrogate, a code point past U+10FFFF), or a \ud800 escape; not
