@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/prompts.hpp"
+#include "core/text_guard.hpp"
 #include "core/tsv.hpp"
 
 namespace hydrate {
@@ -22,48 +23,33 @@ struct Invalid {
   throw Invalid{std::move(message)};
 }
 
-int nesting_depth(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 const json& field(const json& object, const char* name, const std::string& where) {
   auto it = object.find(name);
   if (it == object.end()) reject(fmt::format("{} is missing \"{}\"", where, name));
   return *it;
 }
 
-// A trimmed, non-empty string without control characters (newlines and tabs allowed when
-// multiline), at most max bytes.
+// A trimmed, non-empty string of valid UTF-8 without control characters, at most max bytes.
+// Multi-line fields (markdown, question texts) keep newlines and tabs, with CRLF and lone CR
+// turned into LF; every other C0 or C1 control character, DEL and NUL included, rejects the
+// answer rather than being stripped, because an answer carrying them is broken or hostile, and
+// the re-ask tells the model why. Whatever the text says — "ignore previous instructions", a fake
+// "<|im_start|>system" marker — is kept as inert data: nothing here or downstream interprets it,
+// and the prompts that quote it tell the model it is data.
 std::string text_field(const json& object, const char* name, const std::string& where,
                        std::size_t max, bool multiline = false) {
   const json& value = field(object, name, where);
   if (!value.is_string()) reject(fmt::format("{}.{} must be a string", where, name));
-  std::string text = trim(value.get<std::string>());
+  const std::string& raw = value.get_ref<const std::string&>();
+  // The JSON parser already refuses invalid UTF-8; checked again because nothing that is not
+  // UTF-8 may reach the store (PostgreSQL refuses it), whatever parser produced the value.
+  if (!is_valid_utf8(raw)) reject(fmt::format("{}.{} is not valid UTF-8", where, name));
+  std::string text = trim(multiline ? normalize_newlines(raw) : raw);
   if (text.empty()) reject(fmt::format("{}.{} is empty", where, name));
   if (text.size() > max) reject(fmt::format("{}.{} is longer than {} bytes", where, name, max));
-  for (unsigned char c : text) {
-    bool allowed_space = multiline && (c == '\n' || c == '\t' || c == '\r');
-    if ((c < 0x20 && !allowed_space) || c == 0x7f) {
-      reject(fmt::format("{}.{} contains a control character", where, name));
-    }
+  if (auto control = first_control_character(text, multiline ? "\n\t" : "")) {
+    reject(fmt::format("{}.{} contains the control character U+{:04X}", where, name,
+                       static_cast<std::uint32_t>(*control)));
   }
   return text;
 }
@@ -194,16 +180,23 @@ std::string_view strip_code_fence(std::string_view content) {
 
 Result<store::StepOutput> parse_step_output(JobKind kind, const StepInput& input,
                                             std::string_view content, const TextLimits& limits) {
+  // One surrounding fence is tolerated (models add them despite the schema); anything else
+  // around the JSON — prose, a second fence — fails to parse and is re-asked.
   std::string_view body = strip_code_fence(content);
-  if (nesting_depth(body) > limits.max_json_depth) {
+  // nlohmann::json parses iteratively, but copying or printing a value recurses: bound the depth
+  // before anything is built, so no hostile answer can exhaust the stack.
+  if (json_nesting_depth(body, limits.max_json_depth) > limits.max_json_depth) {
     return make_error(ErrorKind::invalid_input,
                       fmt::format("the answer nests deeper than {} levels", limits.max_json_depth));
   }
-  json root;
-  try {
-    root = json::parse(body);
-  } catch (const json::parse_error&) {
-    return make_error(ErrorKind::invalid_input, "the answer is not valid JSON (or not UTF-8)");
+  // Without exceptions: besides parse_error, nlohmann::json throws out_of_range for a number
+  // too large for a double (1e400), which escaped a catch of parse_error alone and ended the
+  // worker (found by the fuzzer: tests/fuzz/regressions/number-overflow-escapes-parse). The
+  // message does not quote the offending bytes, which may be anything.
+  json root = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded()) {
+    return make_error(ErrorKind::invalid_input,
+                      "the answer is not valid JSON (or not UTF-8, or has text around it)");
   }
   if (!root.is_object())
     return make_error(ErrorKind::invalid_input, "the answer must be a JSON object");

@@ -17,14 +17,19 @@ struct TextLimits {
   int max_json_depth = 32;
 };
 
-// Parses the answer (tolerating a ```json fence around it) and checks it. On success the output's
-// content fields for the kind are filled (children are not: see children_for). On failure the
-// error is invalid_input with a one-line message meant to be shown to the model in a re-ask.
+// Parses the answer (tolerating one ```json fence around it; see strip_code_fence) and checks it:
+// at most max_json_depth levels deep (checked before parsing), valid UTF-8, no control
+// characters but newlines and tabs in multi-line fields, the kind's schema and rules. On success
+// the output's content fields for the kind are filled (children are not: see children_for). On
+// failure the error is invalid_input with a one-line message meant to be shown to the model in a
+// re-ask.
 Result<store::StepOutput> parse_step_output(JobKind kind, const StepInput& input,
                                             std::string_view content,
                                             const TextLimits& limits = {});
 
-// The answer with a surrounding markdown code fence removed, and surrounding space trimmed.
+// The answer with surrounding space trimmed and, when it is wrapped in one markdown code fence
+// (a line opening with ``` and any info string, such as ```json, and a closing ```), without that
+// fence. Anything else comes back as it is, trimmed.
 std::string_view strip_code_fence(std::string_view content);
 
 }  // namespace hydrate

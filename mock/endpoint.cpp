@@ -192,7 +192,7 @@ void Endpoint::chat_completions(const httplib::Request& request, httplib::Respon
   }
   const std::uint64_t hash = fault_hash(options_.seed, body_hash, repeats_.seen_before(body_hash));
   const Fault fault = decide_fault(options_.rates, hash);
-  if (fault != Fault::none && fault != Fault::invalid) {
+  if (fault != Fault::none && fault != Fault::invalid && fault != Fault::hostile) {
     response.set_header("x-mock-fault", fault_name(fault));
   }
   switch (fault) {
@@ -225,6 +225,16 @@ int Endpoint::answer(const ChatRequest& chat, Fault fault, std::uint64_t hash,
   completion.created = static_cast<std::int64_t>(std::time(nullptr));
   completion.model = chat.model;
   completion.content = written.content;
+  if (fault == Fault::hostile) {
+    const auto& kinds = options_.hostile_kinds;
+    const HostileKind kind = kinds[derive(hash, 0x405) % kinds.size()];
+    const HostileAnswer hostile = hostile_answer(kind, completion, written.json, chat, hash);
+    stats_.record_hostile(kind);
+    if (hostile.billed) stats_.bill(hostile.usage);
+    response.set_header("x-mock-fault", "hostile: " + hostile.detail);
+    send_reply(response, hostile.reply);
+    return hostile.reply.status;
+  }
   if (fault == Fault::invalid) {
     if (written.json) {
       const BrokenAnswer broken = break_schema(written.schema, *written.json, hash);

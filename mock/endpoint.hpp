@@ -8,11 +8,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <httplib.h>
 
 #include "mock/chat_request.hpp"
 #include "mock/faults.hpp"
+#include "mock/hostile.hpp"
 #include "mock/stats.hpp"
 
 namespace hydrate::mock {
@@ -21,6 +23,8 @@ struct EndpointOptions {
   std::uint64_t seed = 1;
   std::int64_t latency_ms = 0;  // added before every /v1 answer
   FaultRates rates;
+  // The kinds a hostile fault picks from (all of them by default); never empty.
+  std::vector<HostileKind> hostile_kinds{kAllHostileKinds.begin(), kAllHostileKinds.end()};
   std::int64_t timeout_hold_ms = 30000;  // how long a "timeout" fault holds its request
   std::string api_key;                   // empty: no Authorization required
   std::int64_t quota_after = -1;         // answer 429 insufficient_quota after this many; -1 never

@@ -26,6 +26,8 @@ const char* fault_name(Fault fault) {
       return "truncated";
     case Fault::invalid:
       return "invalid";
+    case Fault::hostile:
+      return "hostile";
   }
   return "none";
 }
@@ -40,14 +42,16 @@ std::uint64_t fault_hash(std::uint64_t seed, std::uint64_t body_hash, std::uint6
 }
 
 Fault decide_fault(const FaultRates& rates, std::uint64_t hash) {
-  const std::array<std::pair<Fault, double>, 7> ordered = {
+  // New faults go last, so that adding one leaves every earlier fault's choices alone.
+  const std::array<std::pair<Fault, double>, 8> ordered = {
       {{Fault::rate_limited, rates.rate_limited},
        {Fault::server_error, rates.server_error},
        {Fault::unavailable, rates.unavailable},
        {Fault::timeout, rates.timeout},
        {Fault::malformed, rates.malformed},
        {Fault::truncated, rates.truncated},
-       {Fault::invalid, rates.invalid}}};
+       {Fault::invalid, rates.invalid},
+       {Fault::hostile, rates.hostile}}};
   for (std::size_t i = 0; i < ordered.size(); ++i) {
     const auto& [fault, rate] = ordered[i];
     // Each fault draws its own number, so changing one rate leaves the others' choices alone.

@@ -22,14 +22,15 @@ enum class Fault {
   timeout,
   malformed,
   truncated,
-  invalid
+  invalid,
+  hostile  // see mock/hostile.hpp
 };
-constexpr std::array<Fault, 8> kAllFaults = {
-    Fault::none,    Fault::rate_limited, Fault::server_error, Fault::unavailable,
-    Fault::timeout, Fault::malformed,    Fault::truncated,    Fault::invalid};
+constexpr std::array<Fault, 9> kAllFaults = {
+    Fault::none,      Fault::rate_limited, Fault::server_error, Fault::unavailable, Fault::timeout,
+    Fault::malformed, Fault::truncated,    Fault::invalid,      Fault::hostile};
 
 // The name /stats uses: "none", "429", "500", "503", "timeout", "malformed", "truncated",
-// "invalid".
+// "invalid", "hostile".
 const char* fault_name(Fault fault);
 
 // Each a probability in [0, 1], applied per request.
@@ -41,6 +42,7 @@ struct FaultRates {
   double malformed = 0;
   double truncated = 0;
   double invalid = 0;
+  double hostile = 0;
 };
 
 // Counts how often each request body has been seen. Thread-safe.

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -25,6 +26,7 @@ struct Flags {
   std::string host = "127.0.0.1";
   int port = 0;
   std::size_t threads = 64;
+  std::vector<std::string> hostile_kinds;
   EndpointOptions endpoint;
 };
 
@@ -52,6 +54,19 @@ void define_flags(CLI::App& app, Flags& flags) {
   add_rate(app, "--rate-malformed", rates.malformed, "a 200 whose body is not JSON");
   add_rate(app, "--rate-truncated", rates.truncated, "content cut off (finish_reason length)");
   add_rate(app, "--rate-invalid", rates.invalid, "JSON that breaks its schema");
+  add_rate(app, "--rate-hostile", rates.hostile,
+           "a hostile answer (huge, deeply nested, not UTF-8, control characters, fenced, "
+           "prompt injection, a number past double)");
+  app.add_option("--hostile-kinds", flags.hostile_kinds,
+                 "comma-separated kinds a hostile answer picks from: huge, nested, non-utf8, "
+                 "control, fenced, injection, number (default: all)")
+      ->delimiter(',')
+      ->check([](const std::string& name) {
+        return hydrate::mock::parse_hostile_kind(name)
+                   ? std::string()
+                   : "unknown hostile kind '" + name +
+                         "' (huge, nested, non-utf8, control, fenced, injection, number)";
+      });
   app.add_option("--timeout-hold-ms", flags.endpoint.timeout_hold_ms,
                  "how long a timeout fault holds its request")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{3600000}))
@@ -94,6 +109,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     std::cerr << "hydrate-mock-llm: error: " << error.what() << " (see --help)\n";
     return 2;
+  }
+
+  if (!flags.hostile_kinds.empty()) {
+    flags.endpoint.hostile_kinds.clear();
+    for (const std::string& name : flags.hostile_kinds) {
+      flags.endpoint.hostile_kinds.push_back(*hydrate::mock::parse_hostile_kind(name));
+    }
   }
 
   hydrate::mock::Stopper stopper;

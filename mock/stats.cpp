@@ -13,6 +13,11 @@ void Stats::record(int status, std::optional<Fault> fault) {
   }
 }
 
+void Stats::record_hostile(HostileKind kind) {
+  const std::lock_guard lock(mutex_);
+  ++by_hostile_[static_cast<std::size_t>(kind)];
+}
+
 void Stats::bill(const Usage& usage) {
   const std::lock_guard lock(mutex_);
   prompt_tokens_ += usage.prompt_tokens;
@@ -30,13 +35,20 @@ std::string Stats::to_json() const {
   for (Fault fault : kAllFaults) {
     by_fault[fault_name(fault)] = by_fault_[static_cast<std::size_t>(fault)];
   }
-  const nlohmann::ordered_json stats = {
-      {"requests", {{"total", total_}, {"byStatus", by_status}, {"byFault", by_fault}}},
-      {"billed",
-       {{"promptTokens", prompt_tokens_},
-        {"completionTokens", completion_tokens_},
-        {"cachedTokens", 0},
-        {"calls", billed_calls_}}}};
+  nlohmann::ordered_json by_hostile = nlohmann::ordered_json::object();
+  for (HostileKind kind : kAllHostileKinds) {
+    by_hostile[hostile_kind_name(kind)] = by_hostile_[static_cast<std::size_t>(kind)];
+  }
+  const nlohmann::ordered_json stats = {{"requests",
+                                         {{"total", total_},
+                                          {"byStatus", by_status},
+                                          {"byFault", by_fault},
+                                          {"byHostile", by_hostile}}},
+                                        {"billed",
+                                         {{"promptTokens", prompt_tokens_},
+                                          {"completionTokens", completion_tokens_},
+                                          {"cachedTokens", 0},
+                                          {"calls", billed_calls_}}}};
   return stats.dump();
 }
 

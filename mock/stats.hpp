@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mock/faults.hpp"
+#include "mock/hostile.hpp"
 #include "mock/wire.hpp"
 
 namespace hydrate::mock {
@@ -20,9 +21,11 @@ class Stats {
   // One POST /v1/chat/completions answered with `status` (0 when the connection was dropped);
   // `fault` is empty for requests refused before a fault was decided (401, 400).
   void record(int status, std::optional<Fault> fault);
+  // One answer of the hostile fault, of this kind (counted besides record's fault).
+  void record_hostile(HostileKind kind);
   // One answer that carried usage.
   void bill(const Usage& usage);
-  // {"requests":{"total","byStatus","byFault"},"billed":{"promptTokens","completionTokens",
+  // {"requests":{"total","byStatus","byFault","byHostile"},"billed":{"promptTokens","completionTokens",
   //  "cachedTokens","calls"}}
   std::string to_json() const;
 
@@ -31,6 +34,7 @@ class Stats {
   std::int64_t total_ = 0;
   std::map<int, std::int64_t> by_status_;
   std::array<std::int64_t, kAllFaults.size()> by_fault_{};
+  std::array<std::int64_t, kAllHostileKinds.size()> by_hostile_{};
   std::int64_t prompt_tokens_ = 0;
   std::int64_t completion_tokens_ = 0;
   std::int64_t billed_calls_ = 0;

@@ -2,6 +2,8 @@
 // nlohmann::json stays in this file.
 #include "core/llm/chat_protocol.hpp"
 
+#include "core/text_guard.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -17,6 +19,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxMessageBytes = 300;
+// A chat completion nests 4 levels deep, an error body 3 (the message content is a string, so
+// its own nesting does not count). Anything past this is refused before it is parsed.
+constexpr int kMaxBodyDepth = 64;
 
 // [a-zA-Z0-9_-]{1,64}, as response_format.json_schema.name demands.
 std::string fit_schema_name(std::string_view name) {
@@ -50,16 +55,22 @@ std::string redact_keys(std::string text) {
   return text;
 }
 
-// One line for an operator: no control characters, runs of blanks collapsed, keys hidden,
-// at most ~300 bytes, cut on a UTF-8 boundary.
-std::string one_line(std::string_view text) {
+// One line for an operator, safe to print and to store: valid UTF-8 (anything else becomes
+// U+FFFD), no control characters (C0, DEL and C1, so no terminal escapes), runs of blanks
+// collapsed, keys hidden, at most ~300 bytes, cut on a UTF-8 boundary.
+std::string one_line(std::string_view raw) {
+  const std::string text = replace_invalid_utf8(raw);
   std::string line;
-  for (char c : text) {
-    const bool blank = static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ' ';
-    if (blank) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const bool c1 = c == 0xC2 && i + 1 < text.size() &&
+                    static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7f || c == ' ' || c1) {
       if (!line.empty() && line.back() != ' ') line += ' ';
+      if (c1) ++i;
     } else {
-      line += c;
+      line += text[i];
     }
   }
   while (!line.empty() && line.back() == ' ') line.pop_back();
@@ -176,7 +187,7 @@ void read_completion(const json& body, ChatResult& result) {
   if (!body.is_object() || choices == body.end() || !choices->is_array() || choices->empty() ||
       !choices->front().is_object()) {
     const ErrorBody error = read_error(body);
-    result.error_code = error.code;
+    result.error_code = one_line(error.code);
     result.error_message = one_line(
         error.message.empty() ? "HTTP 200 body is not a chat completion (no choices)"
                               : "HTTP 200 body is not a chat completion: " + error.message);
@@ -294,11 +305,19 @@ ChatResult interpret_response(const HttpResponse& response) {
         one_line(response.transport_error.empty() ? "no HTTP answer" : response.transport_error);
     return result;
   }
-  const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  // A body nested deeper than any real one is treated as unreadable, not parsed: nlohmann::json
+  // parses iteratively but copies and prints recursively, and a 1 MiB body of '[' would also
+  // build a million values for nothing. Invalid UTF-8 inside a string fails the parse.
+  const bool too_deep = json_nesting_depth(response.body, kMaxBodyDepth) > kMaxBodyDepth;
+  const json body = too_deep ? json(json::value_t::discarded)
+                             : json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (response.status >= 200 && response.status < 300) {
     result.outcome = ChatOutcome::malformed;
     if (body.is_discarded()) {
-      result.error_message = "HTTP " + std::to_string(response.status) + " body is not JSON";
+      result.error_message =
+          "HTTP " + std::to_string(response.status) +
+          (too_deep ? " body nests deeper than " + std::to_string(kMaxBodyDepth) + " levels"
+                    : " body is not JSON (or not valid UTF-8)");
       return result;
     }
     read_completion(body, result);
@@ -306,7 +325,7 @@ ChatResult interpret_response(const HttpResponse& response) {
   }
   const ErrorBody error = body.is_discarded() ? ErrorBody{} : read_error(body);
   result.outcome = outcome_of_status(response.status, error);
-  result.error_code = error.code;
+  result.error_code = one_line(error.code);
   result.error_message = http_error_message(response.status, error);
   return result;
 }

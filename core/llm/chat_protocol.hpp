@@ -59,8 +59,9 @@ struct ChatResult {
   std::string finish_reason;  // as sent
   TokenUsage usage;           // from usage; zeros when absent
   bool usage_reported = false;
-  std::string error_code;     // error.code or error.type from an error body
-  std::string error_message;  // one line for the operator; never contains request headers
+  std::string error_code;     // error.code or error.type from an error body, as one clean line
+  std::string error_message;  // one line for the operator: valid UTF-8, no control characters,
+                              // keys redacted, bounded; never contains request headers
   std::optional<std::int64_t> retry_after_ms;
 };
 

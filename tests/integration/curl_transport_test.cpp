@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -49,6 +50,25 @@ class TestServer {
     });
     server_.Post("/big", [](const httplib::Request&, httplib::Response& response) {
       response.set_content(std::string(64 * 1024, 'x'), "text/plain");
+    });
+    // A body of the size the request asks for, in bytes.
+    server_.Post("/sized", [](const httplib::Request& request, httplib::Response& response) {
+      response.set_content(std::string(std::stoul(request.body), 'x'), "text/plain");
+    });
+    // 4 MiB of zeros, deflated to a few KiB on the wire: the cap must count decoded bytes.
+    server_.Post("/deflate-bomb", [](const httplib::Request&, httplib::Response& response) {
+      const std::string plain(4u << 20, '0');
+      uLongf size = compressBound(plain.size());
+      std::string packed(size, '\0');
+      if (compress2(reinterpret_cast<Bytef*>(packed.data()), &size,
+                    reinterpret_cast<const Bytef*>(plain.data()), plain.size(), 9) != Z_OK) {
+        response.status = 500;  // the test then fails on too_large
+        return;
+      }
+      packed.resize(size);
+      response.set_header("Content-Encoding", "deflate");
+      // Not a type httplib compresses itself, so the body goes out as it is.
+      response.set_content(packed, "application/octet-stream");
     });
     server_.Post("/port", [](const httplib::Request& request, httplib::Response& response) {
       response.set_content(std::to_string(request.remote_port), "text/plain");
@@ -405,6 +425,37 @@ TEST_SUITE("curl transport") {
     // The transport goes on working, on a new connection.
     CHECK(round_trip(*transport, post(3, server.url(), R"({"n":3})")).body == "ok");
     CHECK(server.requests() == 3);
+  }
+
+  TEST_CASE("the default 1 MiB cap: exactly 1 MiB passes, one byte more is cut") {
+    TestServer server;
+    auto transport = hydrate::llm::make_curl_transport();
+    constexpr std::size_t kMiB = 1 << 20;
+    HttpRequest at_cap = post(11, server.url("/sized"), std::to_string(kMiB));
+    REQUIRE(at_cap.max_response_bytes == kMiB);  // the default, as llm.max_response_bytes
+    const HttpResponse whole = round_trip(*transport, at_cap);
+    CHECK_FALSE(whole.too_large);
+    CHECK(whole.status == 200);
+    CHECK(whole.body.size() == kMiB);
+    const HttpResponse over =
+        round_trip(*transport, post(12, server.url("/sized"), std::to_string(kMiB + 1)));
+    CHECK(over.too_large);
+    CHECK(over.body.size() == kMiB);
+    CHECK(over.transport_error == "response exceeded 1048576 bytes");
+    const auto result = hydrate::llm::interpret_response(over);
+    CHECK(result.outcome == hydrate::llm::ChatOutcome::too_large);
+    CHECK(result.error_message == "response exceeded 1048576 bytes");
+  }
+
+  TEST_CASE("the cap counts decoded bytes: a small compressed body that inflates is cut") {
+    TestServer server;
+    auto transport = hydrate::llm::make_curl_transport();
+    const HttpResponse response = round_trip(*transport, post(13, server.url("/deflate-bomb")));
+    CHECK(response.too_large);
+    CHECK(response.body.size() == std::size_t{1} << 20);
+    CHECK(response.body.find_first_not_of('0') == std::string::npos);
+    CHECK(hydrate::llm::interpret_response(response).outcome ==
+          hydrate::llm::ChatOutcome::too_large);
   }
 
   TEST_CASE("a refused port is a network error that names the problem") {

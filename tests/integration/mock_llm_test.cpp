@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <set>
@@ -325,6 +326,87 @@ TEST_CASE("mock-llm: --rate-invalid 1 answers JSON that breaks the schema") {
     problems.insert(problem);
   }
   CHECK(problems.size() > 1);  // the kind of breach varies
+}
+
+TEST_CASE("mock-llm: --rate-hostile 1 sends each --hostile-kinds as documented") {
+  const auto has_control = [](const std::string& text) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (c < 0x20 || c == 0x7f) return true;
+      if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const char* name :
+       {"huge", "nested", "non-utf8", "control", "fenced", "injection", "number"}) {
+    const std::string kind = name;
+    CAPTURE(kind);
+    MockProcess mock({"--rate-hostile", "1", "--hostile-kinds", kind, "--seed", "5"});
+    auto client = client_for(mock);
+    constexpr int kRequests = 4;
+    for (int i = 0; i < kRequests; ++i) {
+      auto result = post_chat(
+          client, chapters_request(std::string(kPrompt) + " Variant " + std::to_string(i) + "."));
+      REQUIRE(result);
+      CHECK(result->status == 200);
+      CHECK(result->get_header_value("x-mock-fault").rfind("hostile: " + kind.substr(0, 4), 0) ==
+            0);
+      const Json body = Json::parse(result->body, nullptr, false);
+      if (kind == "huge") {
+        CHECK(result->body.size() > (std::size_t{2} << 20));
+        REQUIRE_FALSE(body.is_discarded());
+        CHECK(chapters_problem(content_of(body)) != "");  // not an answer, should it get through
+      } else if (kind == "nested") {
+        const bool whole_body = result->body.rfind("[[[[", 0) == 0;
+        const bool content = !whole_body && !body.is_discarded() &&
+                             body["choices"][0]["message"]["content"].get<std::string>().find(
+                                 std::string(1000, '[')) != std::string::npos;
+        CHECK((whole_body || content));
+      } else if (kind == "non-utf8") {
+        CHECK(body.is_discarded());  // no JSON parser accepts it
+      } else {
+        REQUIRE_FALSE(body.is_discarded());
+        const std::string text = body["choices"][0]["message"]["content"].get<std::string>();
+        if (kind == "control") {
+          // Inside the answer's JSON, as the \u escape a model writes (or raw, for C1).
+          std::function<bool(const Json&)> holds_control = [&](const Json& value) {
+            if (value.is_string()) return has_control(value.get<std::string>());
+            if (!value.is_structured()) return false;
+            return std::any_of(value.begin(), value.end(), holds_control);
+          };
+          CHECK(holds_control(Json::parse(text)));
+        } else if (kind == "number") {
+          CHECK(text.find("\"confidence\": 1e400}") != std::string::npos);
+          CHECK(Json::parse(text, nullptr, false).is_discarded());
+        } else if (kind == "fenced") {
+          REQUIRE(text.rfind("```json\n", 0) == 0);
+          REQUIRE(text.size() > 12);
+          CHECK(text.substr(text.size() - 4) == "\n```");
+          CHECK(chapters_problem(Json::parse(text.substr(8, text.size() - 12))) == "");
+        } else {
+          CHECK(chapters_problem(Json::parse(text)) == "");  // still a valid answer
+          const bool injected = text.find("PWNED") != std::string::npos ||
+                                text.find("<|im_start|>system") != std::string::npos ||
+                                text.find("[INST]") != std::string::npos ||
+                                text.find("### System:") != std::string::npos;
+          CHECK(injected);
+        }
+      }
+    }
+    httplib::Client stats_client = client_for(mock);
+    auto stats = stats_client.Get("/stats");
+    REQUIRE(stats);
+    const Json counts = Json::parse(stats->body)["requests"];
+    CHECK(counts["byHostile"][kind] == kRequests);
+    CHECK(counts["byFault"]["hostile"] == kRequests);
+  }
+  // An unknown kind is a usage error.
+  const auto refused =
+      MockProcess::run_to_exit({"--rate-hostile", "1", "--hostile-kinds", "huge,bogus"});
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.stderr_text.find("unknown hostile kind 'bogus'") != std::string::npos);
 }
 
 TEST_CASE("mock-llm: --api-key requires the bearer token on /v1") {
