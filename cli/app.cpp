@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 
 #include <iostream>
+#include <regex>
 
 #include "cli/common.hpp"
 #include "core/log.hpp"
@@ -61,13 +62,17 @@ std::string unknown_command(int argc, char** argv) {
   return "";
 }
 
-// Errors are one line on stderr, whatever the message holds: line breaks become "; " and a
-// message echoing a huge value is cut (at a UTF-8 character boundary).
+// Errors are one line on stderr, whatever the message holds: line breaks become "; ", what looks
+// like an API key is redacted, and a message echoing a huge value is cut (at a UTF-8 character
+// boundary).
 void print_error(std::string message) {
   constexpr std::size_t kMaxBytes = 400;
   for (std::size_t at; (at = message.find_first_of("\r\n")) != std::string::npos;) {
     message.replace(at, message.find_first_not_of("\r\n", at) - at, "; ");
   }
+  // A key passed by mistake as an argument is echoed by the parser's errors: never print it.
+  static const std::regex api_key(R"(\b(sk-[A-Za-z0-9_-]{0,8})[A-Za-z0-9_-]{8,})");
+  message = std::regex_replace(message, api_key, "$1[redacted]");
   if (message.size() > kMaxBytes) {
     std::size_t cut = kMaxBytes;
     while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;

@@ -2,8 +2,8 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2119  # the helpers take optional flags
 # Faulty endpoint (SQLite here; postgres_faulty_endpoint.sh runs the same on PostgreSQL): the
 # endpoint injects all its faults together — 10% 429 with retry-after, 5% each of 500, 503,
-# timeouts, malformed JSON, truncated and schema-invalid answers. Five subjects, each the smallest
-# tree the CLI allows, with one worker:
+# timeouts, malformed JSON, truncated and schema-invalid answers. Five subjects of 2 chapters of 2
+# topics (about 80 requests, so that every kind of fault occurs with the seed), with one worker:
 #   - no step made more calls than its attempt limit, and each attempt is exactly one logged call;
 #     a step at its limit failed for good with "gave up after N attempts: <cause>" in status;
 #   - after a requeue of any tree that failed so, every root is `succeeded`, once, with nothing
@@ -25,7 +25,7 @@ start_mock --seed "${FAULT_SEED:-1}" --timeout-hold-ms 150 --rate-429 0.10 --rat
 ROOTS=()
 for subject in MATH SCIENCE ENGLISH HISTORY GEOGRAPHY; do
   hy --json submit --language en --board CBSE --grade 2 --subject "$subject" \
-    --chapters 1 --topics-per-chapter 1 --questions-per-topic 1
+    --chapters 2 --topics-per-chapter 2 --questions-per-topic 1
   ROOTS+=("$(jq -er .rootJobId <<<"$RUN_OUT")")
 done
 
