@@ -295,7 +295,7 @@ void Worker::on_answer(Step& step, const llm::ChatResult& result,
       report_.stop_reason =
           "the model account is out of quota (" + result.error_code + "): " + result.error_message;
       {
-        auto released = ctx_.store.release_step(step.lease, result.error_message, t, t);
+        auto released = ctx_.store.return_step(step.lease, result.error_message, t);
         if (!released) note_store_error(released.error(), step);
       }
       step.lease.job_id.clear();

@@ -278,15 +278,17 @@ Status SqlStore::complete_step(const LeaseRef& lease, const StepOutput& output, 
 }
 
 Status SqlStore::finish_attempt(const LeaseRef& lease, const std::string& error, bool retry,
-                                Millis run_after, Millis now) {
+                                Millis run_after, Millis now, bool uncounted) {
   return write("saving a step failure", [&]() -> Status {
     auto rows =
         run("UPDATE jobs SET status = ?3, last_error = ?4, run_after = ?5, updated_at = ?6, "
+            "  attempts = attempts - ?7, "
             "  finished_at = CASE WHEN ?3 = 'failed' THEN CAST(?6 AS BIGINT) END, "
             "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
             "WHERE id = ?1 AND lease_token = ?2 AND status = 'running' "
             "RETURNING kind, root_id",
-            params(lease.job_id, lease.token, retry ? "pending" : "failed", error, run_after, now));
+            params(lease.job_id, lease.token, retry ? "pending" : "failed", error, run_after, now,
+                   uncounted ? 1 : 0));
     if (rows.empty())
       return make_error(ErrorKind::conflict, "job " + lease.job_id + ": lease lost");
     add_metric(*db_, retry ? metrics::kJobsRetried : metrics::kJobsFailed,
@@ -299,6 +301,10 @@ Status SqlStore::finish_attempt(const LeaseRef& lease, const std::string& error,
 Status SqlStore::release_step(const LeaseRef& lease, const std::string& error, Millis run_after,
                               Millis now) {
   return finish_attempt(lease, error, true, run_after, now);
+}
+
+Status SqlStore::return_step(const LeaseRef& lease, const std::string& error, Millis now) {
+  return finish_attempt(lease, error, true, now, now, true);
 }
 
 Status SqlStore::fail_step(const LeaseRef& lease, const std::string& error, Millis now) {

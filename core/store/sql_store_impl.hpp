@@ -72,6 +72,7 @@ class SqlStore final : public Store {
   Status complete_step(const LeaseRef& lease, const StepOutput& output, Millis now) override;
   Status release_step(const LeaseRef& lease, const std::string& error, Millis run_after,
                       Millis now) override;
+  Status return_step(const LeaseRef& lease, const std::string& error, Millis now) override;
   Status fail_step(const LeaseRef& lease, const std::string& error, Millis now) override;
   Status log_call(const CallRecord& call) override;
   Result<Reservation> reserve_call(const LeaseRef& lease, double worst_case_usd, Millis now,
@@ -118,8 +119,10 @@ class SqlStore final : public Store {
   auto read(const std::string& what, F&& body) -> decltype(body()) {
     return transaction(what, true, std::forward<F>(body));
   }
+  // Ends a held step's attempt: back to pending (retry) or failed; uncounted gives the
+  // attempt back.
   Status finish_attempt(const LeaseRef& lease, const std::string& error, bool retry,
-                        Millis run_after, Millis now);
+                        Millis run_after, Millis now, bool uncounted = false);
   std::optional<RootRecord> read_root(const std::string& id);
   Rows run(std::string_view sql, const std::vector<Value>& values = {}) {
     return db_->run(sql, values);

@@ -181,6 +181,10 @@ class Store {
   virtual Status release_step(const LeaseRef& lease, const std::string& error, Millis run_after,
                               Millis now) = 0;
 
+  // Puts a held step back to pending, due at once, giving back the attempt its claim counted:
+  // for a call the model did no work on (the account was out of quota). Fenced.
+  virtual Status return_step(const LeaseRef& lease, const std::string& error, Millis now) = 0;
+
   // Marks a held step failed for good with error, then closes the root if it is done. Fenced.
   virtual Status fail_step(const LeaseRef& lease, const std::string& error, Millis now) = 0;
 

@@ -312,3 +312,21 @@ STORE_CONTRACT("requeue with no job moves every failed job in the database") {
   CHECK(root_of(*fx, c).status == JobStatus::running);  // its chapters are pending
   CHECK(claim(*fx, 10, kT0 + 10).size() == 2 + 2);
 }
+
+STORE_CONTRACT("return_step puts a step back with its attempt given back, and is fenced") {
+  std::string root = submit_small(*fx, "MATH", kT0);
+  Job subject = claim_one(*fx, kT0);
+  REQUIRE(subject.attempts == 1);
+  REQUIRE_OK(fx->return_step(lease_of(subject), "out of quota", kT0 + 10));
+  Job back = find(*fx, subject.id);
+  CHECK(back.status == JobStatus::pending);
+  CHECK(back.attempts == 0);
+  CHECK(back.run_after == kT0 + 10);
+  CHECK(back.last_error == "out of quota");
+  // The lease is gone with it: a second return changes nothing.
+  auto again = fx->return_step(lease_of(subject), "out of quota", kT0 + 20);
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().kind == ErrorKind::conflict);
+  CHECK(find(*fx, subject.id).attempts == 0);
+  CHECK(claim_one(*fx, kT0 + 30).attempts == 1);
+}
