@@ -1,11 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck source-path=SCRIPTDIR
-# Budgets on PostgreSQL, two workers sharing the tree: see lib/budget.bash for the scenario.
-source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
-source "$(dirname "${BASH_SOURCE[0]}")/lib/postgres.bash"
-source "$(dirname "${BASH_SOURCE[0]}")/lib/budget.bash"
-e2e_init postgres_budget
-pg_init
-
-start_mock --latency-ms 30
-budget_scenario
+# budget.sh on PostgreSQL (its own database on the HYDRATE_TEST_PG server).
+E2E_BACKEND=postgres
+# shellcheck source=budget.sh
+source "$(dirname "${BASH_SOURCE[0]}")/budget.sh"
