@@ -122,6 +122,8 @@ struct TokenUsage {
 
 // One call to the model, logged whether its output was used or not.
 struct CallRecord {
+  // Unique per call, given by the worker: logging the same call twice keeps one row.
+  std::string call_id;
   std::string job_id;
   std::string root_id;
   int attempt = 0;

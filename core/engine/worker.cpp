@@ -8,6 +8,7 @@
 #include "core/cascade.hpp"
 #include "core/clock.hpp"
 #include "core/engine/rate_budget.hpp"
+#include "core/ids.hpp"
 #include "core/llm/chat_protocol.hpp"
 #include "core/log.hpp"
 
@@ -59,6 +60,7 @@ class Worker {
                          const llm::ChatResult& result, bool used, const std::string& error) const;
   void count_call(const CallRecord& call);
   // Logs a call whose answer was not used (retries, rejections, lost leases).
+  void log_record(const Step& step, const CallRecord& call);
   void log_call(const Step& step, const llm::HttpResponse& response, const llm::ChatResult& result,
                 bool used, const std::string& error);
   void extend_leases(Millis now);
@@ -275,7 +277,12 @@ void Worker::on_answer(Step& step, const llm::ChatResult& result,
         ++report_.succeeded;
         log::debug("{} {} succeeded", to_string(step.job.kind), step.job.id);
       } else {
-        log_call(step, response, result, false, saved.error().message);
+        // The same call, by its id: if the commit happened after all (the connection was lost
+        // during it), the store keeps the used row and this one is not logged twice.
+        CallRecord unused = *output->call;
+        unused.used = false;
+        unused.error = saved.error().message;
+        log_record(step, unused);
         note_store_error(saved.error(), step);
       }
       step.lease.job_id.clear();
@@ -365,6 +372,7 @@ CallRecord Worker::call_record(const Step& step, const llm::HttpResponse& respon
                                const llm::ChatResult& result, bool used,
                                const std::string& error) const {
   CallRecord call;
+  call.call_id = new_lease_token();
   call.job_id = step.job.id;
   call.root_id = step.job.root_id;
   call.attempt = step.attempt;
@@ -392,7 +400,10 @@ void Worker::count_call(const CallRecord& call) {
 
 void Worker::log_call(const Step& step, const llm::HttpResponse& response,
                       const llm::ChatResult& result, bool used, const std::string& error) {
-  CallRecord call = call_record(step, response, result, used, error);
+  log_record(step, call_record(step, response, result, used, error));
+}
+
+void Worker::log_record(const Step& step, const CallRecord& call) {
   count_call(call);
   for (int tries = 0;; ++tries) {
     auto logged = ctx_.store.log_call(call);

@@ -121,15 +121,17 @@ int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now)
 }
 
 void insert_call(Connection& db, const CallRecord& call) {
-  db.run(
+  auto inserted = db.run(
       "INSERT INTO llm_calls (job_id, root_id, attempt, model, http_status, prompt_tokens, "
       "completion_tokens, cached_tokens, cost_usd, input_price, cached_input_price, "
-      "output_price, latency_ms, error, used, created_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULLIF(?14, ''), ?15, ?16)",
+      "output_price, latency_ms, error, used, created_at, call_id) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULLIF(?14, ''), ?15, ?16, "
+      "NULLIF(?17, '')) ON CONFLICT DO NOTHING",
       params(call.job_id, call.root_id, call.attempt, call.model, call.http_status,
              call.usage.prompt, call.usage.completion, call.usage.cached, call.cost_usd,
              call.input_price, call.cached_input_price, call.output_price, call.latency_ms,
-             call.error, call.used ? 1 : 0, call.created_at));
+             call.error, call.used ? 1 : 0, call.created_at, call.call_id));
+  if (inserted.affected == 0) return;  // this call is logged already: bill it once
   // The call's cost replaces its reservation: released only while the call's lease still holds
   // the step, so a zombie's late call cannot free the reservation of the step's new holder.
   db.run(

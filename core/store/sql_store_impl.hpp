@@ -57,7 +57,8 @@ int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now)
 // text is not an array, non-string items skipped.
 std::vector<std::string> string_list(const std::string& text);
 
-// Inside a transaction: logs a model call, adds its cost to the job and counts it in metrics.
+// Inside a transaction: logs a model call, adds its cost to the job and counts it in metrics;
+// nothing when a call with its call_id is logged already.
 void insert_call(Connection& db, const CallRecord& call);
 
 class SqlStore final : public Store {

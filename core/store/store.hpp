@@ -188,8 +188,10 @@ class Store {
   // Marks a held step failed for good with error, then closes the root if it is done. Fenced.
   virtual Status fail_step(const LeaseRef& lease, const std::string& error, Millis now) = 0;
 
-  // Logs one model call and adds its cost to the job and the root's spend. Not fenced: late calls
-  // are billed too. The job's reservation is released when call.lease_token still holds it.
+  // Logs one model call and adds its cost to the job and the root's spend; a call whose call_id
+  // is logged already (by complete_step or an earlier log_call) is not logged again. Not fenced:
+  // late calls are billed too. The job's reservation is released when call.lease_token still holds
+  // it.
   virtual Status log_call(const CallRecord& call) = 0;
 
   // Before a held step sends a model call: reserves worst_case_usd, the most the call can cost,

@@ -330,3 +330,34 @@ STORE_CONTRACT("return_step puts a step back with its attempt given back, and is
   CHECK(find(*fx, subject.id).attempts == 0);
   CHECK(claim_one(*fx, kT0 + 30).attempts == 1);
 }
+
+STORE_CONTRACT("a call logged again by its id is kept once and billed once") {
+  std::string root = submit_small(*fx, "MATH", kT0);
+  Job subject = claim_one(*fx, kT0);
+  // The result committed, but the worker lost the connection during the commit and, unable to
+  // tell, logs the same call again as unused: the used row stays, billed once.
+  store::StepOutput out = output_for(subject, kT0 + 10);
+  out.call = call_for(subject, 400, 120, 0, 0.001, true);
+  out.call->call_id = "call-subject-1";
+  REQUIRE_OK(fx->complete_step(lease_of(subject), out, kT0 + 10));
+  CallRecord again = *out.call;
+  again.used = false;
+  again.error = "connection lost during the commit";
+  REQUIRE_OK(fx->log_call(again));
+  // An unused call logged twice (a retried log) is one row too; calls without ids are each kept.
+  CallRecord retried = call_for(subject, 50, 10, 0, 0.002, false);
+  retried.call_id = "call-subject-0";
+  REQUIRE_OK(fx->log_call(retried));
+  REQUIRE_OK(fx->log_call(retried));
+  REQUIRE_OK(fx->log_call(call_for(subject, 1, 1, 0, 0.004, false)));
+  REQUIRE_OK(fx->log_call(call_for(subject, 1, 1, 0, 0.004, false)));
+
+  store::TreeCounts c = counts(*fx, root);
+  CHECK(c.calls == 4);
+  CHECK(c.tokens == TokenUsage{452, 132, 0});
+  CHECK(c.actual_cost_usd == doctest::Approx(0.011));
+  CHECK(find(*fx, subject.id).actual_cost_usd == doctest::Approx(0.011));
+  auto samples = fx->read_metrics();
+  REQUIRE_OK(samples);
+  CHECK(metric(*samples, "hydrate_llm_prompt_tokens_total") == 452);
+}
