@@ -120,6 +120,23 @@ int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now)
   return inserted;
 }
 
+std::optional<EndedAttempt> end_held_attempt(Connection& db, const LeaseRef& lease, bool retry,
+                                             const std::string& error, Millis run_after, Millis now,
+                                             bool uncounted) {
+  auto rows = db.run(
+      "UPDATE jobs SET status = ?3, last_error = coalesce(NULLIF(?4, ''), last_error), "
+      "  run_after = ?5, updated_at = ?6, attempts = attempts - ?7, reserved_usd = 0, "
+      "  finished_at = CASE WHEN ?3 = 'failed' THEN CAST(?6 AS BIGINT) END, "
+      "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
+      "WHERE id = ?1 AND lease_token = ?2 AND status = 'running' "
+      "RETURNING kind, root_id",
+      params(lease.job_id, lease.token, retry ? "pending" : "failed", error, run_after, now,
+             uncounted ? 1 : 0));
+  if (rows.empty()) return std::nullopt;
+  return EndedAttempt{parse_job_kind(rows.front().text(0)).value_or(JobKind::subject),
+                      rows.front().text(1)};
+}
+
 void insert_call(Connection& db, const CallRecord& call) {
   auto inserted = db.run(
       "INSERT INTO llm_calls (job_id, root_id, attempt, model, http_status, prompt_tokens, "

@@ -280,20 +280,11 @@ Status SqlStore::complete_step(const LeaseRef& lease, const StepOutput& output, 
 Status SqlStore::finish_attempt(const LeaseRef& lease, const std::string& error, bool retry,
                                 Millis run_after, Millis now, bool uncounted) {
   return write("saving a step failure", [&]() -> Status {
-    auto rows =
-        run("UPDATE jobs SET status = ?3, last_error = ?4, run_after = ?5, updated_at = ?6, "
-            "  attempts = attempts - ?7, "
-            "  finished_at = CASE WHEN ?3 = 'failed' THEN CAST(?6 AS BIGINT) END, "
-            "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
-            "WHERE id = ?1 AND lease_token = ?2 AND status = 'running' "
-            "RETURNING kind, root_id",
-            params(lease.job_id, lease.token, retry ? "pending" : "failed", error, run_after, now,
-                   uncounted ? 1 : 0));
-    if (rows.empty())
-      return make_error(ErrorKind::conflict, "job " + lease.job_id + ": lease lost");
+    auto ended = end_held_attempt(*db_, lease, retry, error, run_after, now, uncounted);
+    if (!ended) return make_error(ErrorKind::conflict, "job " + lease.job_id + ": lease lost");
     add_metric(*db_, retry ? metrics::kJobsRetried : metrics::kJobsFailed,
-               fmt::format("kind=\"{}\"", rows.front().text(0)), 1);
-    if (!retry) close_root(*db_, rows.front().text(1), now);
+               fmt::format("kind=\"{}\"", to_string(ended->kind)), 1);
+    if (!retry) close_root(*db_, ended->root_id, now);
     return ok_status();
   });
 }
@@ -349,21 +340,13 @@ Result<Reservation> SqlStore::reserve_call(const LeaseRef& lease, double worst_c
       return Reservation::granted;
     }
     if (spent + worst_case_usd <= budget) {
-      run("UPDATE jobs SET status = 'pending', attempts = attempts - 1, run_after = ?3, "
-          "  updated_at = ?4, reserved_usd = 0, lease_holder = NULL, lease_token = NULL, "
-          "  lease_expires_at = NULL "
-          "WHERE id = ?1 AND lease_token = ?2",
-          params(lease.job_id, lease.token, retry_at, now));
+      end_held_attempt(*db_, lease, true, "", retry_at, now, true);
       return Reservation::deferred;
     }
     std::string error = fmt::format(
         "{}: spent ${:.6f} + this call's worst case ${:.6f} would pass the budget of ${:.6f}",
         kBudgetExhausted, spent, worst_case_usd, budget);
-    run("UPDATE jobs SET status = 'failed', attempts = attempts - 1, last_error = ?3, "
-        "  finished_at = ?4, updated_at = ?4, reserved_usd = 0, lease_holder = NULL, "
-        "  lease_token = NULL, lease_expires_at = NULL "
-        "WHERE id = ?1 AND lease_token = ?2",
-        params(lease.job_id, lease.token, error, now));
+    end_held_attempt(*db_, lease, false, error, now, now, true);
     run("UPDATE jobs SET status = 'failed', last_error = ?2, finished_at = ?3, updated_at = ?3 "
         "WHERE root_id = ?1 AND status = 'pending'",
         params(root_id, std::string(kBudgetExhausted) + ": not started", now));

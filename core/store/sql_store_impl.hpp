@@ -57,6 +57,18 @@ int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now)
 // text is not an array, non-string items skipped.
 std::vector<std::string> string_list(const std::string& text);
 
+// Inside a transaction: ends the attempt of a step held under lease — back to pending due at
+// run_after (retry) or failed — clearing the lease and the reservation, the attempt given back
+// when uncounted; error becomes the last error unless empty. The step's kind and root, or nullopt
+// when the lease is no longer held (nothing changed).
+struct EndedAttempt {
+  JobKind kind;
+  std::string root_id;
+};
+std::optional<EndedAttempt> end_held_attempt(Connection& db, const LeaseRef& lease, bool retry,
+                                             const std::string& error, Millis run_after, Millis now,
+                                             bool uncounted);
+
 // Inside a transaction: logs a model call, adds its cost to the job and counts it in metrics;
 // nothing when a call with its call_id is logged already.
 void insert_call(Connection& db, const CallRecord& call);

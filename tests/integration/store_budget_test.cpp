@@ -16,17 +16,7 @@ std::string submit_budgeted(store::Store& store, const std::string& subject, dou
 
 // A model call of job under its current lease, costing cost.
 CallRecord bill(const Job& job, double cost) {
-  CallRecord call;
-  call.job_id = job.id;
-  call.root_id = job.root_id;
-  call.attempt = job.attempts;
-  call.model = "gpt-4o-mini";
-  call.http_status = 200;
-  call.usage = TokenUsage{1000, 100, 0};
-  call.cost_usd = cost;
-  call.created_at = kT0;
-  call.lease_token = job.lease_token;
-  return call;
+  return call_for(job, 1000, 100, 0, cost, false);
 }
 
 store::Reservation reserve(store::Store& store, const Job& job, double worst, Millis now) {

@@ -97,6 +97,11 @@ Job pick(const std::vector<Job>& jobs, JobKind kind, int position);
 // The child of output with that kind and position (its id), REQUIREd.
 std::string child_id(const store::StepOutput& output, JobKind kind, int position);
 
+// A gpt-4o-mini call of job under its current lease: 200, 1.2 s, these tokens and cost; an
+// unused one says "answer rejected".
+CallRecord call_for(const Job& job, std::int64_t prompt, std::int64_t completion,
+                    std::int64_t cached, double cost, bool used);
+
 double metric(const std::vector<store::MetricSample>& samples, const std::string& name,
               const std::string& labels = "");
 

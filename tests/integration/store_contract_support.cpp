@@ -336,6 +336,24 @@ std::string child_id(const store::StepOutput& output, JobKind kind, int position
   return {};
 }
 
+CallRecord call_for(const Job& job, std::int64_t prompt, std::int64_t completion,
+                    std::int64_t cached, double cost, bool used) {
+  CallRecord call;
+  call.job_id = job.id;
+  call.root_id = job.root_id;
+  call.attempt = job.attempts;
+  call.model = "gpt-4o-mini";
+  call.http_status = 200;
+  call.usage = TokenUsage{prompt, completion, cached};
+  call.cost_usd = cost;
+  call.latency_ms = 1200;
+  call.used = used;
+  call.error = used ? "" : "answer rejected";
+  call.created_at = kT0;
+  call.lease_token = job.lease_token;
+  return call;
+}
+
 double metric(const std::vector<store::MetricSample>& samples, const std::string& name,
               const std::string& labels) {
   double total = 0;

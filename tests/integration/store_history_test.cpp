@@ -14,15 +14,9 @@ std::string finished_tree(store::Store& store, const Slot& slot, const std::stri
   options.model = model;
   std::string root = submit(store, new_root(slot, options, now)).root.job.id;
   CHECK(run_to_end(store, now) == 1 + 2 + 4 + 4);
-  CallRecord call;
-  call.job_id = root;
-  call.root_id = root;
+  CallRecord call = call_for(find(store, root), 1000, 300, 0, 0.001, true);
   call.model = model;
-  call.http_status = 200;
-  call.usage = TokenUsage{1000, 300, 0};
   call.latency_ms = 2000;
-  call.used = true;
-  call.created_at = now;
   REQUIRE_OK(store.log_call(call));
   return root;
 }

@@ -6,27 +6,6 @@
 using namespace hydrate;
 using namespace hydrate::testing;
 
-namespace {
-
-CallRecord call_for(const Job& job, std::int64_t prompt, std::int64_t completion,
-                    std::int64_t cached, double cost, bool used) {
-  CallRecord call;
-  call.job_id = job.id;
-  call.root_id = job.root_id;
-  call.attempt = job.attempts;
-  call.model = "gpt-4o-mini";
-  call.http_status = 200;
-  call.usage = TokenUsage{prompt, completion, cached};
-  call.cost_usd = cost;
-  call.latency_ms = 1200;
-  call.used = used;
-  call.error = used ? "" : "answer rejected";
-  call.created_at = kT0;
-  return call;
-}
-
-}  // namespace
-
 STORE_CONTRACT("release_step puts a step back to pending, due at run_after, with its error") {
   std::string root = submit_small(*fx, "MATH", kT0);
   Job job = claim_one(*fx, kT0);
