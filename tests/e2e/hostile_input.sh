@@ -17,6 +17,12 @@ hostile_input_scenario
 mkdir "$E2E_DIR/a-directory.db"
 refuse 1 "a-directory.db" --db "sqlite:$E2E_DIR/a-directory.db" status
 assert_eq "" "$(ls -A "$E2E_DIR/a-directory.db")" "files created in the directory"
+# estimate, the CI budget gate, still answers: on the defaults, saying why in one warning.
+hy --db "sqlite:$E2E_DIR/a-directory.db" --json estimate --language en --board CBSE --grade 1 \
+  --subject MATH
+assert_eq defaults "$(jq -r .estimates.basis <<<"$RUN_OUT")" "basis of an estimate without a readable database"
+assert_contains "$RUN_ERR" "warning: estimating on defaults" "the warning of that estimate"
+assert_eq 1 "$(grep -c . <<<"$RUN_ERR")" "lines on stderr of that estimate"
 
 # A read-only database (immutable, so that even root cannot write it): reads work, every write
 # is refused with one line naming the problem, and the file is unchanged.

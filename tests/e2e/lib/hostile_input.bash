@@ -61,6 +61,7 @@ hostile_input_scenario() {
   refuse 2 "not a job id" export "$huge"
   refuse 2 "requeue needs a JOB" requeue ""
   refuse 2 "--max-cost" requeue "$ROOT" --max-cost -2
+  refuse 2 "--max-cost needs a root" requeue --failed --max-cost 5
   # Files: an export to a directory that does not exist, a config file that is not one.
   refuse 1 "/nonexistent/dir/tree.json" export "$ROOT" -o /nonexistent/dir/tree.json
   refuse 2 "$E2E_DIR" --config "$E2E_DIR" status
