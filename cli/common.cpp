@@ -34,8 +34,6 @@ void fail(const Error& error) {
   throw Failure(exit_code_for(error.kind), error.message);
 }
 
-namespace {
-
 // The whole of a small text file the operator named; a usage error naming what and path when it
 // is missing, not a regular file, unreadable or over 1 MiB.
 std::string read_file(const std::string& path, const char* what) {
@@ -58,7 +56,7 @@ std::string read_file(const std::string& path, const char* what) {
   return buffer.str();
 }
 
-}  // namespace
+namespace {}  // namespace
 
 Config load_config(const Globals& globals) {
   log::set_level(globals.quiet ? log::Level::quiet

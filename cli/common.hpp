@@ -58,6 +58,10 @@ std::unique_ptr<store::Store> open_database(const Config& config, bool create = 
 // defaults.
 std::optional<History> read_history(const Globals& globals, const Config& config,
                                     const SubmitRequest& request, bool warn = true);
+// The whole of a small text file the operator named; a usage error naming what and path when it
+// is missing, not a regular file, unreadable or over 1 MiB.
+std::string read_file(const std::string& path, const char* what);
+
 // The API key: from the environment, or the file llm.api_key_file names.
 std::string api_key(const Config& config);
 // holder identity for leases and locks: HOST:PID

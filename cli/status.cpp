@@ -63,8 +63,12 @@ void print_root(const store::RootRecord& root, const store::TreeCounts& counts,
                          root.started_at ? format_utc(root.started_at) : "-",
                          root.finished_at ? format_utc(root.finished_at) : "-"));
   for (const auto& job : errors) {
-    print_line(fmt::format("error      {} {} ({} attempts, {}): {}", to_string(job.kind), job.id,
-                           job.attempts, to_string(job.status), job.last_error));
+    std::string line =
+        fmt::format("error      {} {} ({} attempts, {} transient retries, {})", to_string(job.kind),
+                    job.id, job.attempts, job.transient_retries, to_string(job.status));
+    if (!job.last_error.empty()) line += ": " + job.last_error;
+    if (!job.last_transient_error.empty()) line += "; last transient: " + job.last_transient_error;
+    print_line(line);
   }
 }
 
@@ -93,9 +97,11 @@ bool show_job(const Globals& globals, store::Store& store, const std::string& id
     if (globals.json)
       print_line(report::job_status_json(job));
     else
-      print_line(fmt::format("{} {} {} (attempt {}/{}){}", to_string(job.kind), job.id,
-                             to_string(job.status), job.attempts, job.max_attempts,
-                             job.last_error.empty() ? "" : ": " + job.last_error));
+      print_line(fmt::format(
+          "{} {} {} (attempt {}/{}, {} transient retries){}{}", to_string(job.kind), job.id,
+          to_string(job.status), job.attempts, job.max_attempts, job.transient_retries,
+          job.last_error.empty() ? "" : ": " + job.last_error,
+          job.last_transient_error.empty() ? "" : "; last transient: " + job.last_transient_error));
     return is_terminal(job.status);
   }
   auto root = unwrap(store.find_root(id));

@@ -31,9 +31,46 @@ struct WorkFlags {
   bool progress = false;
 };
 
-std::string chat_url(std::string base) {
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return base + "/chat/completions";
+// The endpoint as configured: URL, key, flavor (llm.flavor, else from the URL), the model
+// profiles (models.file, else the built-in table) and the operator's overrides of them.
+engine::Endpoint endpoint_from_config(const Config& config) {
+  engine::Endpoint endpoint;
+  auto flavor = llm::detect_flavor(config.get("llm.flavor"), config.get("llm.url"));
+  if (!flavor) {
+    throw Failure(kUsage, fmt::format("llm.flavor must be auto, openai, azure, llamacpp, vllm or "
+                                      "ollama (got '{}' from {})",
+                                      config.get("llm.flavor"), config.origin("llm.flavor")));
+  }
+  endpoint.flavor = *flavor;
+  endpoint.chat_url =
+      llm::chat_completions_url(config.get("llm.url"), *flavor, config.get("llm.api_version"));
+  endpoint.api_key = api_key(config);
+  endpoint.default_model = config.get("llm.model");
+  endpoint.timeout_ms = static_cast<long>(unwrap(config.get_int("llm.timeout_ms", 100, 3600000)));
+  if (const std::string& file = config.get("models.file"); !file.empty()) {
+    endpoint.profiles =
+        unwrap(llm::ProfileTable::parse(read_file(file, "model profile file"), file));
+  }
+  const std::string& field = config.get("llm.max_tokens_field");
+  if (field == "max_tokens" || field == "max_completion_tokens") {
+    endpoint.max_completion_tokens = field == "max_completion_tokens";
+  } else if (field != "auto") {
+    throw Failure(kUsage, fmt::format("llm.max_tokens_field must be auto, max_tokens or "
+                                      "max_completion_tokens (got '{}' from {})",
+                                      field, config.origin("llm.max_tokens_field")));
+  }
+  const std::string& format = config.get("llm.response_format");
+  if (format != "auto") {
+    endpoint.output_mode = llm::parse_output_mode(format);
+    if (!endpoint.output_mode) {
+      throw Failure(kUsage, fmt::format("llm.response_format must be auto, json_schema, "
+                                        "json_object or prompt (got '{}' from {})",
+                                        format, config.origin("llm.response_format")));
+    }
+  }
+  endpoint.max_response_bytes =
+      static_cast<std::size_t>(unwrap(config.get_int("llm.max_response_bytes", 1024, 1LL << 30)));
+  return endpoint;
 }
 
 void run_work(const Globals& globals, const WorkFlags& flags) {
@@ -46,16 +83,7 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
   auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
   auto transport = llm::make_curl_transport();
 
-  engine::Endpoint endpoint;
-  endpoint.chat_url = chat_url(config.get("llm.url"));
-  endpoint.api_key = api_key(config);
-  endpoint.default_model = config.get("llm.model");
-  endpoint.timeout_ms = static_cast<long>(unwrap(config.get_int("llm.timeout_ms", 100, 3600000)));
-  endpoint.use_max_completion_tokens =
-      config.get("llm.max_tokens_field") == "max_completion_tokens";
-  endpoint.json_object_only = config.get("llm.response_format") == "json_object";
-  endpoint.max_response_bytes =
-      static_cast<std::size_t>(unwrap(config.get_int("llm.max_response_bytes", 1024, 1LL << 30)));
+  engine::Endpoint endpoint = endpoint_from_config(config);
 
   engine::WorkerOptions options;
   options.holder = holder_name();
@@ -69,6 +97,9 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
                                         : unwrap(config.get_int("work.lease_seconds", 1, 86400)));
   options.retry.base_ms = unwrap(config.get_int("retry.base_ms", 1, 3600000));
   options.retry.max_ms = unwrap(config.get_int("retry.max_ms", 1, 86400000));
+  options.retry.max_elapsed_ms = unwrap(config.get_duration_ms("retry.max_elapsed", 1, 604800000));
+  options.retry.max_transient =
+      static_cast<int>(unwrap(config.get_int("retry.max_transient", 0, 1000000)));
   options.requests_per_minute = flags.rpm;
   options.tokens_per_minute = flags.tpm;
   options.limits.max_markdown =

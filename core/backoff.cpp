@@ -15,4 +15,9 @@ Millis retry_delay(const RetryPolicy& policy, int attempt, double unit_random,
   return delay;
 }
 
+bool transient_retry_left(const RetryPolicy& policy, int retries, Millis first_at, Millis now) {
+  if (retries >= policy.max_transient) return false;
+  return first_at <= 0 || now - first_at < policy.max_elapsed_ms;
+}
+
 }  // namespace hydrate

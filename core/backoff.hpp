@@ -11,7 +11,14 @@ namespace hydrate {
 struct RetryPolicy {
   Millis base_ms = 1000;  // delay scale of the first retry
   Millis max_ms = 60000;  // cap of any computed delay
+  // The transient-fault budget of a step, apart from its attempts: it fails once either is spent.
+  Millis max_elapsed_ms = 30 * 60 * 1000;  // from the step's first transient fault
+  int max_transient = 200;                 // transient retries in all
 };
+
+// Whether a step may retry one more transient fault at now, having retried `retries` of them
+// since the first at first_at (0 = none yet).
+bool transient_retry_left(const RetryPolicy& policy, int retries, Millis first_at, Millis now);
 
 // Delay before the next try after `attempt` failed tries (attempt >= 1). The exponential part is
 // min(max_ms, base_ms * 2^(attempt-1)); "equal jitter" draws uniformly from its upper half

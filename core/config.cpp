@@ -1,5 +1,7 @@
 #include "core/config.hpp"
 
+#include "core/duration.hpp"
+
 #include <cerrno>
 #include <cstdlib>
 
@@ -29,14 +31,43 @@ const std::vector<KeyInfo>& known_keys() {
        "API key (environment only)"},
       {"llm.api_key_file", "", {"HYDRATE_LLM_API_KEY_FILE"}, false, "file holding the API key"},
       {"llm.timeout_ms", "120000", {"HYDRATE_LLM_TIMEOUT_MS"}, false, "whole-request timeout"},
-      {"llm.max_tokens_field", "max_tokens", {}, false, "max_tokens or max_completion_tokens"},
-      {"llm.response_format", "json_schema", {}, false, "json_schema or json_object"},
+      {"llm.flavor",
+       "auto",
+       {"HYDRATE_LLM_FLAVOR"},
+       false,
+       "auto, openai, azure, llamacpp, vllm or ollama (auto: from the URL)"},
+      {"llm.api_version",
+       "2024-10-21",
+       {"HYDRATE_LLM_API_VERSION"},
+       false,
+       "api-version query parameter (azure)"},
+      {"llm.max_tokens_field",
+       "auto",
+       {},
+       false,
+       "auto (the model profile), max_tokens or max_completion_tokens"},
+      {"llm.response_format",
+       "auto",
+       {},
+       false,
+       "auto (the profile, then what the endpoint accepts), json_schema, json_object or prompt"},
+      {"models.file",
+       "",
+       {"HYDRATE_MODELS"},
+       false,
+       "model profile table replacing the built-in data/models.tsv"},
       {"llm.max_response_bytes", "1048576", {}, false, "answers larger than this are cut and fail"},
       {"work.concurrency", "8", {"HYDRATE_CONCURRENCY"}, false, "model calls in flight per worker"},
       {"work.lease_seconds", "60", {}, false, "lease of a claimed step, extended while in flight"},
       {"work.max_attempts", "5", {}, false, "attempts per step before it fails"},
       {"retry.base_ms", "1000", {"HYDRATE_RETRY_BASE_MS"}, false, "first retry delay scale"},
       {"retry.max_ms", "60000", {}, false, "cap of a retry delay"},
+      {"retry.max_elapsed",
+       "30m",
+       {"HYDRATE_RETRY_MAX_ELAPSED"},
+       false,
+       "a step fails once its transient faults last this long (e.g. 30m, 90s)"},
+      {"retry.max_transient", "200", {}, false, "transient retries per step at most"},
       {"prompts.dir",
        "",
        {"HYDRATE_PROMPTS_DIR"},
@@ -136,6 +167,19 @@ Result<long long> Config::get_int(const std::string& key, long long min, long lo
                                   min, max, text, origin(key)));
   }
   return value;
+}
+
+Result<long long> Config::get_duration_ms(const std::string& key, long long min_ms,
+                                          long long max_ms) const {
+  const std::string& text = get(key);
+  auto ms = parse_duration_ms(text);
+  if (!ms || *ms < min_ms || *ms > max_ms) {
+    return make_error(ErrorKind::invalid_input,
+                      fmt::format("{} must be a duration from {} ms to {} s, like 30m or 90s (got "
+                                  "'{}' from {})",
+                                  key, min_ms, max_ms / 1000, text, origin(key)));
+  }
+  return *ms;
 }
 
 std::vector<std::pair<std::string, ConfigValue>> Config::describe() const {

@@ -26,6 +26,10 @@ const std::map<std::string, Family>& families() {
       {kCompletionTokens, {"counter", "Completion tokens billed by the model."}},
       {kCachedTokens, {"counter", "Prompt tokens served from the provider's cache."}},
       {kCostUsd, {"counter", "Cost of every model call in US dollars."}},
+      {kTransientRetries,
+       {"counter",
+        "Steps put back after a transient fault (429, 5xx, timeout, dropped "
+        "connection), which spends no attempt."}},
       {kBudgetStops, {"counter", "Trees stopped because their budget could not cover a call."}},
       {kReconcilerLastRun, {"gauge", "Unix time of the last reconcile run."}},
       {kReconcilerRuns, {"counter", "Reconcile runs that did the work (held the lock)."}},

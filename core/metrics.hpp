@@ -20,6 +20,7 @@ inline constexpr const char* kPromptTokens = "hydrate_llm_prompt_tokens_total";
 inline constexpr const char* kCompletionTokens = "hydrate_llm_completion_tokens_total";
 inline constexpr const char* kCachedTokens = "hydrate_llm_cached_tokens_total";
 inline constexpr const char* kCostUsd = "hydrate_llm_cost_usd_total";
+inline constexpr const char* kTransientRetries = "hydrate_transient_retries_total";
 inline constexpr const char* kBudgetStops = "hydrate_budget_stops_total";
 inline constexpr const char* kReconcilerLastRun = "hydrate_reconciler_last_run_timestamp";
 inline constexpr const char* kReconcilerRuns = "hydrate_reconciler_runs_total";

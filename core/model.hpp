@@ -60,9 +60,15 @@ struct Job {
   Millis created_at = 0;
   Millis started_at = 0;   // 0 = never started
   Millis finished_at = 0;  // 0 = not finished
-  std::string last_error;
+  std::string last_error;  // the latest error that spent an attempt (or ended the step)
   double estimated_cost_usd = 0;
   double actual_cost_usd = 0;
+  // Transient faults (rate limits, 5xx, timeouts, dropped connections) spend these instead of
+  // attempts: how many since the step's last requeue, when the first of them happened (0 = none),
+  // and the latest one's error.
+  int transient_retries = 0;
+  Millis first_transient_at = 0;
+  std::string last_transient_error;
 };
 
 // A job that is about to be inserted: a root, or a child created by its parent's step.
@@ -116,7 +122,8 @@ struct Progress {
 struct TokenUsage {
   std::int64_t prompt = 0;
   std::int64_t completion = 0;
-  std::int64_t cached = 0;  // part of prompt served from the provider's cache
+  std::int64_t cached = 0;     // part of prompt served from the provider's cache
+  std::int64_t reasoning = 0;  // part of completion the model spent reasoning (billed as output)
   bool operator==(const TokenUsage&) const = default;
 };
 
@@ -136,7 +143,14 @@ struct CallRecord {
   std::int64_t latency_ms = 0;
   std::string error;  // empty when the answer was used
   bool used = false;
-  Millis created_at = 0;
+  Millis started_at = 0;  // when it was sent
+  Millis created_at = 0;  // when it ended
+  // What a provider's support desk asks for, as the answer said (empty / nullopt when absent).
+  std::string request_id;        // x-request-id
+  bool usage_estimated = false;  // no usage reported: tokens counted from the text
+  std::optional<std::int64_t> remaining_requests, remaining_tokens;  // x-ratelimit-remaining-*
+  std::optional<std::int64_t> retry_after_ms;  // the wait the server asked for
+  std::string response_format;                 // json_schema | json_object | prompt
   // The lease the call was made under; not stored. Logging the call releases the step's budget
   // reservation only while this lease still holds the step (a zombie's late call does not).
   std::string lease_token;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/resources.hpp"
+#include "core/validate.hpp"
 
 namespace hydrate {
 
@@ -45,8 +46,19 @@ json strict_object(json properties) {
           {"additionalProperties", false}};
 }
 
+// String lengths the schema states, in code points: a quarter of the validator's byte limits
+// (TextLimits), so whatever a grammar-driven server lets through also passes the validator.
+// Servers with OpenAI's strict subset get the schema without them (build_chat_body).
+constexpr TextLimits kLimits;
+json bounded_string(std::size_t max_bytes) {
+  return {{"type", "string"}, {"maxLength", max_bytes / 4}};
+}
+
 json string_array(int min, int max) {
-  return {{"type", "array"}, {"items", {{"type", "string"}}}, {"minItems", min}, {"maxItems", max}};
+  return {{"type", "array"},
+          {"items", bounded_string(kLimits.max_text)},
+          {"minItems", min},
+          {"maxItems", max}};
 }
 
 json object_array(json item, const ItemBounds& bounds) {
@@ -57,20 +69,21 @@ json object_array(json item, const ItemBounds& bounds) {
 }
 
 json schema_for(JobKind kind, const ItemBounds& bounds) {
-  json text = {{"type", "string"}};
+  json title = bounded_string(kLimits.max_title);
+  json text = bounded_string(kLimits.max_text);
   switch (kind) {
     case JobKind::subject:
       return strict_object(
           {{"chapters",
-            object_array(strict_object({{"title", text}, {"summary", text}}), bounds)}});
+            object_array(strict_object({{"title", title}, {"summary", text}}), bounds)}});
     case JobKind::chapter:
       return strict_object(
           {{"topics",
-            object_array(strict_object({{"title", text}, {"objectives", string_array(2, 4)}}),
+            object_array(strict_object({{"title", title}, {"objectives", string_array(2, 4)}}),
                          bounds)}});
     case JobKind::note:
-      return strict_object(
-          {{"markdown", text}, {"keyPoints", string_array(bounds.min, bounds.max)}});
+      return strict_object({{"markdown", bounded_string(kLimits.max_markdown)},
+                            {"keyPoints", string_array(bounds.min, bounds.max)}});
     case JobKind::questions: {
       json difficulty = {{"type", "string"}, {"enum", {"easy", "medium", "hard"}}};
       json mcq = strict_object({{"type", {{"type", "string"}, {"const", "mcq"}}},

@@ -67,7 +67,9 @@ std::string root_status_json(const store::RootRecord& root, const store::TreeCou
                           {"kind", to_string(job.kind)},
                           {"status", to_string(job.status)},
                           {"attempts", job.attempts},
-                          {"error", job.last_error}});
+                          {"transientRetries", job.transient_retries},
+                          {"error", job.last_error},
+                          {"lastTransientError", job.last_transient_error}});
   }
   json j = {
       {"jobId", root.job.id},
@@ -134,11 +136,13 @@ std::string job_status_json(const Job& job) {
             {"position", job.position},
             {"attempts", job.attempts},
             {"maxAttempts", job.max_attempts},
+            {"transientRetries", job.transient_retries},
             {"costs", {{"actualUsd", usd(job.actual_cost_usd)}}},
             {"createdAt", nullable_time(job.created_at)},
             {"startedAt", nullable_time(job.started_at)},
             {"finishedAt", nullable_time(job.finished_at)}};
   if (!job.last_error.empty()) j["lastError"] = job.last_error;
+  if (!job.last_transient_error.empty()) j["lastTransientError"] = job.last_transient_error;
   return j.dump();
 }
 

@@ -7,7 +7,7 @@
 
 #include "core/cascade.hpp"
 #include "core/clock.hpp"
-#include "core/engine/rate_budget.hpp"
+#include "core/engine/pacer.hpp"
 #include "core/ids.hpp"
 #include "core/llm/chat_protocol.hpp"
 #include "core/log.hpp"
@@ -27,16 +27,19 @@ struct Step {
   llm::ChatRequest request;
   std::string model;
   Price price;
-  int attempt = 0;        // attempts counted so far, this one included
-  bool sent = false;      // false while waiting for the rate budget
-  bool reserved = false;  // the next call's worst case is reserved against the root's budget
+  int attempt = 0;               // attempts counted so far, this one included
+  Millis sent_at = 0;            // when the current call was sent
+  std::size_t prompt_bytes = 0;  // of the current call's body
+  bool sent = false;             // false while waiting for the rate limit
+  bool reserved = false;         // the next call's worst case is reserved against the root's budget
 };
 
 class Worker {
  public:
   explicit Worker(WorkerContext& context)
       : ctx_(context),
-        budget_(context.options.requests_per_minute, context.options.tokens_per_minute) {}
+        pacer_(context.store, context.endpoint.chat_url, context.options.requests_per_minute,
+               context.options.tokens_per_minute) {}
 
   Result<WorkerReport> run();
 
@@ -49,12 +52,18 @@ class Worker {
   Status claim(Millis now);
   void prepare(Job job, Millis now);
   void send_ready(Millis now);
+  void send(Step& step, std::uint64_t tag, Millis now);
+  std::int64_t reservation_tokens(const Step& step) const;
   // Reserves the step's next call against its root's budget; false when it must not be sent
   // (the budget is exhausted or the lease lost), the step then being finished with.
   bool reserve(Step& step, Millis now);
   void handle(const llm::HttpResponse& response);
   void on_answer(Step& step, const llm::ChatResult& result, const llm::HttpResponse& response);
-  void retry_or_fail(Step& step, const std::string& error, std::optional<std::int64_t> retry_after);
+  // A transient fault: the step goes back to the queue, due after the backoff (never sooner than
+  // the server's retry-after), spending no attempt; it fails once its transient budget is spent.
+  void retry_transient(Step& step, const std::string& error,
+                       std::optional<std::int64_t> retry_after);
+  void fail(Step& step, const std::string& error);
   void reask(Step& step, const std::string& reason, const std::string& bad_answer);
   CallRecord call_record(const Step& step, const llm::HttpResponse& response,
                          const llm::ChatResult& result, bool used, const std::string& error) const;
@@ -65,6 +74,12 @@ class Worker {
                 bool used, const std::string& error);
   void extend_leases(Millis now);
   void note_store_error(const Error& error, const Step& step);
+  // The structured-output mode for model: the operator's override, else what this endpoint was
+  // found to accept (remembered in the database), else the profile's.
+  llm::OutputMode output_mode(const std::string& model, const llm::ModelProfile& profile);
+  // The endpoint refused the step's mode: the next one, remembered for every worker; false when
+  // none is left.
+  bool fall_back(Step& step);
   void progress() {
     if (ctx_.on_progress) {
       report_.in_flight = steps_.size();
@@ -73,7 +88,8 @@ class Worker {
   }
 
   WorkerContext& ctx_;
-  RateBudget budget_;
+  Pacer pacer_;
+  std::map<std::string, llm::OutputMode> output_modes_;  // by model: what the endpoint accepts
   WorkerReport report_;
   std::map<std::uint64_t, Step> steps_;  // by transport tag
   std::uint64_t next_tag_ = 1;
@@ -175,8 +191,12 @@ void Worker::prepare(Job job, Millis t) {
   step.request.model = model;
   step.request.messages = {{"system", step.rendered.system}, {"user", step.rendered.user}};
   step.request.max_tokens = step.rendered.max_tokens;
-  step.request.use_max_completion_tokens = ctx_.endpoint.use_max_completion_tokens;
-  step.request.json_object_only = ctx_.endpoint.json_object_only;
+  const llm::ModelProfile profile = ctx_.endpoint.profiles.find(ctx_.endpoint.flavor, model);
+  step.request.use_max_completion_tokens =
+      ctx_.endpoint.max_completion_tokens.value_or(profile.max_completion_tokens);
+  step.request.send_temperature = profile.temperature;
+  step.request.mode = output_mode(model, profile);
+  step.request.dialect = profile.dialect;
   step.request.schema_name = step.rendered.schema_name;
   step.request.json_schema = step.rendered.schema_json;
   step.job = std::move(job);
@@ -211,28 +231,21 @@ bool Worker::reserve(Step& step, Millis t) {
 
 void Worker::send_ready(Millis t) {
   std::vector<std::uint64_t> finished;
+  std::map<std::string, std::vector<std::uint64_t>> ready;  // by model, in claim order
   for (auto& [tag, step] : steps_) {
     if (step.sent) continue;
     if (!step.reserved && !reserve(step, t)) {
       if (step.lease.job_id.empty()) finished.push_back(tag);
       continue;
     }
-    std::int64_t estimate = static_cast<std::int64_t>(
-        (step.rendered.system.size() + step.rendered.user.size()) / 4 + step.rendered.max_tokens);
-    if (!budget_.try_take(t, estimate)) break;
-    llm::HttpRequest request;
-    request.tag = tag;
-    request.url = ctx_.endpoint.chat_url;
-    request.headers = {"Content-Type: application/json"};
-    if (!ctx_.endpoint.api_key.empty()) {
-      request.headers.push_back("Authorization: Bearer " + ctx_.endpoint.api_key);
-    }
-    request.body = llm::build_chat_body(step.request);
-    request.timeout_ms = ctx_.endpoint.timeout_ms;
-    request.max_response_bytes = ctx_.endpoint.max_response_bytes;
-    ctx_.transport.start(std::move(request));
-    step.sent = true;
-    step.reserved = false;  // the call spends the reservation; the next one reserves anew
+    ready[step.model].push_back(tag);
+  }
+  for (const auto& [model, tags] : ready) {
+    std::vector<std::int64_t> tokens;
+    for (auto tag : tags) tokens.push_back(reservation_tokens(steps_.at(tag)));
+    const int admitted = pacer_.admit(model, tokens, t);
+    if (admitted < static_cast<int>(tags.size())) ++report_.rate_waits;
+    for (int i = 0; i < admitted; ++i) send(steps_.at(tags[i]), tags[i], t);
   }
   for (auto tag : finished) steps_.erase(tag);
   if (!finished.empty()) {
@@ -241,12 +254,77 @@ void Worker::send_ready(Millis t) {
   }
 }
 
+void Worker::send(Step& step, std::uint64_t tag, Millis t) {
+  llm::HttpRequest request;
+  request.tag = tag;
+  request.url = ctx_.endpoint.chat_url;
+  request.headers = {"Content-Type: application/json"};
+  if (!ctx_.endpoint.api_key.empty()) {
+    request.headers.push_back(ctx_.endpoint.flavor == llm::Flavor::azure
+                                  ? "api-key: " + ctx_.endpoint.api_key
+                                  : "Authorization: Bearer " + ctx_.endpoint.api_key);
+  }
+  request.body = llm::build_chat_body(step.request);
+  request.timeout_ms = ctx_.endpoint.timeout_ms;
+  request.max_response_bytes = ctx_.endpoint.max_response_bytes;
+  step.prompt_bytes = request.body.size();
+  ctx_.transport.start(std::move(request));
+  step.sent = true;
+  step.sent_at = t;
+  step.reserved = false;  // the call spends the reservation; the next one reserves anew
+}
+
+std::int64_t Worker::reservation_tokens(const Step& step) const {
+  std::size_t bytes = step.request.json_schema.size();
+  for (const auto& message : step.request.messages) bytes += message.content.size();
+  return engine::reserved_tokens(bytes, step.request.max_tokens);
+}
+
+llm::OutputMode Worker::output_mode(const std::string& model, const llm::ModelProfile& profile) {
+  if (ctx_.endpoint.output_mode) return *ctx_.endpoint.output_mode;
+  auto known = output_modes_.find(model);
+  if (known != output_modes_.end()) return known->second;
+  llm::OutputMode mode = profile.output_mode;
+  auto learned = ctx_.store.learned_output_mode(ctx_.endpoint.chat_url, model);
+  if (!learned) {
+    log::warn("{}; using the profile's {}", learned.error().message, llm::to_string(mode));
+    return mode;  // not cached: asked again with the next step
+  }
+  if (auto parsed = llm::parse_output_mode(*learned)) mode = *parsed;
+  output_modes_[model] = mode;
+  return mode;
+}
+
+bool Worker::fall_back(Step& step) {
+  auto next = llm::fallback_mode(step.request.mode);
+  if (!next || ctx_.endpoint.output_mode) return false;
+  log::warn("the endpoint refused response format {} for {}; using {} from now on",
+            llm::to_string(step.request.mode), step.model, llm::to_string(*next));
+  ++report_.format_fallbacks;
+  step.request.mode = *next;
+  auto& cached = output_modes_[step.model];
+  if (static_cast<int>(cached) < static_cast<int>(*next)) {
+    cached = *next;
+    auto saved = ctx_.store.remember_output_mode(ctx_.endpoint.chat_url, step.model,
+                                                 llm::to_string(*next), now());
+    if (!saved) log::warn("{}", saved.error().message);
+  }
+  return true;
+}
+
 void Worker::handle(const llm::HttpResponse& response) {
   auto it = steps_.find(response.tag);
   if (it == steps_.end()) return;
   Step& step = it->second;
   step.sent = false;
   llm::ChatResult result = llm::interpret_response(response);
+  if (!result.usage_reported && response.status >= 200 && response.status < 300) {
+    // No usage (some local servers): count the text as a provider would, and say so in the log.
+    result.usage.prompt = static_cast<std::int64_t>((step.prompt_bytes + 3) / 4);
+    result.usage.completion = static_cast<std::int64_t>((result.content.size() + 3) / 4);
+  }
+  pacer_.on_answer(step.model, result, reservation_tokens(step),
+                   result.usage.prompt + result.usage.completion, now());
   ++report_.calls;
   on_answer(step, result, response);
   if (!step.sent && step.lease.job_id.empty()) {
@@ -307,43 +385,52 @@ void Worker::on_answer(Step& step, const llm::ChatResult& result,
       }
       step.lease.job_id.clear();
       return;
-    case ChatOutcome::client_error: {
+    case ChatOutcome::client_error:
       log_call(step, response, result, false, result.error_message);
-      auto failed = ctx_.store.fail_step(step.lease, result.error_message, t);
-      if (failed)
-        ++report_.failed;
-      else
-        note_store_error(failed.error(), step);
-      log::warn("{} {} failed: {}", to_string(step.job.kind), step.job.id, result.error_message);
-      step.lease.job_id.clear();
+      if (result.refused_response_format && fall_back(step)) {
+        step.sent = false;  // asked again in this claim, in the next mode; no attempt spent
+        return;
+      }
+      fail(step, result.error_message);
       return;
-    }
-    default:  // rate_limited, server_error, timeout, network_error, malformed
+    default:  // rate_limited, server_error, timeout, network_error, malformed: transient
       log_call(step, response, result, false, result.error_message);
-      retry_or_fail(step, result.error_message, result.retry_after_ms);
+      retry_transient(step, result.error_message, result.retry_after_ms);
       return;
   }
 }
 
-void Worker::retry_or_fail(Step& step, const std::string& error,
-                           std::optional<std::int64_t> retry_after) {
+void Worker::retry_transient(Step& step, const std::string& error,
+                             std::optional<std::int64_t> retry_after) {
   Millis t = now();
-  Status saved = ok_status();
-  if (step.attempt >= step.job.max_attempts) {
-    std::string final_error = fmt::format("gave up after {} attempts: {}", step.attempt, error);
-    saved = ctx_.store.fail_step(step.lease, final_error, t);
-    if (saved) {
-      ++report_.failed;
-      log::warn("{} {} failed: {}", to_string(step.job.kind), step.job.id, final_error);
-    }
-  } else {
-    double unit = std::uniform_real_distribution<double>(0, 1)(random_);
-    Millis delay = retry_delay(ctx_.options.retry, step.attempt, unit, retry_after);
-    saved = ctx_.store.release_step(step.lease, error, t + delay, t);
-    if (saved) ++report_.retried;
-    log::debug("{} {} retries in {} ms: {}", to_string(step.job.kind), step.job.id, delay, error);
+  const RetryPolicy& policy = ctx_.options.retry;
+  const int retries = step.job.transient_retries;
+  if (!transient_retry_left(policy, retries, step.job.first_transient_at, t)) {
+    Millis since = step.job.first_transient_at > 0 ? t - step.job.first_transient_at : 0;
+    fail(step, fmt::format("gave up after {} transient retries over {} s: {}", retries,
+                           since / 1000, error));
+    return;
   }
-  if (!saved) note_store_error(saved.error(), step);
+  double unit = std::uniform_real_distribution<double>(0, 1)(random_);
+  Millis delay = retry_delay(policy, retries + 1, unit, retry_after);
+  auto saved = ctx_.store.release_transient(step.lease, error, t + delay, t);
+  if (saved) {
+    ++report_.retried;
+    log::debug("{} {} retries in {} ms: {}", to_string(step.job.kind), step.job.id, delay, error);
+  } else {
+    note_store_error(saved.error(), step);
+  }
+  step.lease.job_id.clear();
+}
+
+void Worker::fail(Step& step, const std::string& error) {
+  auto saved = ctx_.store.fail_step(step.lease, error, now());
+  if (saved) {
+    ++report_.failed;
+    log::warn("{} {} failed: {}", to_string(step.job.kind), step.job.id, error);
+  } else {
+    note_store_error(saved.error(), step);
+  }
   step.lease.job_id.clear();
 }
 
@@ -355,7 +442,7 @@ void Worker::reask(Step& step, const std::string& reason, const std::string& bad
     return;
   }
   if (!*counted) {
-    retry_or_fail(step, "invalid answer: " + reason, std::nullopt);
+    fail(step, fmt::format("gave up after {} attempts: invalid answer: {}", step.attempt, reason));
     return;
   }
   ++step.attempt;
@@ -384,6 +471,13 @@ CallRecord Worker::call_record(const Step& step, const llm::HttpResponse& respon
   call.cached_input_price = step.price.cached_input_per_million;
   call.output_price = step.price.output_per_million;
   call.latency_ms = response.latency_ms;
+  call.started_at = step.sent_at;
+  call.retry_after_ms = result.retry_after_ms;
+  call.request_id = result.request_id;
+  call.usage_estimated = !result.usage_reported && response.status >= 200 && response.status < 300;
+  call.remaining_requests = result.rate_limits.remaining_requests;
+  call.remaining_tokens = result.rate_limits.remaining_tokens;
+  call.response_format = llm::to_string(step.request.mode);
   call.error = error;
   call.used = used;
   call.created_at = now();

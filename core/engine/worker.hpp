@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/backoff.hpp"
+#include "core/llm/model_profile.hpp"
 #include "core/llm/transport.hpp"
 #include "core/pricing.hpp"
 #include "core/prompts.hpp"
@@ -18,12 +19,15 @@
 namespace hydrate::engine {
 
 struct Endpoint {
-  std::string chat_url;  // e.g. http://127.0.0.1:8080/v1/chat/completions
-  std::string api_key;   // sent as a bearer token; never logged
+  std::string chat_url;  // e.g. http://127.0.0.1:8080/v1/chat/completions (with api-version)
+  std::string api_key;   // sent as a bearer token (azure: the api-key header); never logged
+  llm::Flavor flavor = llm::Flavor::openai;
   std::string default_model;
   long timeout_ms = 120000;
-  bool use_max_completion_tokens = false;
-  bool json_object_only = false;
+  llm::ProfileTable profiles = llm::ProfileTable::builtin();
+  // Operator overrides of every model's profile (llm.max_tokens_field, llm.response_format).
+  std::optional<bool> max_completion_tokens;
+  std::optional<llm::OutputMode> output_mode;
   std::size_t max_response_bytes = 1 << 20;
 };
 
@@ -35,6 +39,8 @@ struct WorkerOptions {
   Millis lease_ms = 60000;
   Millis idle_poll_ms = 250;
   RetryPolicy retry;
+  // Caps of the account's rate limit, shared by every worker of the database through the store
+  // (0 = none; the provider's x-ratelimit-* headers pace the workers either way).
   int requests_per_minute = 0;
   std::int64_t tokens_per_minute = 0;
   TextLimits limits;
@@ -42,9 +48,11 @@ struct WorkerOptions {
 
 struct WorkerReport {
   std::int64_t claimed = 0, succeeded = 0, retried = 0, reasked = 0, failed = 0;
-  std::int64_t lost_leases = 0;   // results discarded because the lease was taken or cancelled
-  std::int64_t budget_stops = 0;  // steps not sent because their root's budget was exhausted
-  std::int64_t budget_waits = 0;  // steps put back because calls in flight held the budget
+  std::int64_t lost_leases = 0;       // results discarded because the lease was taken or cancelled
+  std::int64_t budget_stops = 0;      // steps not sent because their root's budget was exhausted
+  std::int64_t budget_waits = 0;      // steps put back because calls in flight held the budget
+  std::int64_t rate_waits = 0;        // times sending waited for the shared rate limit
+  std::int64_t format_fallbacks = 0;  // times an endpoint refused a structured-output mode
   std::int64_t calls = 0;
   TokenUsage tokens;
   double cost_usd = 0;

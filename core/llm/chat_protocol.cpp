@@ -23,6 +23,34 @@ constexpr std::size_t kMaxMessageBytes = 300;
 // its own nesting does not count). Anything past this is refused before it is parsed.
 constexpr int kMaxBodyDepth = 64;
 
+// OpenAI's structured outputs refuse string length keywords; grammar-driven servers need them.
+void drop_string_lengths(json& schema) {
+  if (schema.is_object()) {
+    schema.erase("maxLength");
+    schema.erase("minLength");
+    for (auto& [key, value] : schema.items()) {
+      if (key != "enum" && key != "const") drop_string_lengths(value);
+    }
+  } else if (schema.is_array()) {
+    for (auto& item : schema) drop_string_lengths(item);
+  }
+}
+
+// A 400 whose error names response_format (or json_schema / json_object) refuses the mode.
+bool refuses_response_format(int status, const std::string& code, const std::string& message,
+                             const std::string& param) {
+  if (status != 400 && status != 422) return false;
+  auto names = [](const std::string& text) {
+    std::string lower = text;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return lower.find("response_format") != std::string::npos ||
+           lower.find("json_schema") != std::string::npos ||
+           lower.find("json_object") != std::string::npos;
+  };
+  return names(param) || names(message) || names(code);
+}
+
 // [a-zA-Z0-9_-]{1,64}, as response_format.json_schema.name demands.
 std::string fit_schema_name(std::string_view name) {
   std::string fitted;
@@ -107,6 +135,7 @@ struct ErrorBody {
   std::string code;  // error.code, else error.type
   std::string type;
   std::string message;
+  std::string param;  // error.param: the request field the error is about
 };
 
 // The error an endpoint described: OpenAI's {"error":{…}}, a bare {"error":"…"}, vLLM's
@@ -126,6 +155,7 @@ ErrorBody read_error(const json& body) {
   if (error.code.empty()) error.code = error.type;
   error.message = text_of(details, "message");
   if (error.message.empty()) error.message = text_of(details, "detail");
+  error.param = text_of(details, "param");
   return error;
 }
 
@@ -164,6 +194,10 @@ void read_usage(const json& body, ChatResult& result) {
   result.usage.completion = count_of(*usage, "completion_tokens");
   const auto details = usage->find("prompt_tokens_details");
   if (details != usage->end()) result.usage.cached = count_of(*details, "cached_tokens");
+  const auto completion = usage->find("completion_tokens_details");
+  if (completion != usage->end()) {
+    result.usage.reasoning = count_of(*completion, "reasoning_tokens");
+  }
 }
 
 // message.content as text: a string, or the text parts of an array; nullopt when there is none.
@@ -227,26 +261,33 @@ std::string build_chat_body(const ChatRequest& request) {
   for (const ChatMessage& message : request.messages) {
     messages.push_back({{"role", message.role}, {"content", message.content}});
   }
-  body["messages"] = std::move(messages);
-  body["temperature"] = request.temperature;
+  if (request.send_temperature) body["temperature"] = request.temperature;
   body[request.use_max_completion_tokens ? "max_completion_tokens" : "max_tokens"] =
       request.max_tokens;
   if (!request.json_schema.empty()) {
-    if (request.json_object_only) {
-      body["response_format"] = {{"type", "json_object"}};
-    } else {
-      json schema = json::parse(request.json_schema, nullptr, /*allow_exceptions=*/false);
-      if (!schema.is_object()) {
-        throw std::invalid_argument("the JSON schema of response format '" + request.schema_name +
-                                    "' is not a JSON object");
-      }
+    json schema = json::parse(request.json_schema, nullptr, /*allow_exceptions=*/false);
+    if (!schema.is_object()) {
+      throw std::invalid_argument("the JSON schema of response format '" + request.schema_name +
+                                  "' is not a JSON object");
+    }
+    if (request.dialect == SchemaDialect::strict) drop_string_lengths(schema);
+    if (request.mode == OutputMode::json_schema) {
       body["response_format"] = {{"type", "json_schema"},
                                  {"json_schema",
                                   {{"name", fit_schema_name(request.schema_name)},
                                    {"schema", std::move(schema)},
                                    {"strict", request.strict}}}};
+    } else {
+      if (request.mode == OutputMode::json_object) {
+        body["response_format"] = {{"type", "json_object"}};
+      }
+      if (!messages.empty()) {
+        std::string& first = messages.front()["content"].get_ref<std::string&>();
+        first += "\n\nThe JSON schema your answer must follow:\n" + schema.dump();
+      }
     }
   }
+  body["messages"] = std::move(messages);
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -297,6 +338,10 @@ bool is_retryable(ChatOutcome outcome) {
 ChatResult interpret_response(const HttpResponse& response) {
   ChatResult result;
   result.retry_after_ms = response.retry_after_ms;
+  result.rate_limits = parse_rate_limit_headers(response.headers);
+  std::string_view request_id = header_value(response.headers, "x-request-id");
+  if (request_id.empty()) request_id = header_value(response.headers, "apim-request-id");
+  result.request_id = one_line(request_id.substr(0, 100));
   if (response.too_large || response.timed_out || response.status == 0) {
     result.outcome = response.too_large   ? ChatOutcome::too_large
                      : response.timed_out ? ChatOutcome::timeout
@@ -327,6 +372,8 @@ ChatResult interpret_response(const HttpResponse& response) {
   result.outcome = outcome_of_status(response.status, error);
   result.error_code = one_line(error.code);
   result.error_message = http_error_message(response.status, error);
+  result.refused_response_format =
+      refuses_response_format(response.status, error.code, error.message, error.param);
   return result;
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/llm/model_profile.hpp"
+#include "core/llm/rate_headers.hpp"
 #include "core/llm/transport.hpp"
 #include "core/model.hpp"
 
@@ -20,16 +22,21 @@ struct ChatRequest {
   std::string model;
   std::vector<ChatMessage> messages;
   double temperature = 0.2;
+  bool send_temperature = true;  // false for models that take only their default (reasoning)
   int max_tokens = 4096;
   bool use_max_completion_tokens = false;  // send max_completion_tokens instead of max_tokens
   std::string schema_name;                 // [a-zA-Z0-9_-]{1,64}
   std::string json_schema;                 // JSON text of the schema; empty = no response_format
   bool strict = true;
-  bool json_object_only = false;  // endpoints without json_schema: response_format json_object
+  OutputMode mode = OutputMode::json_schema;
+  SchemaDialect dialect = SchemaDialect::strict;
 };
 
-// A JSON body valid against CreateChatCompletionRequest. response_format is json_schema (or
-// json_object when json_object_only) and absent when json_schema is empty; a schema_name outside
+// A JSON body valid against CreateChatCompletionRequest, whatever the mode and dialect. With a
+// json_schema: mode json_schema sends it as response_format (strict dialect: without the string
+// length keywords OpenAI's structured outputs refuse); json_object sends response_format
+// json_object and spells the schema out at the end of the first message; prompt does the same
+// without response_format. No schema: no response_format. A schema_name outside
 // [a-zA-Z0-9_-]{1,64} is made to fit. Invalid UTF-8 in messages is replaced by U+FFFD.
 // Throws std::invalid_argument when json_schema is not the text of a JSON object (a bug in the
 // caller's schema, not a runtime condition).
@@ -63,6 +70,11 @@ struct ChatResult {
   std::string error_message;  // one line for the operator: valid UTF-8, no control characters,
                               // keys redacted, bounded; never contains request headers
   std::optional<std::int64_t> retry_after_ms;
+  std::string request_id;        // x-request-id (apim-request-id on Azure); empty when absent
+  RateLimitHeaders rate_limits;  // the x-ratelimit-* headers, when the server sends them
+  // A 400 that refuses the request's response_format (json_schema or json_object unsupported):
+  // the caller falls back to the next OutputMode instead of failing the step.
+  bool refused_response_format = false;
 };
 
 ChatResult interpret_response(const HttpResponse& response);

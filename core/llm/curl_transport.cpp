@@ -162,6 +162,13 @@ int on_seek(void* user, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
+// Headers worth keeping on a response: who answered (for the provider's support desk) and the
+// account's rate limits.
+bool kept_header(std::string_view name) {
+  return iequals(name, "x-request-id") || iequals(name, "apim-request-id") ||
+         (name.size() > 12 && iequals(name.substr(0, 12), "x-ratelimit-"));
+}
+
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const std::size_t bytes = size * count;
@@ -170,6 +177,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     // A new response begins (after a 100 Continue, say): forget the previous one's headers.
     transfer->retry_after_ms_header.clear();
     transfer->retry_after_header.clear();
+    transfer->response.headers.clear();
     const auto space = line.find(' ');
     int status = 0;
     if (space != std::string_view::npos) {
@@ -187,6 +195,10 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     transfer->retry_after_ms_header = value;
   } else if (iequals(name, "retry-after")) {
     transfer->retry_after_header = value;
+  } else if (kept_header(name) && transfer->response.headers.size() < 16) {
+    std::string lower(name);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    transfer->response.headers.emplace_back(std::move(lower), std::string(value.substr(0, 200)));
   }
   return bytes;
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace hydrate::llm {
@@ -29,6 +30,9 @@ struct HttpResponse {
                    // a too_large answer keeps the status it arrived with
   std::string body;
   std::optional<std::int64_t> retry_after_ms;  // from retry-after-ms, else retry-after (seconds)
+  // The answer's headers that say who answered and what limits remain: x-request-id (or
+  // apim-request-id), x-ratelimit-*; names lower-cased, values trimmed, each at most 200 bytes.
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string transport_error;  // empty when a whole HTTP answer arrived; never holds header values
   bool timed_out = false;
   bool too_large = false;

@@ -58,6 +58,7 @@ Result<int> SqlStore::requeue(const std::string& job_id, Millis now) {
     // {0} is the placeholder of now.
     const char* set =
         "UPDATE jobs SET status = 'pending', attempts = 0, run_after = {0}, updated_at = {0}, "
+        "  transient_retries = 0, first_transient_at = NULL, "
         "  finished_at = NULL, lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL ";
     if (job_id.empty()) {
       auto moved = run(fmt::format(fmt::runtime(set), "?1") +

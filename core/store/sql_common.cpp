@@ -12,7 +12,8 @@ namespace hydrate::store::sql {
 const char* const kJobColumns =
     "id, kind, parent_id, root_id, position, status, priority, input, attempts, max_attempts, "
     "run_after, lease_holder, lease_token, lease_expires_at, created_at, started_at, finished_at, "
-    "last_error, estimated_cost_usd, actual_cost_usd";
+    "last_error, estimated_cost_usd, actual_cost_usd, transient_retries, first_transient_at, "
+    "last_transient_error";
 
 std::string job_columns(const char* alias) {
   std::string out;
@@ -49,6 +50,9 @@ Job read_job(const Row& r, std::size_t o) {
   job.last_error = r.text(o + 17);
   job.estimated_cost_usd = r.real(o + 18);
   job.actual_cost_usd = r.real(o + 19);
+  job.transient_retries = r.int32(o + 20);
+  job.first_transient_at = r.int64(o + 21);
+  job.last_transient_error = r.text(o + 22);
   return job;
 }
 
@@ -138,16 +142,43 @@ std::optional<EndedAttempt> end_held_attempt(Connection& db, const LeaseRef& lea
 }
 
 void insert_call(Connection& db, const CallRecord& call) {
+  auto optional_int = [](const std::optional<std::int64_t>& v) -> Value {
+    return v ? Value(*v) : Value(nullptr);
+  };
   auto inserted = db.run(
       "INSERT INTO llm_calls (job_id, root_id, attempt, model, http_status, prompt_tokens, "
       "completion_tokens, cached_tokens, cost_usd, input_price, cached_input_price, "
-      "output_price, latency_ms, error, used, created_at, call_id) "
+      "output_price, latency_ms, error, used, created_at, call_id, request_id, reasoning_tokens, "
+      "usage_estimated, remaining_requests, remaining_tokens, retry_after_ms, response_format, "
+      "started_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULLIF(?14, ''), ?15, ?16, "
-      "NULLIF(?17, '')) ON CONFLICT DO NOTHING",
-      params(call.job_id, call.root_id, call.attempt, call.model, call.http_status,
-             call.usage.prompt, call.usage.completion, call.usage.cached, call.cost_usd,
-             call.input_price, call.cached_input_price, call.output_price, call.latency_ms,
-             call.error, call.used ? 1 : 0, call.created_at, call.call_id));
+      "NULLIF(?17, ''), NULLIF(?18, ''), ?19, ?20, ?21, ?22, ?23, NULLIF(?24, ''), ?25) "
+      "ON CONFLICT DO NOTHING",
+      {value(call.job_id),
+       value(call.root_id),
+       value(call.attempt),
+       value(call.model),
+       value(call.http_status),
+       value(call.usage.prompt),
+       value(call.usage.completion),
+       value(call.usage.cached),
+       value(call.cost_usd),
+       value(call.input_price),
+       value(call.cached_input_price),
+       value(call.output_price),
+       value(call.latency_ms),
+       value(call.error),
+       value(call.used),
+       value(call.created_at),
+       value(call.call_id),
+       value(call.request_id),
+       value(call.usage.reasoning),
+       value(call.usage_estimated),
+       optional_int(call.remaining_requests),
+       optional_int(call.remaining_tokens),
+       optional_int(call.retry_after_ms),
+       value(call.response_format),
+       value(call.started_at)});
   if (inserted.affected == 0) return;  // this call is logged already: bill it once
   // The call's cost replaces its reservation: released only while the call's lease still holds
   // the step, so a zombie's late call cannot free the reservation of the step's new holder.

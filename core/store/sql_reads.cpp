@@ -151,14 +151,23 @@ Result<std::vector<Job>> SqlStore::recent_errors(const std::string& root_id, int
   return read("reading errors of " + root_id, [&]() -> Result<std::vector<Job>> {
     std::vector<Job> out;
     for (const auto& row :
-         run(fmt::format("SELECT {} FROM jobs WHERE root_id = ?1 AND last_error IS NOT NULL "
-                         "ORDER BY updated_at DESC LIMIT ?2",
+         run(fmt::format("SELECT {} FROM jobs WHERE root_id = ?1 AND (last_error IS NOT NULL OR "
+                         "last_transient_error IS NOT NULL) ORDER BY updated_at DESC LIMIT ?2",
                          kJobColumns),
              params(root_id, limit))
              .rows) {
       out.push_back(read_job(row));
     }
     return out;
+  });
+}
+
+Result<std::string> SqlStore::learned_output_mode(const std::string& endpoint,
+                                                  const std::string& model) {
+  return read("reading the endpoint's output mode", [&]() -> Result<std::string> {
+    auto rows = run("SELECT response_format FROM endpoint_modes WHERE endpoint = ?1 AND model = ?2",
+                    params(endpoint, model));
+    return rows.empty() ? std::string() : rows.front().text(0);
   });
 }
 

@@ -298,6 +298,25 @@ Status SqlStore::return_step(const LeaseRef& lease, const std::string& error, Mi
   return finish_attempt(lease, error, true, now, now, true);
 }
 
+Status SqlStore::release_transient(const LeaseRef& lease, const std::string& error,
+                                   Millis run_after, Millis now) {
+  return write("saving a transient fault", [&]() -> Status {
+    auto rows =
+        run("UPDATE jobs SET status = 'pending', run_after = ?3, updated_at = ?4, "
+            "  attempts = attempts - 1, transient_retries = transient_retries + 1, "
+            "  first_transient_at = coalesce(first_transient_at, ?4), "
+            "  last_transient_error = NULLIF(?5, ''), reserved_usd = 0, "
+            "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
+            "WHERE id = ?1 AND lease_token = ?2 AND status = 'running' RETURNING kind",
+            params(lease.job_id, lease.token, run_after, now, error));
+    if (rows.empty())
+      return make_error(ErrorKind::conflict, "job " + lease.job_id + ": lease lost");
+    add_metric(*db_, metrics::kJobsRetried, fmt::format("kind=\"{}\"", rows.front().text(0)), 1);
+    add_metric(*db_, metrics::kTransientRetries, "", 1);
+    return ok_status();
+  });
+}
+
 Status SqlStore::fail_step(const LeaseRef& lease, const std::string& error, Millis now) {
   return finish_attempt(lease, error, false, now, now);
 }

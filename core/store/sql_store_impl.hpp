@@ -41,7 +41,7 @@ std::vector<Value> params(const Args&... args) {
 }
 
 extern const char* const kJobColumns;  // the columns read_job expects, in order
-inline constexpr std::size_t kJobColumnCount = 20;
+inline constexpr std::size_t kJobColumnCount = 23;
 // kJobColumns with every column prefixed by alias and a dot.
 std::string job_columns(const char* alias);
 Job read_job(const Row& row, std::size_t offset = 0);
@@ -86,6 +86,13 @@ class SqlStore final : public Store {
   Status release_step(const LeaseRef& lease, const std::string& error, Millis run_after,
                       Millis now) override;
   Status return_step(const LeaseRef& lease, const std::string& error, Millis now) override;
+  Result<std::string> learned_output_mode(const std::string& endpoint,
+                                          const std::string& model) override;
+  Status remember_output_mode(const std::string& endpoint, const std::string& model,
+                              const std::string& mode, Millis now) override;
+  Result<RateGrant> take_rate(const RateRequest& request) override;
+  Status release_transient(const LeaseRef& lease, const std::string& error, Millis run_after,
+                           Millis now) override;
   Status fail_step(const LeaseRef& lease, const std::string& error, Millis now) override;
   Status log_call(const CallRecord& call) override;
   Result<Reservation> reserve_call(const LeaseRef& lease, double worst_case_usd, Millis now,

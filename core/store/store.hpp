@@ -16,6 +16,7 @@
 
 #include "core/estimate.hpp"
 #include "core/model.hpp"
+#include "core/rate_bucket.hpp"
 #include "core/result.hpp"
 
 namespace hydrate::store {
@@ -181,6 +182,13 @@ class Store {
   virtual Status release_step(const LeaseRef& lease, const std::string& error, Millis run_after,
                               Millis now) = 0;
 
+  // After a transient fault (rate limit, 5xx, timeout, dropped connection): puts a held step back
+  // to pending, due at run_after, giving back the attempt its claim counted and counting one
+  // transient retry instead (the first one's time kept); error becomes its last transient error.
+  // Fenced.
+  virtual Status release_transient(const LeaseRef& lease, const std::string& error,
+                                   Millis run_after, Millis now) = 0;
+
   // Puts a held step back to pending, due at once, giving back the attempt its claim counted:
   // for a call the model did no work on (the account was out of quota). Fenced.
   virtual Status return_step(const LeaseRef& lease, const std::string& error, Millis now) = 0;
@@ -255,6 +263,20 @@ class Store {
   // Pending steps of open trees that have been due for longer than threshold_ms.
   virtual Result<std::vector<Job>> find_stuck(Millis now, Millis threshold_ms, int limit) = 0;
   virtual Status record_reconcile_run(const ReconcileRun& run) = 0;
+
+  // --- what workers learn about endpoints, shared through the database ---
+  // The structured-output mode (json_schema, json_object, prompt) remembered for endpoint and
+  // model; "" when none is.
+  virtual Result<std::string> learned_output_mode(const std::string& endpoint,
+                                                  const std::string& model) = 0;
+  // Remembers mode for endpoint and model (the latest write wins).
+  virtual Status remember_output_mode(const std::string& endpoint, const std::string& model,
+                                      const std::string& mode, Millis now) = 0;
+
+  // The account's rate limit, shared by every worker of the database: in one transaction,
+  // refills the named bucket, applies what answers said and the refund, and grants the requests
+  // that fit now (see core/rate_bucket.hpp), so the limit holds whatever the number of workers.
+  virtual Result<RateGrant> take_rate(const RateRequest& request) = 0;
 
   // --- metrics ---
   virtual Result<std::vector<MetricSample>> read_metrics() = 0;

@@ -149,19 +149,59 @@ TEST_SUITE("chat protocol: request body") {
           "response");
   }
 
-  TEST_CASE("json_object fallback for endpoints without json_schema") {
+  TEST_CASE("json_object mode: response_format json_object, the schema spelled out in the prompt") {
     ChatRequest request = sample_request();
-    request.json_object_only = true;
+    request.mode = hydrate::llm::OutputMode::json_object;
     const json body = json::parse(build_chat_body(request));
     CHECK(body["response_format"] == json{{"type", "json_object"}});
+    const std::string system = body["messages"][0]["content"];
+    CHECK(system.find("You write syllabi.") == 0);
+    CHECK(system.find(json::parse(kSchema).dump()) != std::string::npos);
+    CHECK(body["messages"][1]["content"] == "Plan grade 1 maths.");
+  }
+
+  TEST_CASE("prompt mode: no response_format, the schema in the prompt alone") {
+    ChatRequest request = sample_request();
+    request.mode = hydrate::llm::OutputMode::prompt;
+    const json body = json::parse(build_chat_body(request));
+    CHECK_FALSE(body.contains("response_format"));
+    const std::string system = body["messages"][0]["content"];
+    CHECK(system.find(json::parse(kSchema).dump()) != std::string::npos);
   }
 
   TEST_CASE("no schema, no response_format") {
     ChatRequest request = sample_request();
     request.json_schema.clear();
     CHECK_FALSE(json::parse(build_chat_body(request)).contains("response_format"));
-    request.json_object_only = true;
+    request.mode = hydrate::llm::OutputMode::json_object;
     CHECK_FALSE(json::parse(build_chat_body(request)).contains("response_format"));
+    CHECK(json::parse(build_chat_body(request))["messages"][0]["content"] == "You write syllabi.");
+  }
+
+  TEST_CASE("reasoning models: no temperature") {
+    ChatRequest request = sample_request();
+    request.send_temperature = false;
+    request.use_max_completion_tokens = true;
+    const json body = json::parse(build_chat_body(request));
+    CHECK_FALSE(body.contains("temperature"));
+    CHECK_FALSE(body.contains("max_tokens"));
+    CHECK(body["max_completion_tokens"] == 2000);
+  }
+
+  TEST_CASE("schema dialects: string lengths for grammar servers only") {
+    ChatRequest request = sample_request();
+    request.json_schema =
+        R"({"type":"object","properties":{"title":{"type":"string","maxLength":50},)"
+        R"("tags":{"type":"array","items":{"type":"string","minLength":1,"maxLength":9}}},)"
+        R"("required":["title","tags"],"additionalProperties":false})";
+    json schema = json::parse(build_chat_body(request))["response_format"]["json_schema"]["schema"];
+    CHECK_FALSE(schema["properties"]["title"].contains("maxLength"));
+    CHECK_FALSE(schema["properties"]["tags"]["items"].contains("minLength"));
+    CHECK_FALSE(schema["properties"]["tags"]["items"].contains("maxLength"));
+    request.dialect = hydrate::llm::SchemaDialect::grammar;
+    schema = json::parse(build_chat_body(request))["response_format"]["json_schema"]["schema"];
+    CHECK(schema["properties"]["title"]["maxLength"] == 50);
+    CHECK(schema["properties"]["tags"]["items"]["maxLength"] == 9);
   }
 
   TEST_CASE("text is escaped and invalid UTF-8 does not break the body") {
@@ -183,6 +223,52 @@ TEST_SUITE("chat protocol: request body") {
 }
 
 TEST_SUITE("chat protocol: responses") {
+  TEST_CASE("reasoning tokens, the request id and the rate-limit headers are read") {
+    HttpResponse response =
+        answer(200, completion(R"("hi")", R"("stop")",
+                               R"({"prompt_tokens":40,"completion_tokens":700,"total_tokens":740,)"
+                               R"("completion_tokens_details":{"reasoning_tokens":640}})"));
+    response.headers = {{"x-request-id", "req_0123abc"},
+                        {"x-ratelimit-limit-requests", "500"},
+                        {"x-ratelimit-remaining-requests", "499"},
+                        {"x-ratelimit-limit-tokens", "200000"},
+                        {"x-ratelimit-remaining-tokens", "199000"},
+                        {"x-ratelimit-reset-requests", "120ms"},
+                        {"x-ratelimit-reset-tokens", "6m0s"}};
+    const auto result = interpret_response(response);
+    CHECK(result.usage == hydrate::TokenUsage{40, 700, 0, 640});
+    CHECK(result.request_id == "req_0123abc");
+    CHECK(result.rate_limits.limit_requests == 500);
+    CHECK(result.rate_limits.remaining_requests == 499);
+    CHECK(result.rate_limits.remaining_tokens == 199000);
+    CHECK(result.rate_limits.reset_requests_ms == 120);
+    CHECK(result.rate_limits.reset_tokens_ms == 360000);
+    response.headers = {{"apim-request-id", "az-77"}};
+    CHECK(interpret_response(response).request_id == "az-77");
+  }
+
+  TEST_CASE("a 400 refusing response_format is told apart from other 400s") {
+    auto refused = interpret_response(answer(
+        400, R"({"error":{"message":"Invalid parameter: 'response_format' of type 'json_schema' )"
+             R"(is not supported with this model.","type":"invalid_request_error",)"
+             R"("param":"response_format","code":null}})"));
+    CHECK(refused.outcome == ChatOutcome::client_error);
+    CHECK(refused.refused_response_format);
+    auto vllm = interpret_response(
+        answer(400, R"({"object":"error","message":"json_schema is not supported by this server",)"
+                    R"("type":"BadRequestError","param":null,"code":400})"));
+    CHECK(vllm.refused_response_format);
+    auto other = interpret_response(answer(
+        400, R"({"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with )"
+             R"(this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error",)"
+             R"("param":"max_tokens","code":"unsupported_parameter"}})"));
+    CHECK(other.outcome == ChatOutcome::client_error);
+    CHECK_FALSE(other.refused_response_format);
+    auto server =
+        interpret_response(answer(500, R"({"error":{"message":"response_format broke"}})"));
+    CHECK_FALSE(server.refused_response_format);
+  }
+
   TEST_CASE("the spec's example completion is ok, with its usage") {
     const auto result = interpret_response(answer(200, kDefaultCompletion));
     CHECK(result.outcome == ChatOutcome::ok);
