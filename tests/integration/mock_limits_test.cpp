@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <regex>
 #include <string>
 #include <thread>
@@ -70,13 +71,13 @@ TEST_CASE("mock-llm: --rpm counts down, answers 429 past the limit, admits again
   auto client = client_for(mock);
   const auto started = Clock::now();
   std::vector<std::int64_t> remaining;
-  httplib::Result limited;
+  std::optional<httplib::Result> limited;
   for (int i = 0; i < 200 && !limited; ++i) {
     auto result =
         post_chat(client, chapters_request(kPrompt + std::string(" #") + std::to_string(i)));
     REQUIRE(result);
     if (result->status == 429) {
-      limited = std::move(result);
+      limited.emplace(std::move(result));
       break;
     }
     REQUIRE(result->status == 200);
@@ -84,8 +85,9 @@ TEST_CASE("mock-llm: --rpm counts down, answers 429 past the limit, admits again
     remaining.push_back(header_number(result, "x-ratelimit-remaining-requests"));
   }
   const std::int64_t slack = refills(Clock::now() - started, kRpm);
-  REQUIRE(limited);
+  REQUIRE(limited.has_value());
   REQUIRE_FALSE(remaining.empty());
+  const httplib::Result& refused = *limited;
   CHECK(remaining.front() == kRpm - 1);  // the bucket starts full
   for (std::size_t i = 0; i < remaining.size(); ++i) {
     CAPTURE(i);
@@ -96,7 +98,7 @@ TEST_CASE("mock-llm: --rpm counts down, answers 429 past the limit, admits again
   CHECK(static_cast<std::int64_t>(remaining.size()) <= kRpm + slack);
 
   // The 429 of the limit itself: OpenAI's wording, its headers, a wait of at most one refill.
-  const Json error = Json::parse(limited->body)["error"];
+  const Json error = Json::parse(refused->body)["error"];
   CHECK(error["code"] == "rate_limit_exceeded");
   CHECK(error["type"] == "requests");
   CHECK(error["param"].is_null());
@@ -105,13 +107,13 @@ TEST_CASE("mock-llm: --rpm counts down, answers 429 past the limit, admits again
       message.rfind("Rate limit reached for gpt-4o-mini in organization org-hydrate-mock on "
                     "requests per min (RPM): Limit 30, Used 30, Requested 1. Please try again in ",
                     0) == 0);
-  CHECK(header_number(limited, "x-ratelimit-remaining-requests") == 0);
-  CHECK(header_number(limited, "x-ratelimit-limit-requests") == kRpm);
-  CHECK(std::regex_match(limited->get_header_value("x-ratelimit-reset-requests"), kGoDuration));
-  const std::int64_t wait_ms = header_number(limited, "retry-after-ms");
+  CHECK(header_number(refused, "x-ratelimit-remaining-requests") == 0);
+  CHECK(header_number(refused, "x-ratelimit-limit-requests") == kRpm);
+  CHECK(std::regex_match(refused->get_header_value("x-ratelimit-reset-requests"), kGoDuration));
+  const std::int64_t wait_ms = header_number(refused, "retry-after-ms");
   CHECK(wait_ms >= 1);
   CHECK(wait_ms <= 60000 / kRpm);
-  CHECK(header_number(limited, "retry-after") == (wait_ms + 999) / 1000);
+  CHECK(header_number(refused, "retry-after") == (wait_ms + 999) / 1000);
 
   // The limit replenishes continuously: after the advertised wait one more request fits.
   std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms + 1));
@@ -120,7 +122,7 @@ TEST_CASE("mock-llm: --rpm counts down, answers 429 past the limit, admits again
   CHECK(again->status == 200);
 }
 
-TEST_CASE("mock-llm: --tpm counts the prompt plus max_tokens; a refused request takes nothing") {
+TEST_CASE("mock-llm: --tpm counts the prompt plus max_tokens, and a refused request takes nothing") {
   constexpr std::int64_t kTpm = 20000;
   MockProcess mock({"--tpm", std::to_string(kTpm)});
   auto client = client_for(mock);
