@@ -122,7 +122,8 @@ TEST_CASE("mock-llm: --rpm counts down, answers 429 past the limit, admits again
   CHECK(again->status == 200);
 }
 
-TEST_CASE("mock-llm: --tpm counts the prompt plus max_tokens, and a refused request takes nothing") {
+TEST_CASE(
+    "mock-llm: --tpm counts the prompt plus max_tokens, and a refused request takes nothing") {
   constexpr std::int64_t kTpm = 20000;
   MockProcess mock({"--tpm", std::to_string(kTpm)});
   auto client = client_for(mock);
