@@ -1,5 +1,6 @@
 #include "mock/flavor.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -137,8 +138,12 @@ std::string flavor_error_body(Flavor flavor, const ApiError& error) {
   OrderedJson body;
   switch (flavor) {
     case Flavor::openai:
-    case Flavor::azure:
       return error_body(error);
+    case Flavor::azure:
+      // Request errors (and OpenAI's insufficient_quota) pass through; a rate limit is Azure's.
+      if (error.code != "rate_limit_exceeded") return error_body(error);
+      body = {{"error", {{"code", "429"}, {"message", error.message}}}};
+      break;
     case Flavor::llamacpp:
       body = {{"error",
                {{"code", error.status},

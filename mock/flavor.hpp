@@ -42,7 +42,8 @@ FlavorTraits traits_of(Flavor flavor);
 // Azure derives RPM from TPM (6 per 1000) and enforces it over 10-second windows.
 std::optional<RateLimits> effective_limits(Flavor flavor, std::int64_t rpm, std::int64_t tpm);
 
-// The error body in the flavor's shape: OpenAI's (Azure passes request errors through in it),
+// The error body in the flavor's shape: OpenAI's (Azure passes request errors through in it and
+// sends its own {"error":{"code":"429","message"}} for a rate limit),
 // llama.cpp's {"error":{"code":<int>,"message","type"}}, vLLM's {"object":"error","message",
 // "type","param","code":<int>}, Ollama's {"error":{"message","type","param","code"}}.
 std::string flavor_error_body(Flavor flavor, const ApiError& error);

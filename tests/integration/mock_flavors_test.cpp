@@ -171,8 +171,9 @@ TEST_CASE("mock-llm: --flavor azure serves deployments with api-version and api-
             "enabled only for api versions 2024-12-01-preview and later") != std::string::npos);
 }
 
-TEST_CASE("mock-llm: azure enforces RPM over 10-second windows and answers its own 429") {
-  MockProcess mock({"--flavor", "azure", "--rpm", "6"});  // one request per 10 s
+TEST_CASE("mock-llm: azure enforces its RPM and answers its own 429") {
+  // At 6 RPM Azure admits one request per 10 s; at 1 RPM one per minute (a wide margin).
+  MockProcess mock({"--flavor", "azure", "--rpm", "1"});
   auto client = client_for(mock);
   const std::string path = std::string(kAzurePath) + "?api-version=2024-10-21";
   const Json body = without_model(chapters_request(kPrompt));
@@ -189,8 +190,23 @@ TEST_CASE("mock-llm: azure enforces RPM over 10-second windows and answers its o
             "under Azure OpenAI API version 2024-10-21 have exceeded call rate limit") !=
         std::string::npos);
   CHECK(header_number(second, "retry-after-ms") > 0);
-  CHECK(header_number(second, "retry-after-ms") <= 10000);
+  CHECK(header_number(second, "retry-after-ms") <= 60000);
   CHECK(header_number(second, "retry-after") >= 1);
+
+  // An injected rate limit is Azure's 429 too; its quota error stays OpenAI's insufficient_quota.
+  MockProcess faulty({"--flavor", "azure", "--rate-429", "1"});
+  auto faulty_client = client_for(faulty);
+  auto injected = post_azure(faulty_client, path, body, {});
+  REQUIRE(injected);
+  CHECK(injected->status == 429);
+  CHECK(Json::parse(injected->body)["error"]["code"] == "429");
+  CHECK(injected->has_header("retry-after-ms"));
+  MockProcess dry({"--flavor", "azure", "--quota-after", "0"});
+  auto dry_client = client_for(dry);
+  auto quota = post_azure(dry_client, path, body, {});
+  REQUIRE(quota);
+  CHECK(quota->status == 429);
+  CHECK(Json::parse(quota->body)["error"]["code"] == "insufficient_quota");
 }
 
 TEST_CASE("mock-llm: --flavor llamacpp: its errors, 503 while loading, no limit headers") {

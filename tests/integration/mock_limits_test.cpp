@@ -52,10 +52,11 @@ TEST_CASE("mock-llm: every openai answer carries x-ratelimit-* headers, with hig
   CHECK(header_number(answered, "x-ratelimit-remaining-requests") == 29999);
   const std::int64_t counted = prompt_tokens_of(body) + 8000;  // the prompt plus max_tokens
   CHECK(header_number(answered, "x-ratelimit-remaining-tokens") == 150000000 - counted);
-  for (const char* reset : {"x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"}) {
-    CAPTURE(reset);
-    CHECK(std::regex_match(answered->get_header_value(reset), kGoDuration));
-  }
+  // Until full again, written as OpenAI writes durations: one request at 500 a second refills in
+  // 2 ms, the tokens at 2,500 a millisecond in ceil(counted / 2500) ms.
+  CHECK(answered->get_header_value("x-ratelimit-reset-requests") == "2ms");
+  CHECK(answered->get_header_value("x-ratelimit-reset-tokens") ==
+        std::to_string((counted + 2499) / 2500) + "ms");
   // A refused request (here a 400) reports the limits too, and takes nothing from them.
   auto refused = client.Post("/v1/chat/completions", "{not json", "application/json");
   REQUIRE(refused);
@@ -82,6 +83,7 @@ TEST_CASE("mock-llm: --rpm counts down, answers 429 past the limit, admits again
     }
     REQUIRE(result->status == 200);
     CHECK(header_number(result, "x-ratelimit-limit-requests") == kRpm);
+    if (i == 0) CHECK(result->get_header_value("x-ratelimit-reset-requests") == "2s");
     remaining.push_back(header_number(result, "x-ratelimit-remaining-requests"));
   }
   const std::int64_t slack = refills(Clock::now() - started, kRpm);
@@ -128,15 +130,15 @@ TEST_CASE(
   MockProcess mock({"--tpm", std::to_string(kTpm)});
   auto client = client_for(mock);
   Json big = chapters_request(kPrompt);
-  big["max_tokens"] = 12000;
-  const std::int64_t big_cost = prompt_tokens_of(big) + 12000;
+  big["max_tokens"] = 15000;
+  const std::int64_t big_cost = prompt_tokens_of(big) + 15000;
   Json small = chapters_request(kPrompt);
   small["max_tokens"] = 2000;
   const std::int64_t small_cost = prompt_tokens_of(small) + 2000;
 
   const auto started = Clock::now();
   auto first = post_chat(client, big);
-  auto second = post_chat(client, big);  // 2 x 12,000 > 20,000: refused
+  auto second = post_chat(client, big);  // 2 x 15,000 > 20,000: refused for the next 30 s
   auto third = post_chat(client, small);
   const std::int64_t slack = refills(Clock::now() - started, kTpm);
   REQUIRE(first);
