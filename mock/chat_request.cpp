@@ -92,11 +92,32 @@ bool valid_schema_name(const std::string& name) {
   });
 }
 
-std::optional<ApiError> read_response_format(const Json& body, ChatRequest& request) {
+// A type this server does not take, refused as OpenAI refuses an unknown one.
+ApiError unsupported_format(const std::string& type, const FormatSet& formats) {
+  const std::vector<std::string> names = formats.names();
+  std::string supported;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const bool last = i + 1 == names.size();
+    supported += (i == 0 ? "" : (last ? (names.size() > 2 ? ", and " : " and ") : ", ")) +
+                 ("'" + names[i] + "'");
+  }
+  return invalid("Invalid value: '" + type +
+                     "'. Supported values are: " + (supported.empty() ? "none" : supported) + ".",
+                 "response_format.type", "invalid_value");
+}
+
+std::optional<ApiError> read_response_format(const Json& body, const RequestRules& rules,
+                                             ChatRequest& request) {
   const auto format = body.find("response_format");
   if (format == body.end() || format->is_null()) return std::nullopt;
   if (!format->is_object()) return wrong_type("response_format", "an object");
   const std::string type = string_keyword(*format, "type");
+  const std::optional<ResponseFormat> known =
+      type == "text"          ? std::optional(ResponseFormat::text)
+      : type == "json_object" ? std::optional(ResponseFormat::json_object)
+      : type == "json_schema" ? std::optional(ResponseFormat::json_schema)
+                              : std::nullopt;
+  if (known && !rules.formats.accepts(*known)) return unsupported_format(type, rules.formats);
   if (type == "text") return std::nullopt;
   if (type == "json_object") {
     if (!mentions_json(request)) {
@@ -129,7 +150,7 @@ std::optional<ApiError> read_response_format(const Json& body, ChatRequest& requ
   request.schema = spec->value("schema", Json::object());
   if (!request.schema.is_object())
     return wrong_type("response_format.json_schema.schema", "an object");
-  if (spec->contains("strict") && (*spec)["strict"] == true) {
+  if (rules.strict_schema_rules && spec->contains("strict") && (*spec)["strict"] == true) {
     if (schema_type(request.schema) != "object") {
       return invalid("Invalid schema for response_format '" + request.schema_name +
                          "': schema must be a JSON Schema of 'type: \"object\"', got 'type: \"" +
@@ -171,7 +192,28 @@ std::optional<ApiError> read_messages(const Json& body, ChatRequest& request) {
 
 }  // namespace
 
-std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view text) {
+bool FormatSet::accepts(ResponseFormat format) const {
+  switch (format) {
+    case ResponseFormat::text:
+      return text;
+    case ResponseFormat::json_object:
+      return json_object;
+    case ResponseFormat::json_schema:
+      return json_schema;
+  }
+  return false;
+}
+
+std::vector<std::string> FormatSet::names() const {
+  std::vector<std::string> out;
+  if (json_schema) out.emplace_back("json_schema");
+  if (json_object) out.emplace_back("json_object");
+  if (text) out.emplace_back("text");
+  return out;
+}
+
+std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view text,
+                                                       const RequestRules& rules) {
   const Json body = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {
     return invalid(
@@ -181,10 +223,13 @@ std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view text) {
         std::nullopt, std::nullopt);
   }
   ChatRequest request;
-  if (!body.contains("model") || !body["model"].is_string() || body["model"] == "") {
+  if (!body.contains("model") && !rules.default_model.empty()) {
+    request.model = rules.default_model;
+  } else if (!body.contains("model") || !body["model"].is_string() || body["model"] == "") {
     return invalid("you must provide a model parameter", std::nullopt, std::nullopt);
+  } else {
+    request.model = body["model"].get<std::string>();
   }
-  request.model = body["model"].get<std::string>();
   if (auto error = read_messages(body, request)) return *error;
   if (body.contains("stream") && body["stream"] == true) {
     return invalid("This endpoint does not stream; send 'stream': false.", "stream",
@@ -201,8 +246,15 @@ std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view text) {
                      key, "integer_below_min_value");
     }
     request.max_tokens = limit->get<std::int64_t>();  // max_completion_tokens wins: read last
+    if (std::string_view(key) == "max_tokens") request.legacy_max_tokens = request.max_tokens;
   }
-  if (auto error = read_response_format(body, request)) return *error;
+  if (const auto temperature = body.find("temperature"); temperature != body.end()) {
+    if (!temperature->is_null() && !temperature->is_number()) {
+      return wrong_type("temperature", "a number");
+    }
+    request.temperature = *temperature;
+  }
+  if (auto error = read_response_format(body, rules, request)) return *error;
   return request;
 }
 

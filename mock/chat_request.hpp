@@ -21,17 +21,37 @@ struct ChatMessage {
 
 enum class ResponseFormat { text, json_object, json_schema };
 
+// Which response_format types a server accepts.
+struct FormatSet {
+  bool text = true;
+  bool json_object = true;
+  bool json_schema = true;
+  bool accepts(ResponseFormat format) const;
+  // The names of those accepted: "json_schema", "json_object", "text", in that order.
+  std::vector<std::string> names() const;
+};
+
+// How a server reads a request, beyond what every server checks.
+struct RequestRules {
+  std::string default_model;        // for a body without "model" (Azure: the deployment)
+  bool strict_schema_rules = true;  // refuse strict schemas outside OpenAI's subset
+  FormatSet formats;                // others are refused with a 400 naming response_format
+};
+
 struct ChatRequest {
   std::string model;
   std::vector<ChatMessage> messages;
-  std::optional<std::int64_t> max_tokens;  // max_completion_tokens, else max_tokens
+  std::optional<std::int64_t> max_tokens;         // max_completion_tokens, else max_tokens
+  std::optional<std::int64_t> legacy_max_tokens;  // the "max_tokens" field alone
+  Json temperature;                               // as sent; null when absent
   ResponseFormat format = ResponseFormat::text;
   std::string schema_name;  // json_schema only
   Json schema;              // json_schema only; an empty object when the request gave none
 };
 
-// The parsed request, or the 400 OpenAI would send for this body.
-std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view body);
+// The parsed request, or the 400 OpenAI would send for this body under these rules.
+std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view body,
+                                                       const RequestRules& rules = {});
 
 // ceil(code points of all message contents / 4) + 4 per message.
 std::int64_t prompt_tokens(const ChatRequest& request);

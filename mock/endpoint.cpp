@@ -1,34 +1,22 @@
 #include "mock/endpoint.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <cstdlib>
+#include <algorithm>
 #include <ctime>
-#include <filesystem>
 
-#include "mock/answer.hpp"
+#include "mock/azure.hpp"
+#include "mock/connection.hpp"
 #include "mock/hash.hpp"
-#include "mock/schema_breaker.hpp"
-#include "mock/utf8.hpp"
+#include "mock/limit_replies.hpp"
 
 namespace hydrate::mock {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void send_error(httplib::Response& response, const ApiError& error) {
-  response.status = error.status;
-  response.set_content(error_body(error), "application/json");
-}
-
-void send_reply(httplib::Response& response, const Reply& reply) {
-  response.status = reply.status;
-  for (const auto& [name, value] : reply.headers) {
-    response.set_header(name, value);
-  }
-  response.set_content(reply.body, reply.content_type);
+// Sets a header once, replacing any value set before (httplib's headers are a multimap).
+void put_header(httplib::Response& response, const std::string& name, const std::string& value) {
+  response.headers.erase(name);
+  response.set_header(name, value);
 }
 
 std::string masked(const std::string& key) {
@@ -36,35 +24,11 @@ std::string masked(const std::string& key) {
   return key.substr(0, 3) + "***" + key.substr(key.size() - 4);
 }
 
-// Ends the TCP connection a request came on without any answer, as a failing proxy would: finds
-// its socket by the peer address and shuts it down (httplib then fails to write and closes it).
-bool drop_connection(const httplib::Request& request) try {
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
-    const int fd = std::atoi(entry.path().filename().c_str());
-    sockaddr_storage peer{};
-    socklen_t length = sizeof(peer);
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) continue;
-    char host[INET6_ADDRSTRLEN] = {};
-    int port = -1;
-    if (peer.ss_family == AF_INET) {
-      const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer);
-      inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
-      port = ntohs(v4->sin_port);
-    } else if (peer.ss_family == AF_INET6) {
-      const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&peer);
-      inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
-      port = ntohs(v6->sin6_port);
-    } else {
-      continue;
-    }
-    if (port == request.remote_port && request.remote_addr == host) {
-      return shutdown(fd, SHUT_RDWR) == 0;
-    }
-  }
-  return false;
-} catch (const std::filesystem::filesystem_error&) {
-  return false;  // the caller answers 504 instead
+// An Azure APIM request id: a UUID derived from the hash.
+std::string apim_request_id(std::uint64_t hash) {
+  const std::string hex = request_id(hash).substr(4);
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20, 12);
 }
 
 }  // namespace
@@ -83,32 +47,70 @@ bool Stopper::sleep_for(std::chrono::milliseconds duration) {
 }
 
 Endpoint::Endpoint(EndpointOptions options, Stopper& stopper)
-    : options_(std::move(options)), stopper_(stopper) {}
+    : options_(std::move(options)), traits_(traits_of(options_.flavor)), stopper_(stopper) {
+  if (auto limits = effective_limits(options_.flavor, options_.rpm, options_.tpm)) {
+    limiter_.emplace(*limits, started_);
+  }
+}
+
+void Endpoint::send_error(httplib::Response& response, const ApiError& error) const {
+  response.status = error.status;
+  response.set_content(flavor_error_body(options_.flavor, error), "application/json");
+}
+
+void Endpoint::send_reply(httplib::Response& response, const Reply& reply) const {
+  response.status = reply.status;
+  for (const auto& [name, value] : reply.headers) {
+    put_header(response, name, value);
+  }
+  response.set_content(reply.error ? flavor_error_body(options_.flavor, *reply.error) : reply.body,
+                       reply.content_type);
+}
+
+bool Endpoint::still_loading() const {
+  return options_.loading_ms > 0 &&
+         Clock::now() - started_ < std::chrono::milliseconds(options_.loading_ms);
+}
 
 void Endpoint::install(httplib::Server& server) {
-  server.Post("/v1/chat/completions",
-              [this](const httplib::Request& request, httplib::Response& response) {
-                chat_completions(request, response);
-              });
-  server.Get("/v1/models", [this](const httplib::Request& request, httplib::Response& response) {
-    pause_for_latency();
-    if (auto refusal = refuse_unauthorized(request)) {
-      send_error(response, *refusal);
+  if (options_.flavor == Flavor::azure) {
+    server.Post(R"(/openai/deployments/([^/]+)/chat/completions)",
+                [this](const httplib::Request& request, httplib::Response& response) {
+                  chat_completions(request, response, request.matches[1].str());
+                });
+  } else {
+    server.Post("/v1/chat/completions",
+                [this](const httplib::Request& request, httplib::Response& response) {
+                  chat_completions(request, response, "");
+                });
+    server.Get("/v1/models", [this](const httplib::Request& request, httplib::Response& response) {
+      pause_for_latency();
+      if (auto refusal = refuse_unauthorized(request)) {
+        send_error(response, *refusal);
+        return;
+      }
+      response.set_content(models_.to_json(), "application/json");
+    });
+  }
+  server.Get("/health", [this](const httplib::Request&, httplib::Response& response) {
+    if (still_loading()) {
+      send_error(response, {503, "Loading model", "unavailable_error", std::nullopt, std::nullopt});
       return;
     }
-    response.set_content(models_.to_json(), "application/json");
-  });
-  server.Get("/health", [](const httplib::Request&, httplib::Response& response) {
     response.set_content(R"({"status":"ok"})", "application/json");
   });
   server.Get("/stats", [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(stats_.to_json(), "application/json");
   });
-  // Unknown paths (and any error httplib raises itself) get OpenAI's error shape.
-  const httplib::Server::HandlerWithResponse openai_error = [](const httplib::Request& request,
-                                                               httplib::Response& response) {
+  // Unknown paths (and any error httplib raises itself) get the flavor's error shape.
+  const httplib::Server::HandlerWithResponse flavor_error = [this](const httplib::Request& request,
+                                                                   httplib::Response& response) {
     if (!response.body.empty()) {
       return httplib::Server::HandlerResponse::Unhandled;
+    }
+    if (options_.flavor == Flavor::azure && response.status == 404) {
+      send_reply(response, azure_error(404, "404", "Resource not found"));
+      return httplib::Server::HandlerResponse::Handled;
     }
     const std::string what =
         response.status == 404
@@ -118,9 +120,9 @@ void Endpoint::install(httplib::Server& server) {
                {response.status, what, "invalid_request_error", std::nullopt, std::nullopt});
     return httplib::Server::HandlerResponse::Handled;
   };
-  server.set_error_handler(openai_error);
+  server.set_error_handler(flavor_error);
   server.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& response, std::exception_ptr thrown) {
+      [this](const httplib::Request&, httplib::Response& response, std::exception_ptr thrown) {
         std::string what = "unknown error";
         try {
           std::rethrow_exception(thrown);
@@ -153,35 +155,105 @@ std::optional<ApiError> Endpoint::refuse_unauthorized(const httplib::Request& re
   return std::nullopt;
 }
 
+std::optional<Reply> Endpoint::refuse_at_azure_gate(const httplib::Request& request,
+                                                    const std::string& deployment) const {
+  const std::optional<std::string> version =
+      request.has_param("api-version")
+          ? std::optional<std::string>(request.get_param_value("api-version"))
+          : std::nullopt;
+  if (auto refusal = refuse_api_version(version)) return refusal;
+  if (auto refusal = refuse_azure_key(options_.api_key, request.get_header_value("api-key"))) {
+    return refusal;
+  }
+  const auto& known = options_.deployments;
+  if (!known.empty() && std::find(known.begin(), known.end(), deployment) == known.end()) {
+    return azure_error(404, "DeploymentNotFound",
+                       "The API deployment for this resource does not exist. If you created the "
+                       "deployment within the last 5 minutes, please wait a moment and try again.");
+  }
+  return std::nullopt;
+}
+
 void Endpoint::pause_for_latency() {
   if (options_.latency_ms > 0) {
     stopper_.sleep_for(std::chrono::milliseconds(options_.latency_ms));
   }
 }
 
-void Endpoint::chat_completions(const httplib::Request& request, httplib::Response& response) {
+void Endpoint::chat_completions(const httplib::Request& request, httplib::Response& response,
+                                const std::string& deployment) {
   const auto started = Clock::now();
   const std::uint64_t body_hash = Hasher().add(request.body).value();
-  response.set_header("x-request-id", request_id(derive(body_hash, ++sequence_)));
+  const std::uint64_t request_hash = derive(body_hash, ++sequence_);
+  if (options_.flavor == Flavor::openai) {
+    response.set_header("x-request-id", request_id(request_hash));
+  } else if (options_.flavor == Flavor::azure) {
+    response.set_header("apim-request-id", apim_request_id(request_hash));
+    response.set_header("x-ms-region", "East US");
+  }
+  std::optional<LimitState> limit_state;  // set once the limiter has decided
   const auto finish = [&](int status, std::optional<Fault> fault) {
-    const auto elapsed =
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-    response.set_header("openai-processing-ms", std::to_string(elapsed.count()));
-    response.set_header("openai-version", "2020-10-01");
+    if (limiter_ && response.status != 401) {
+      for (const auto& [name, value] : limit_headers(
+               options_.flavor, limit_state ? *limit_state : limiter_->peek(Clock::now()))) {
+        if (!response.has_header(name)) response.set_header(name, value);
+      }
+    }
+    if (options_.flavor == Flavor::openai) {
+      const auto elapsed =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+      response.set_header("openai-processing-ms", std::to_string(elapsed.count()));
+      response.set_header("openai-version", "2020-10-01");
+    }
     stats_.record(status, fault);
   };
   pause_for_latency();
-  if (auto refusal = refuse_unauthorized(request)) {
+  if (still_loading()) {
+    stats_.record_loading();
+    send_error(response, {503, "Loading model", "unavailable_error", std::nullopt, std::nullopt});
+    return finish(503, std::nullopt);
+  }
+  if (options_.flavor == Flavor::azure) {
+    if (auto refusal = refuse_at_azure_gate(request, deployment)) {
+      send_reply(response, *refusal);
+      return finish(refusal->status, std::nullopt);
+    }
+  } else if (auto refusal = refuse_unauthorized(request)) {
     send_error(response, *refusal);
     return finish(refusal->status, std::nullopt);
   }
-  auto parsed = parse_chat_request(request.body);
+  const RequestRules rules{deployment, traits_.strict_schema_rules, options_.formats};
+  auto parsed = parse_chat_request(request.body, rules);
   if (const auto* error = std::get_if<ApiError>(&parsed)) {
     send_error(response, *error);
     return finish(error->status, std::nullopt);
   }
   const ChatRequest& chat = std::get<ChatRequest>(parsed);
   models_.note(chat.model);
+  const std::string api_version = request.get_param_value("api-version");
+  if (options_.flavor == Flavor::azure) {
+    if (auto refusal = refuse_for_api_version(chat, api_version)) {
+      send_reply(response, *refusal);
+      return finish(refusal->status, std::nullopt);
+    }
+  }
+  if (auto refusal = refuse_reasoning_parameters(options_.flavor, chat)) {
+    send_error(response, *refusal);
+    return finish(refusal->status, std::nullopt);
+  }
+  if (limiter_) {
+    // What OpenAI counts against TPM: the estimated prompt plus the most the answer may take.
+    const auto cap = traits_.reads_max_completion_tokens ? chat.max_tokens : chat.legacy_max_tokens;
+    const std::int64_t tokens = prompt_tokens(chat) + cap.value_or(0);
+    const Admission admission = limiter_->admit(Clock::now(), tokens);
+    limit_state = admission.state;
+    if (!admission.admitted) {
+      stats_.record_limited(admission.refused_by);
+      send_reply(response, limit_refusal(options_.flavor, chat.model, admission, api_version));
+      return finish(429, std::nullopt);
+    }
+    stats_.record_admitted(tokens);
+  }
   // An account running dry: every request after the first quota_after gets OpenAI's quota error.
   if (options_.quota_after >= 0 && ++accepted_ > options_.quota_after) {
     send_error(response, ApiError{429,
@@ -191,8 +263,9 @@ void Endpoint::chat_completions(const httplib::Request& request, httplib::Respon
     return finish(429, std::nullopt);
   }
   const std::uint64_t hash = fault_hash(options_.seed, body_hash, repeats_.seen_before(body_hash));
-  const Fault fault = decide_fault(options_.rates, hash);
-  if (fault != Fault::none && fault != Fault::invalid && fault != Fault::hostile) {
+  Fault fault = decide_fault(options_.rates, hash);
+  if (fault != Fault::none && fault != Fault::invalid && fault != Fault::hostile &&
+      fault != Fault::runaway) {
     response.set_header("x-mock-fault", fault_name(fault));
   }
   switch (fault) {
@@ -212,57 +285,11 @@ void Endpoint::chat_completions(const httplib::Request& request, httplib::Respon
       }
       send_reply(response, gateway_timeout_reply());
       return finish(504, fault);
-    default:
-      return finish(answer(chat, fault, hash, response), fault);
-  }
-}
-
-int Endpoint::answer(const ChatRequest& chat, Fault fault, std::uint64_t hash,
-                     httplib::Response& response) {
-  const Answer written = compose_answer(chat, content_hash(options_.seed, chat));
-  Completion completion;
-  completion.id = completion_id(hash);
-  completion.created = static_cast<std::int64_t>(std::time(nullptr));
-  completion.model = chat.model;
-  completion.content = written.content;
-  if (fault == Fault::hostile) {
-    const auto& kinds = options_.hostile_kinds;
-    const HostileKind kind = kinds[derive(hash, 0x405) % kinds.size()];
-    const HostileAnswer hostile = hostile_answer(kind, completion, written.json, chat, hash);
-    stats_.record_hostile(kind);
-    if (hostile.billed) stats_.bill(hostile.usage);
-    response.set_header("x-mock-fault", "hostile: " + hostile.detail);
-    send_reply(response, hostile.reply);
-    return hostile.reply.status;
-  }
-  if (fault == Fault::invalid) {
-    if (written.json) {
-      const BrokenAnswer broken = break_schema(written.schema, *written.json, hash);
-      completion.content = broken.value.dump(-1, ' ', false, Json::error_handler_t::replace);
-      response.set_header("x-mock-fault", "invalid: " + broken.breach);
-    } else {
-      completion.content.clear();
-      response.set_header("x-mock-fault", "invalid: empty content");
+    default: {
+      const int status = answer(chat, fault, hash, response);
+      return finish(status, fault);
     }
   }
-  if (fault == Fault::truncated) {
-    completion.content = truncated_content(completion.content, hash);
-    completion.finish_reason = "length";
-  }
-  if (chat.max_tokens && tokens_for(completion.content) > *chat.max_tokens) {
-    completion.content =
-        take_chars(completion.content, static_cast<std::size_t>(*chat.max_tokens) * 4);
-    completion.finish_reason = "length";
-  }
-  completion.usage = {prompt_tokens(chat), tokens_for(completion.content)};
-  const std::string body = completion_body(completion);
-  if (fault == Fault::malformed) {
-    send_reply(response, malformed_reply(body, hash));
-    return 200;
-  }
-  stats_.bill(completion.usage);
-  response.set_content(body, "application/json");
-  return 200;
 }
 
 }  // namespace hydrate::mock

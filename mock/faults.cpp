@@ -28,6 +28,8 @@ const char* fault_name(Fault fault) {
       return "invalid";
     case Fault::hostile:
       return "hostile";
+    case Fault::runaway:
+      return "runaway";
   }
   return "none";
 }
@@ -43,7 +45,7 @@ std::uint64_t fault_hash(std::uint64_t seed, std::uint64_t body_hash, std::uint6
 
 Fault decide_fault(const FaultRates& rates, std::uint64_t hash) {
   // New faults go last, so that adding one leaves every earlier fault's choices alone.
-  const std::array<std::pair<Fault, double>, 8> ordered = {
+  const std::array<std::pair<Fault, double>, 9> ordered = {
       {{Fault::rate_limited, rates.rate_limited},
        {Fault::server_error, rates.server_error},
        {Fault::unavailable, rates.unavailable},
@@ -51,7 +53,8 @@ Fault decide_fault(const FaultRates& rates, std::uint64_t hash) {
        {Fault::malformed, rates.malformed},
        {Fault::truncated, rates.truncated},
        {Fault::invalid, rates.invalid},
-       {Fault::hostile, rates.hostile}}};
+       {Fault::hostile, rates.hostile},
+       {Fault::runaway, rates.runaway}}};
   for (std::size_t i = 0; i < ordered.size(); ++i) {
     const auto& [fault, rate] = ordered[i];
     // Each fault draws its own number, so changing one rate leaves the others' choices alone.
@@ -62,49 +65,50 @@ Fault decide_fault(const FaultRates& rates, std::uint64_t hash) {
   return Fault::none;
 }
 
+Reply error_reply(ApiError error, std::vector<std::pair<std::string, std::string>> headers) {
+  Reply reply;
+  reply.status = error.status;
+  reply.body = error_body(error);
+  reply.headers = std::move(headers);
+  reply.error = std::move(error);
+  return reply;
+}
+
 Reply rate_limit_reply(const std::string& model, std::uint64_t hash) {
   const auto wait_ms = pick_in_range(derive(hash, 0x429), 50, 200);
   Reply reply;
   reply.status = 429;
-  reply.body = error_body(
-      {429,
-       "Rate limit reached for " + model +
-           " in organization org-hydrate-mock on requests per min (RPM): Limit 500, Used 500, "
-           "Requested 1. Please try again in " +
-           std::to_string(wait_ms) +
-           "ms. Visit https://platform.openai.com/account/rate-limits to learn more.",
-       "requests", std::nullopt, "rate_limit_exceeded"});
-  reply.headers = {{"retry-after", "1"},
-                   {"retry-after-ms", std::to_string(wait_ms)},
-                   {"x-ratelimit-limit-requests", "500"},
-                   {"x-ratelimit-remaining-requests", "0"},
-                   {"x-ratelimit-reset-requests", std::to_string(wait_ms) + "ms"}};
+  reply.error = ApiError{
+      429,
+      "Rate limit reached for " + model +
+          " in organization org-hydrate-mock on requests per min (RPM): Limit 500, Used 500, "
+          "Requested 1. Please try again in " +
+          std::to_string(wait_ms) +
+          "ms. Visit https://platform.openai.com/account/rate-limits to learn more.",
+      "requests", std::nullopt, "rate_limit_exceeded"};
+  reply.body = error_body(*reply.error);
+  // The x-ratelimit-* headers come from the endpoint's limiter, as on every answer.
+  reply.headers = {{"retry-after", "1"}, {"retry-after-ms", std::to_string(wait_ms)}};
   return reply;
 }
 
 Reply server_error_reply() {
-  return {
-      500,
-      error_body({500, "The server had an error while processing your request. Sorry about that!",
-                  "server_error", std::nullopt, std::nullopt}),
-      "application/json",
-      {}};
+  return error_reply(
+      {500, "The server had an error while processing your request. Sorry about that!",
+       "server_error", std::nullopt, std::nullopt},
+      {});
 }
 
 Reply unavailable_reply() {
-  return {503,
-          error_body({503, "The server is overloaded or not ready yet.", "server_error",
-                      std::nullopt, "service_unavailable"}),
-          "application/json",
-          {{"retry-after", "1"}}};
+  return error_reply({503, "The server is overloaded or not ready yet.", "server_error",
+                      std::nullopt, "service_unavailable"},
+                     {{"retry-after", "1"}});
 }
 
 Reply gateway_timeout_reply() {
-  return {504,
-          error_body({504, "The upstream model did not answer in time.", "server_error",
-                      std::nullopt, "timeout"}),
-          "application/json",
-          {}};
+  return error_reply(
+      {504, "The upstream model did not answer in time.", "server_error", std::nullopt, "timeout"},
+      {});
 }
 
 bool timeout_drops_connection(std::uint64_t hash) {

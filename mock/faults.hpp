@@ -5,11 +5,14 @@
 #include <array>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "mock/wire.hpp"
 
 namespace hydrate::mock {
 
@@ -23,14 +26,15 @@ enum class Fault {
   malformed,
   truncated,
   invalid,
-  hostile  // see mock/hostile.hpp
+  hostile,  // see mock/hostile.hpp
+  runaway   // see mock/runaway.hpp
 };
-constexpr std::array<Fault, 9> kAllFaults = {
+constexpr std::array<Fault, 10> kAllFaults = {
     Fault::none,      Fault::rate_limited, Fault::server_error, Fault::unavailable, Fault::timeout,
-    Fault::malformed, Fault::truncated,    Fault::invalid,      Fault::hostile};
+    Fault::malformed, Fault::truncated,    Fault::invalid,      Fault::hostile,     Fault::runaway};
 
 // The name /stats uses: "none", "429", "500", "503", "timeout", "malformed", "truncated",
-// "invalid", "hostile".
+// "invalid", "hostile", "runaway".
 const char* fault_name(Fault fault);
 
 // Each a probability in [0, 1], applied per request.
@@ -43,6 +47,9 @@ struct FaultRates {
   double truncated = 0;
   double invalid = 0;
   double hostile = 0;
+  // A string the schema does not bound runs away to max_tokens; only grammar-driven flavors
+  // (llama.cpp, vLLM) have it, and there it defaults to 1 (a negative rate: the flavor's default).
+  double runaway = -1;
 };
 
 // Counts how often each request body has been seen. Thread-safe.
@@ -65,9 +72,14 @@ struct Reply {
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set for an error answer: the endpoint sends it in its flavor's shape instead of `body`.
+  std::optional<ApiError> error = std::nullopt;
 };
 
-// 429 rate_limit_exceeded with retry-after: 1 and retry-after-ms between 50 and 200.
+// An error answer with these headers (its body in OpenAI's shape until a flavor renders it).
+Reply error_reply(ApiError error, std::vector<std::pair<std::string, std::string>> headers);
+// 429 rate_limit_exceeded with retry-after: 1 and retry-after-ms between 50 and 200 (a limit
+// the provider enforces besides the account's RPM and TPM, such as a burst of requests).
 Reply rate_limit_reply(const std::string& model, std::uint64_t hash);
 // 500 server_error.
 Reply server_error_reply();

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "mock/endpoint.hpp"
+#include "mock/provider_flags.hpp"
 
 namespace {
 
@@ -27,6 +28,7 @@ struct Flags {
   int port = 0;
   std::size_t threads = 64;
   std::vector<std::string> hostile_kinds;
+  hydrate::mock::ProviderFlags provider;
   EndpointOptions endpoint;
 };
 
@@ -72,13 +74,14 @@ void define_flags(CLI::App& app, Flags& flags) {
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{3600000}))
       ->default_val(30000);
   app.add_option("--api-key", flags.endpoint.api_key,
-                 "require 'Authorization: Bearer KEY' on /v1 routes");
+                 "require 'Authorization: Bearer KEY' on /v1 routes ('api-key: KEY' for azure)");
   app.add_option("--quota-after", flags.endpoint.quota_after,
                  "answer every request after the N-th with 429 insufficient_quota (-1: never)")
       ->check(CLI::Range(static_cast<std::int64_t>(-1), std::numeric_limits<std::int64_t>::max()));
   app.add_option("--threads", flags.threads, "worker threads of the HTTP server")
       ->check(CLI::Range(1, 4096))
       ->default_val(64);
+  hydrate::mock::define_provider_flags(app, flags.provider, flags.endpoint);
 }
 
 std::string url_host(const std::string& host) {
@@ -111,6 +114,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  hydrate::mock::apply_provider_flags(flags.provider, flags.endpoint);
   if (!flags.hostile_kinds.empty()) {
     flags.endpoint.hostile_kinds.clear();
     for (const std::string& name : flags.hostile_kinds) {

@@ -22,7 +22,24 @@ void Stats::bill(const Usage& usage) {
   const std::lock_guard lock(mutex_);
   prompt_tokens_ += usage.prompt_tokens;
   completion_tokens_ += usage.completion_tokens;
+  reasoning_tokens_ += usage.reasoning_tokens;
   ++billed_calls_;
+}
+
+void Stats::record_admitted(std::int64_t tokens) {
+  const std::lock_guard lock(mutex_);
+  ++admitted_requests_;
+  admitted_tokens_ += tokens;
+}
+
+void Stats::record_limited(LimitKind kind) {
+  const std::lock_guard lock(mutex_);
+  ++(kind == LimitKind::requests ? refused_requests_ : refused_tokens_);
+}
+
+void Stats::record_loading() {
+  const std::lock_guard lock(mutex_);
+  ++loading_;
 }
 
 std::string Stats::to_json() const {
@@ -39,16 +56,25 @@ std::string Stats::to_json() const {
   for (HostileKind kind : kAllHostileKinds) {
     by_hostile[hostile_kind_name(kind)] = by_hostile_[static_cast<std::size_t>(kind)];
   }
-  const nlohmann::ordered_json stats = {{"requests",
-                                         {{"total", total_},
-                                          {"byStatus", by_status},
-                                          {"byFault", by_fault},
-                                          {"byHostile", by_hostile}}},
-                                        {"billed",
-                                         {{"promptTokens", prompt_tokens_},
-                                          {"completionTokens", completion_tokens_},
-                                          {"cachedTokens", 0},
-                                          {"calls", billed_calls_}}}};
+  const nlohmann::ordered_json stats = {
+      {"requests",
+       {{"total", total_},
+        {"byStatus", by_status},
+        {"byFault", by_fault},
+        {"byHostile", by_hostile},
+        {"loading", loading_}}},
+      {"limiter",
+       {{"admitted", {{"requests", admitted_requests_}, {"tokens", admitted_tokens_}}},
+        {"refused",
+         {{"total", refused_requests_ + refused_tokens_},
+          {"requests", refused_requests_},
+          {"tokens", refused_tokens_}}}}},
+      {"billed",
+       {{"promptTokens", prompt_tokens_},
+        {"completionTokens", completion_tokens_},
+        {"reasoningTokens", reasoning_tokens_},
+        {"cachedTokens", 0},
+        {"calls", billed_calls_}}}};
   return stats.dump();
 }
 

@@ -12,6 +12,7 @@
 
 #include "mock/faults.hpp"
 #include "mock/hostile.hpp"
+#include "mock/rate_limiter.hpp"
 #include "mock/wire.hpp"
 
 namespace hydrate::mock {
@@ -23,10 +24,17 @@ class Stats {
   void record(int status, std::optional<Fault> fault);
   // One answer of the hostile fault, of this kind (counted besides record's fault).
   void record_hostile(HostileKind kind);
-  // One answer that carried usage.
+  // One answer that carried usage (or would have: a flavor that omits usage still bills).
   void bill(const Usage& usage);
-  // {"requests":{"total","byStatus","byFault","byHostile"},"billed":{"promptTokens","completionTokens",
-  //  "cachedTokens","calls"}}
+  // One request the rate limiter admitted, with the tokens it counted for it.
+  void record_admitted(std::int64_t tokens);
+  // One request the rate limiter refused (a 429 of its own, apart from injected --rate-429).
+  void record_limited(LimitKind kind);
+  // One request answered 503 because the model was still loading (--loading-ms).
+  void record_loading();
+  // {"requests":{"total","byStatus","byFault","byHostile","loading"},
+  //  "limiter":{"admitted":{"requests","tokens"},"refused":{"total","requests","tokens"}},
+  //  "billed":{"promptTokens","completionTokens","reasoningTokens","cachedTokens","calls"}}
   std::string to_json() const;
 
  private:
@@ -35,8 +43,14 @@ class Stats {
   std::map<int, std::int64_t> by_status_;
   std::array<std::int64_t, kAllFaults.size()> by_fault_{};
   std::array<std::int64_t, kAllHostileKinds.size()> by_hostile_{};
+  std::int64_t loading_ = 0;
+  std::int64_t admitted_requests_ = 0;
+  std::int64_t admitted_tokens_ = 0;
+  std::int64_t refused_requests_ = 0;  // by the requests-per-minute limit
+  std::int64_t refused_tokens_ = 0;    // by the tokens-per-minute limit
   std::int64_t prompt_tokens_ = 0;
   std::int64_t completion_tokens_ = 0;
+  std::int64_t reasoning_tokens_ = 0;
   std::int64_t billed_calls_ = 0;
 };
 

@@ -50,19 +50,22 @@ std::string completion_body(const Completion& completion) {
                                            {"refusal", nullptr},
                                            {"annotations", Json::array()}}},
                                          {"logprobs", nullptr},
-                                         {"finish_reason", completion.finish_reason}}})},
-               {"usage",
-                {{"prompt_tokens", usage.prompt_tokens},
+                                         {"finish_reason", completion.finish_reason}}})}};
+  Json counts = {{"prompt_tokens", usage.prompt_tokens},
                  {"completion_tokens", usage.completion_tokens},
-                 {"total_tokens", usage.prompt_tokens + usage.completion_tokens},
-                 {"prompt_tokens_details", {{"cached_tokens", 0}, {"audio_tokens", 0}}},
-                 {"completion_tokens_details",
-                  {{"reasoning_tokens", 0},
-                   {"audio_tokens", 0},
-                   {"accepted_prediction_tokens", 0},
-                   {"rejected_prediction_tokens", 0}}}}},
-               {"service_tier", "default"},
-               {"system_fingerprint", "fp_hydrate_mock"}};
+                 {"total_tokens", usage.prompt_tokens + usage.completion_tokens}};
+  if (completion.usage_shape == UsageShape::detailed) {
+    counts["prompt_tokens_details"] = {{"cached_tokens", 0}, {"audio_tokens", 0}};
+    counts["completion_tokens_details"] = {{"reasoning_tokens", usage.reasoning_tokens},
+                                           {"audio_tokens", 0},
+                                           {"accepted_prediction_tokens", 0},
+                                           {"rejected_prediction_tokens", 0}};
+  }
+  if (completion.usage_shape != UsageShape::omitted) {
+    body["usage"] = std::move(counts);
+  }
+  body["service_tier"] = "default";
+  body["system_fingerprint"] = "fp_hydrate_mock";
   return body.dump();
 }
 

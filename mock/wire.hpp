@@ -21,8 +21,13 @@ std::string error_body(const ApiError& error);
 
 struct Usage {
   std::int64_t prompt_tokens = 0;
-  std::int64_t completion_tokens = 0;
+  std::int64_t completion_tokens = 0;  // reasoning tokens included, as OpenAI bills them
+  std::int64_t reasoning_tokens = 0;
 };
+
+// How a completion reports usage: OpenAI's, with prompt_ and completion_tokens_details; the
+// three counts alone (llama.cpp, vLLM); not at all (Ollama, at times).
+enum class UsageShape { detailed, plain, omitted };
 
 // ceil(code points / 4): the endpoint's stand-in for a tokenizer.
 std::int64_t tokens_for(std::string_view text);
@@ -35,6 +40,7 @@ struct Completion {
   std::string content;
   std::string finish_reason = "stop";
   Usage usage;
+  UsageShape usage_shape = UsageShape::detailed;
 };
 
 // The chat.completion object, shaped like OpenAI's (usage with its details, refusal null …).

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/mock_requests.hpp"
 #include "tests/support/mock_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -27,69 +28,8 @@ namespace {
 using hydrate::testing::MockProcess;
 using hydrate::testing::TempDir;
 using Json = nlohmann::json;
+using namespace hydrate::testing::mock_requests;
 using Clock = std::chrono::steady_clock;
-
-constexpr int kMinChapters = 8;
-constexpr int kMaxChapters = 14;
-
-httplib::Client client_for(const MockProcess& mock) {
-  httplib::Client client(mock.host(), mock.port());
-  client.set_connection_timeout(5);
-  client.set_read_timeout(60);
-  return client;
-}
-
-// A chapters-like structured-outputs request, as the worker sends one.
-Json chapters_request(const std::string& prompt) {
-  const Json chapter = {{"type", "object"},
-                        {"additionalProperties", false},
-                        {"required", {"position", "title", "summary"}},
-                        {"properties",
-                         {{"position", {{"type", "integer"}, {"minimum", 1}}},
-                          {"title", {{"type", "string"}}},
-                          {"summary", {{"type", "string"}}}}}};
-  const Json schema = {{"type", "object"},
-                       {"additionalProperties", false},
-                       {"required", {"chapters"}},
-                       {"properties",
-                        {{"chapters",
-                          {{"type", "array"},
-                           {"minItems", kMinChapters},
-                           {"maxItems", kMaxChapters},
-                           {"items", chapter}}}}}};
-  return {{"model", "gpt-4o-mini"},
-          {"messages",
-           {{{"role", "system"}, {"content", "You design school syllabi. Answer in JSON."}},
-            {{"role", "user"}, {"content", prompt}}}},
-          {"max_tokens", 8000},
-          {"response_format",
-           {{"type", "json_schema"},
-            {"json_schema", {{"name", "chapters"}, {"strict", true}, {"schema", schema}}}}}};
-}
-
-const char* kPrompt =
-    "List the chapters of CBSE Grade 8 Science in English: photosynthesis, cells, "
-    "force and pressure, friction, sound, light.";
-
-httplib::Result post_chat(httplib::Client& client, const Json& body,
-                          const httplib::Headers& headers = {}) {
-  return client.Post("/v1/chat/completions", headers, body.dump(), "application/json");
-}
-
-Json content_of(const Json& completion) {
-  return Json::parse(completion["choices"][0]["message"]["content"].get<std::string>());
-}
-
-std::int64_t ceil_quarter(std::size_t chars) {
-  return static_cast<std::int64_t>((chars + 3) / 4);
-}
-
-// Code points of UTF-8 text: the endpoint counts characters, not bytes.
-std::size_t code_points(const std::string& text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
 
 // The schema rules a chapters answer must keep; empty when it keeps them all.
 std::string chapters_problem(const Json& answer) {
