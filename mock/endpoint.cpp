@@ -219,7 +219,18 @@ void Endpoint::chat_completions(const httplib::Request& request, httplib::Respon
 
 int Endpoint::answer(const ChatRequest& chat, Fault fault, std::uint64_t hash,
                      httplib::Response& response) {
-  const Answer written = compose_answer(chat, content_hash(options_.seed, chat));
+  const std::optional<Language> wrong_language =
+      fault == Fault::none && draws_wrong_language(options_.wrong_language_rate, hash)
+          ? std::optional(other_language(requested_language(chat), hash))
+          : std::nullopt;
+  const Answer written =
+      wrong_language ? compose_answer(chat, content_hash(options_.seed, chat), *wrong_language)
+                     : compose_answer(chat, content_hash(options_.seed, chat));
+  if (wrong_language) {
+    stats_.record_wrong_language(*wrong_language);
+    response.set_header("x-mock-fault",
+                        std::string("wrong-language: ") + language_code(*wrong_language));
+  }
   Completion completion;
   completion.id = completion_id(hash);
   completion.created = static_cast<std::int64_t>(std::time(nullptr));

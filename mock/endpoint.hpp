@@ -28,6 +28,9 @@ struct EndpointOptions {
   std::int64_t timeout_hold_ms = 30000;  // how long a "timeout" fault holds its request
   std::string api_key;                   // empty: no Authorization required
   std::int64_t quota_after = -1;         // answer 429 insufficient_quota after this many; -1 never
+  // Probability that an answer free of other faults is written in another language than the
+  // prompt asks for (see draws_wrong_language).
+  double wrong_language_rate = 0;
 };
 
 // Lets handlers that wait (latency, held requests) wake at once when the server stops.

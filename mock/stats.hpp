@@ -12,6 +12,7 @@
 
 #include "mock/faults.hpp"
 #include "mock/hostile.hpp"
+#include "mock/lexicon.hpp"
 #include "mock/wire.hpp"
 
 namespace hydrate::mock {
@@ -23,10 +24,13 @@ class Stats {
   void record(int status, std::optional<Fault> fault);
   // One answer of the hostile fault, of this kind (counted besides record's fault).
   void record_hostile(HostileKind kind);
+  // One answer of the wrong-language fault, written in `language` (besides record's "none").
+  void record_wrong_language(Language language);
   // One answer that carried usage.
   void bill(const Usage& usage);
-  // {"requests":{"total","byStatus","byFault","byHostile"},"billed":{"promptTokens","completionTokens",
-  //  "cachedTokens","calls"}}
+  // {"requests":{"total","byStatus","byFault","byHostile","byWrongLanguage"},"billed":{
+  //  "promptTokens","completionTokens","cachedTokens","calls"}}; byWrongLanguage counts the
+  //  wrong-language answers by the language they were written in ("en", "hi", "fr", "es").
   std::string to_json() const;
 
  private:
@@ -35,6 +39,7 @@ class Stats {
   std::map<int, std::int64_t> by_status_;
   std::array<std::int64_t, kAllFaults.size()> by_fault_{};
   std::array<std::int64_t, kAllHostileKinds.size()> by_hostile_{};
+  std::array<std::int64_t, kAllLanguages.size()> by_wrong_language_{};
   std::int64_t prompt_tokens_ = 0;
   std::int64_t completion_tokens_ = 0;
   std::int64_t billed_calls_ = 0;
