@@ -45,15 +45,16 @@ assert_stored_in() {
   run "$HYDRATE_LANGUAGE_CHECK_BIN" "$lang" < <(answer_texts)
   ((RUN_RC == 0)) || fail "stored answers of the $lang tree not in $lang: $RUN_ERR"
   assert_eq "judged $answers, not judged 0, mismatched 0" "$RUN_OUT" "answers of the $lang tree"
+  verdict=$RUN_OUT
   run "$HYDRATE_LANGUAGE_CHECK_BIN" "$lang" < <(field_texts)
   ((RUN_RC == 0)) || fail "stored fields of the $lang tree not in $lang: $RUN_ERR"
+  note "$lang: answers $verdict; fields $RUN_OUT"
   verdict=$RUN_OUT
   [[ $verdict =~ ^judged\ ([0-9]+),\ not\ judged\ [0-9]+,\ mismatched\ 0$ ]] ||
     fail "unexpected check output: $verdict"
   # Notes and most question texts are long enough on their own: one per topic at least.
   assert_ge "$(jq '[.chapters[].topics[]] | length' <<<"$EXPORT")" "${BASH_REMATCH[1]}" \
     "fields of the $lang tree long enough to judge alone ($verdict)"
-  note "$lang: answers $RUN_OUT"
 }
 
 # 1. Hindi, with answers in other languages: rejected with the reason, re-asked, never stored.
