@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/language.hpp"
 #include "core/prompts.hpp"
 #include "core/text_guard.hpp"
 #include "core/tsv.hpp"
@@ -161,6 +162,32 @@ void parse_questions(const json& root, const ItemBounds& bounds, const TextLimit
   }
 }
 
+// Everything the step would store, joined, so that the language is judged on the whole answer:
+// one short title alone is too little for CLD2 to tell.
+std::string stored_text(const store::StepOutput& out) {
+  std::string text;
+  auto add = [&text](const std::string& field) { text.append(field).append("\n"); };
+  for (const auto& chapter : out.chapters) {
+    add(chapter.title);
+    add(chapter.summary);
+  }
+  for (const auto& topic : out.topics) {
+    add(topic.title);
+    for (const auto& objective : topic.objectives) add(objective);
+  }
+  if (out.note) {
+    add(out.note->markdown);
+    for (const auto& point : out.note->key_points) add(point);
+  }
+  for (const auto& question : out.questions) {
+    add(question.prompt);
+    for (const auto& option : question.options) add(option);
+    add(question.answer);
+    add(question.explanation);
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string_view strip_code_fence(std::string_view content) {
@@ -222,6 +249,10 @@ Result<store::StepOutput> parse_step_output(JobKind kind, const StepInput& input
   } catch (const json::exception& e) {
     return make_error(ErrorKind::invalid_input,
                       std::string("the answer is malformed: ") + e.what());
+  }
+  if (auto mismatch =
+          find_language_mismatch(stored_text(out), input.slot.language, limits.language)) {
+    return make_error(ErrorKind::invalid_input, std::move(*mismatch));
   }
   return out;
 }

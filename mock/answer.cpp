@@ -84,9 +84,32 @@ std::optional<Json> find_schema_in_text(std::string_view text) {
   return std::nullopt;
 }
 
+Language requested_language(const ChatRequest& request) {
+  static constexpr std::string_view kMarker = "in the language with code \"";
+  for (const auto& message : request.messages) {
+    const std::size_t at = message.content.find(kMarker);
+    if (at == std::string::npos) continue;
+    const std::size_t start = at + kMarker.size();
+    const std::size_t end = message.content.find('"', start);
+    if (end == std::string::npos || end - start > 16) return Language::en;
+    return parse_language(std::string_view(message.content).substr(start, end - start))
+        .value_or(Language::en);
+  }
+  return Language::en;
+}
+
 Answer compose_answer(const ChatRequest& request, std::uint64_t hash) {
+  return compose_answer(request, hash, requested_language(request));
+}
+
+Answer compose_answer(const ChatRequest& request, std::uint64_t hash, Language language) {
   const std::string& last = last_user_text(request);
-  const PromptWords words(count_words(last) >= kFewWords ? last : all_message_text(request));
+  const std::string& source = count_words(last) >= kFewWords ? last : all_message_text(request);
+  // English prompt words make English text; text in any other language, or English text that
+  // answers a request for another language, takes only its own lexicon's words from the prompt.
+  const PromptWords words = language == Language::en && requested_language(request) == Language::en
+                                ? PromptWords(source)
+                                : PromptWords(source, language);
   Answer answer;
   answer.schema = Json::object();
   if (request.format == ResponseFormat::json_schema) {

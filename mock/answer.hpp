@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "mock/chat_request.hpp"
+#include "mock/lexicon.hpp"
 
 namespace hydrate::mock {
 
@@ -20,7 +21,15 @@ struct Answer {
 // The hash every content choice derives from: the seed, the messages and the response format.
 std::uint64_t content_hash(std::uint64_t seed, const ChatRequest& request);
 
+// The language the request asks for, as hydrate's system prompt says it: `in the language with
+// code "hi"` in any message (the first such phrase). English when no message says it or the code
+// is not one the endpoint writes (en, hi, fr, es).
+Language requested_language(const ChatRequest& request);
+
+// The answer, written in the requested language.
 Answer compose_answer(const ChatRequest& request, std::uint64_t hash);
+// The answer written in `language`, whatever the request asked for (the wrong-language fault).
+Answer compose_answer(const ChatRequest& request, std::uint64_t hash, Language language);
 
 // The first JSON schema written out in a text (an object with "properties", "$schema" or
 // "type": "object"); empty when the text has none.

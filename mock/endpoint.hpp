@@ -37,6 +37,9 @@ struct EndpointOptions {
   bool report_usage = true;
   std::int64_t loading_ms = 0;           // /health and chat answer 503 "Loading model" this long
   std::vector<std::string> deployments;  // Azure deployments that exist; empty: any name
+  // Probability that an answer free of other faults is written in another language than the
+  // prompt asks for (see draws_wrong_language).
+  double wrong_language_rate = 0;
 };
 
 // Lets handlers that wait (latency, held requests) wake at once when the server stops.

@@ -26,7 +26,17 @@ std::int64_t reasoning_tokens_for(std::uint64_t content_hash) {
 int Endpoint::answer(const ChatRequest& chat, Fault& fault, std::uint64_t hash,
                      httplib::Response& response) {
   const std::uint64_t content = content_hash(options_.seed, chat);
-  const Answer written = compose_answer(chat, content);
+  const std::optional<Language> wrong_language =
+      fault == Fault::none && draws_wrong_language(options_.wrong_language_rate, hash)
+          ? std::optional(other_language(requested_language(chat), hash))
+          : std::nullopt;
+  const Answer written = wrong_language ? compose_answer(chat, content, *wrong_language)
+                                        : compose_answer(chat, content);
+  if (wrong_language) {
+    stats_.record_wrong_language(*wrong_language);
+    response.set_header("x-mock-fault",
+                        std::string("wrong-language: ") + language_code(*wrong_language));
+  }
   const std::optional<std::int64_t> max_tokens =
       traits_.reads_max_completion_tokens ? chat.max_tokens : chat.legacy_max_tokens;
   Completion completion;

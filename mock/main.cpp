@@ -59,6 +59,8 @@ void define_flags(CLI::App& app, Flags& flags) {
   add_rate(app, "--rate-hostile", rates.hostile,
            "a hostile answer (huge, deeply nested, not UTF-8, control characters, fenced, "
            "prompt injection, a number past double)");
+  add_rate(app, "--rate-wrong-language", flags.endpoint.wrong_language_rate,
+           "an answer written in another of en, hi, fr, es than the prompt asks for");
   app.add_option("--hostile-kinds", flags.hostile_kinds,
                  "comma-separated kinds a hostile answer picks from: huge, nested, non-utf8, "
                  "control, fenced, injection, number (default: all)")

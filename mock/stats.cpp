@@ -18,6 +18,11 @@ void Stats::record_hostile(HostileKind kind) {
   ++by_hostile_[static_cast<std::size_t>(kind)];
 }
 
+void Stats::record_wrong_language(Language language) {
+  const std::lock_guard lock(mutex_);
+  ++by_wrong_language_[static_cast<std::size_t>(language)];
+}
+
 void Stats::bill(const Usage& usage) {
   const std::lock_guard lock(mutex_);
   prompt_tokens_ += usage.prompt_tokens;
@@ -56,12 +61,18 @@ std::string Stats::to_json() const {
   for (HostileKind kind : kAllHostileKinds) {
     by_hostile[hostile_kind_name(kind)] = by_hostile_[static_cast<std::size_t>(kind)];
   }
+  nlohmann::ordered_json by_wrong_language = nlohmann::ordered_json::object();
+  for (Language language : kAllLanguages) {
+    by_wrong_language[language_code(language)] =
+        by_wrong_language_[static_cast<std::size_t>(language)];
+  }
   const nlohmann::ordered_json stats = {
       {"requests",
        {{"total", total_},
         {"byStatus", by_status},
         {"byFault", by_fault},
         {"byHostile", by_hostile},
+        {"byWrongLanguage", by_wrong_language},
         {"loading", loading_}}},
       {"limiter",
        {{"admitted", {{"requests", admitted_requests_}, {"tokens", admitted_tokens_}}},

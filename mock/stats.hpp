@@ -12,6 +12,7 @@
 
 #include "mock/faults.hpp"
 #include "mock/hostile.hpp"
+#include "mock/lexicon.hpp"
 #include "mock/rate_limiter.hpp"
 #include "mock/wire.hpp"
 
@@ -24,6 +25,8 @@ class Stats {
   void record(int status, std::optional<Fault> fault);
   // One answer of the hostile fault, of this kind (counted besides record's fault).
   void record_hostile(HostileKind kind);
+  // One answer of the wrong-language fault, written in `language` (besides record's "none").
+  void record_wrong_language(Language language);
   // One answer that carried usage (or would have: a flavor that omits usage still bills).
   void bill(const Usage& usage);
   // One request the rate limiter admitted, with the tokens it counted for it.
@@ -32,9 +35,11 @@ class Stats {
   void record_limited(LimitKind kind);
   // One request answered 503 because the model was still loading (--loading-ms).
   void record_loading();
-  // {"requests":{"total","byStatus","byFault","byHostile","loading"},
+  // {"requests":{"total","byStatus","byFault","byHostile","byWrongLanguage","loading"},
   //  "limiter":{"admitted":{"requests","tokens"},"refused":{"total","requests","tokens"}},
   //  "billed":{"promptTokens","completionTokens","reasoningTokens","cachedTokens","calls"}}
+  //  byWrongLanguage counts the wrong-language answers by the language they were written in
+  //  ("en", "hi", "fr", "es").
   std::string to_json() const;
 
  private:
@@ -48,6 +53,7 @@ class Stats {
   std::int64_t admitted_tokens_ = 0;
   std::int64_t refused_requests_ = 0;  // by the requests-per-minute limit
   std::int64_t refused_tokens_ = 0;    // by the tokens-per-minute limit
+  std::array<std::int64_t, kAllLanguages.size()> by_wrong_language_{};
   std::int64_t prompt_tokens_ = 0;
   std::int64_t completion_tokens_ = 0;
   std::int64_t reasoning_tokens_ = 0;

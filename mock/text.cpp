@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <span>
 #include <unordered_set>
+#include <utility>
 
 #include "mock/hash.hpp"
 #include "mock/utf8.hpp"
@@ -86,34 +88,25 @@ std::string fill(std::string_view pattern, const std::vector<std::string>& words
   return capitalised(std::move(out));
 }
 
-template <std::size_t N>
-std::string fill_one_of(const std::array<const char*, N>& patterns, const PromptWords& words,
+std::string fill_one_of(std::span<const char* const> patterns, const PromptWords& words,
                         std::uint64_t hash) {
-  return fill(patterns[hash % N], words.pick_distinct(derive(hash, 1), 3));
+  return fill(patterns[hash % patterns.size()], words.pick_distinct(derive(hash, 1), 3));
 }
 
-constexpr std::array<const char*, 8> kSentences = {
-    "{0} shapes how {1} and {2} are understood.",
-    "This section explains how {0} relates to {1}, using {2} as a worked example.",
-    "Students examine {0} through {1} and connect it to {2}.",
-    "A clear grasp of {0} makes {1} easier to apply in {2}.",
-    "Key ideas include {0}, {1} and {2}.",
-    "Everyday examples of {0} show why {1} matters for {2}.",
-    "Comparing {0} with {1} reveals the role of {2}.",
-    "The link between {0} and {1} is best seen in {2}."};
-
-constexpr std::array<const char*, 5> kQuestions = {
-    "Which statement best describes the relationship between {0} and {1}?",
-    "What role does {0} play in {1}?", "How does {0} affect {1} in the context of {2}?",
-    "Why is {0} important when studying {1}?", "Which example best illustrates {0}?"};
-
-constexpr std::array<const char*, 6> kObjectives = {
-    "Explain {0} and its role in {1}",     "Describe how {0} relates to {1}",
-    "Identify examples of {0} in {2}",     "Compare {0} with {1}",
-    "Apply {0} to problems involving {1}", "Summarise the main ideas of {0} and {2}"};
-
-constexpr std::array<const char*, 4> kSectionHeadings = {"Why it matters", "Worked example",
-                                                         "In practice", "Going further"};
+// Vocabulary words of a lexicon that the prompt mentions (ASCII case ignored), in order of first
+// appearance.
+std::vector<std::string> mentioned_words(std::string_view text, const Lexicon& lexicon) {
+  const std::string haystack = ascii_lower(text);
+  std::vector<std::pair<std::size_t, std::string>> found;
+  for (const char* word : lexicon.vocabulary) {
+    const std::size_t at = haystack.find(ascii_lower(word));
+    if (at != std::string::npos) found.emplace_back(at, word);
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> words;
+  for (auto& [at, word] : found) words.push_back(std::move(word));
+  return words;
+}
 
 }  // namespace
 
@@ -159,6 +152,20 @@ PromptWords::PromptWords(std::string_view text) {
   }
 }
 
+PromptWords::PromptWords(std::string_view text, Language language)
+    : lexicon_(&lexicon_for(language)) {
+  constexpr std::size_t kMinWords = 10;
+  words_ = mentioned_words(text, *lexicon_);
+  const auto& vocabulary = lexicon_->vocabulary;
+  const std::size_t wanted = words_.empty() ? vocabulary.size() : kMinWords;
+  // Topped up from a place the prompt chooses, so that sibling steps differ in their words.
+  const std::size_t offset = Hasher().add(text).value() % vocabulary.size();
+  for (std::size_t i = 0; i < vocabulary.size() && words_.size() < wanted; ++i) {
+    const std::string word = vocabulary[(offset + i) % vocabulary.size()];
+    if (std::find(words_.begin(), words_.end(), word) == words_.end()) words_.push_back(word);
+  }
+}
+
 const std::string& PromptWords::pick(std::uint64_t hash) const {
   return words_[hash % words_.size()];
 }
@@ -179,6 +186,12 @@ std::vector<std::string> PromptWords::pick_distinct(std::uint64_t hash, std::siz
 }
 
 std::string make_title(const PromptWords& words, std::uint64_t hash) {
+  const auto& patterns = words.lexicon().titles;
+  if (!patterns.empty()) {
+    // Words alone ("Fractions Mesure Eau") do not make a French or Hindi title; a pattern does.
+    if (derive(hash, 6) % 4 == 0) return capitalised(words.pick(derive(hash, 9)));
+    return fill_one_of(patterns, words, derive(hash, 8));
+  }
   struct Prefix {
     const char* text;
     std::size_t words;
@@ -221,6 +234,16 @@ std::string make_phrase(const PromptWords& words, std::uint64_t hash, int min_wo
                         int max_words) {
   const auto length = static_cast<std::size_t>(pick_in_range(hash, min_words, max_words));
   auto picked = words.pick_distinct(derive(hash, 1), length);
+  if (words.lexicon().language != Language::en) {
+    // A list of words with their articles: "La mesure, l'eau et les plantes".
+    const std::size_t listed = std::min<std::size_t>(picked.size(), (length + 1) / 2);
+    std::string list;
+    for (std::size_t i = 0; i < listed; ++i) {
+      if (i > 0) list += i + 1 == listed ? " " + std::string(words.lexicon().and_word) + " " : ", ";
+      list += picked[i];
+    }
+    return capitalised(std::move(list));
+  }
   std::string phrase;
   for (std::size_t i = 0; i < length; ++i) {
     const std::string& word =
@@ -231,33 +254,35 @@ std::string make_phrase(const PromptWords& words, std::uint64_t hash, int min_wo
 }
 
 std::string make_objective(const PromptWords& words, std::uint64_t hash) {
-  return fill_one_of(kObjectives, words, hash);
+  return fill_one_of(words.lexicon().objectives, words, hash);
 }
 
 std::string make_sentences(const PromptWords& words, std::uint64_t hash, int count) {
   std::string text;
   for (int i = 0; i < count; ++i) {
-    text += (i == 0 ? "" : " ") + fill_one_of(kSentences, words, derive(hash, 100 + i));
+    text +=
+        (i == 0 ? "" : " ") + fill_one_of(words.lexicon().sentences, words, derive(hash, 100 + i));
   }
   return text;
 }
 
 std::string make_question(const PromptWords& words, std::uint64_t hash) {
-  return fill_one_of(kQuestions, words, hash);
+  return fill_one_of(words.lexicon().questions, words, hash);
 }
 
 std::string make_markdown(const PromptWords& words, std::uint64_t hash) {
   constexpr std::size_t kMaxWords = 400;
   const auto target = static_cast<std::size_t>(pick_in_range(derive(hash, 1), 120, kMaxWords));
   std::string text = "# " + make_title(words, derive(hash, 2)) + "\n\n";
-  text += make_sentences(words, derive(hash, 3), 2) + "\n\n## Key points\n\n";
+  text +=
+      make_sentences(words, derive(hash, 3), 2) + "\n\n## " + words.lexicon().key_points + "\n\n";
   const auto bullets = pick_in_range(derive(hash, 4), 3, 5);
   for (std::int64_t i = 0; i < bullets; ++i) {
     text +=
         "- " + make_sentences(words, derive(hash, 10 + static_cast<std::uint64_t>(i)), 1) + "\n";
   }
-  text +=
-      "\n## " + std::string(kSectionHeadings[derive(hash, 5) % kSectionHeadings.size()]) + "\n\n";
+  const auto& headings = words.lexicon().headings;
+  text += "\n## " + std::string(headings[derive(hash, 5) % headings.size()]) + "\n\n";
   std::size_t total = count_words(text);
   for (std::uint64_t i = 0; total < target; ++i) {
     const std::string sentence = make_sentences(words, derive(hash, 1000 + i), 1);
