@@ -318,8 +318,11 @@ void Worker::handle(const llm::HttpResponse& response) {
   Step& step = it->second;
   step.sent = false;
   llm::ChatResult result = llm::interpret_response(response);
-  if (!result.usage_reported && response.status >= 200 && response.status < 300) {
-    // No usage (some local servers): count the text as a provider would, and say so in the log.
+  const bool completion =
+      result.outcome == llm::ChatOutcome::ok || result.outcome == llm::ChatOutcome::truncated;
+  if (!result.usage_reported && completion) {
+    // A completion without usage (some local servers): count the text as a provider would, and
+    // say so in the log (CallRecord::usage_estimated). Error and unreadable bodies bill nothing.
     result.usage.prompt = static_cast<std::int64_t>((step.prompt_bytes + 3) / 4);
     result.usage.completion = static_cast<std::int64_t>((result.content.size() + 3) / 4);
   }
@@ -474,7 +477,8 @@ CallRecord Worker::call_record(const Step& step, const llm::HttpResponse& respon
   call.started_at = step.sent_at;
   call.retry_after_ms = result.retry_after_ms;
   call.request_id = result.request_id;
-  call.usage_estimated = !result.usage_reported && response.status >= 200 && response.status < 300;
+  call.usage_estimated = !result.usage_reported && (result.outcome == llm::ChatOutcome::ok ||
+                                                    result.outcome == llm::ChatOutcome::truncated);
   call.remaining_requests = result.rate_limits.remaining_requests;
   call.remaining_tokens = result.rate_limits.remaining_tokens;
   call.response_format = llm::to_string(step.request.mode);

@@ -6,7 +6,8 @@
 #     its content rows and its succeeded steps are the same when the workers have ended as when
 #     the cancel returned — the workers end on their own, nothing is left pending or running,
 #     and the calls in flight are logged, not used, and billed exactly;
-#   - a tree failed by an endpoint answering 500 to 40% of requests (2 attempts per step) is
+#   - a tree failed by an endpoint whose answers break their schema half the time (2 attempts
+#     per step) is
 #     requeued once the endpoint is healthy; the workers finish it without running any step that
 #     had succeeded again: their attempts, timestamps, cost and calls are unchanged.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
@@ -64,7 +65,7 @@ stop_mock
 printf 'work.max_attempts = 2\n' >"$E2E_DIR/hydrate.conf"
 export HYDRATE_CONFIG=$E2E_DIR/hydrate.conf
 FIRST_CALL=$(sql_count "SELECT coalesce(max(id), 0) FROM llm_calls")
-start_mock --seed "${REQUEUE_SEED:-2}" --rate-500 0.4 --latency-ms 50
+start_mock --seed "${REQUEUE_SEED:-2}" --rate-invalid 0.5 --latency-ms 50
 hy --json submit --language en --board CBSE --grade 8 --subject MATH \
   --chapters 4 --topics-per-chapter 6 --questions-per-topic 1
 ROOT=$(jq -er .rootJobId <<<"$RUN_OUT")

@@ -80,11 +80,12 @@ done
 expect 4 "requeue --failed with an unknown root" requeue --failed --root "$WELL_FORMED_UNKNOWN"
 assert_eq 0 "$(sql_count "SELECT count(*) FROM jobs")" "jobs after the not-found commands"
 
-# --- an unreachable endpoint: the step fails with the connection error, nothing hangs ------------
+# --- an unreachable endpoint: the step fails with the connection error once its transient
+# retries are spent, nothing hangs -------------------------------------------------------------
 start_mock
 CLOSED_URL=$HYDRATE_LLM_URL
 stop_mock  # the port it had is closed now
-export HYDRATE_LLM_URL=$CLOSED_URL HYDRATE_LLM_TIMEOUT_MS=2000
+export HYDRATE_LLM_URL=$CLOSED_URL HYDRATE_LLM_TIMEOUT_MS=2000 HYDRATE_RETRY_MAX_TRANSIENT=4
 PORT=${CLOSED_URL##*:}
 PORT=${PORT%%/*}
 submit_small
@@ -99,7 +100,8 @@ shopt -s nocasematch
 [[ $LAST_ERROR == *connect* ]] || fail "the last error does not name the connection problem: '$LAST_ERROR'"
 shopt -u nocasematch
 assert_contains "$LAST_ERROR" "$PORT" "the last error names the port"
-assert_contains "$LAST_ERROR" "gave up after 5 attempts" "the last error says the attempts ran out"
+assert_contains "$LAST_ERROR" "gave up after 4 transient retries" "the last error says the retries ran out"
+unset HYDRATE_RETRY_MAX_TRANSIENT
 assert_eq 5 "$(sql_count "SELECT count(*) FROM llm_calls WHERE job_id = '$ROOT'")" "calls logged for the unreachable endpoint"
 
 # --- a corrupt database file: refused with one line, left as it was ------------------------------

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR disable=SC2119  # the helpers take optional flags
-# Requeue: steps that exhaust their attempts against a failing endpoint fail, and so does their
+# Requeue: steps that exhaust their transient retries against a failing endpoint fail (4 here,
+# retry.max_transient), and so does their
 # root, with a reason and the last error in status. Once the endpoint is healthy, `requeue ROOT`
 # (and `requeue --failed --root ROOT`) reopen exactly the failed steps; a worker finishes the tree
 # and no step that had already succeeded runs again.
@@ -25,7 +26,9 @@ assert_eq "$LEAVES" "$(sql_count "SELECT 2 * count(*) FROM topics WHERE root_id 
 note "phase 1: $PLANNED planning step(s) succeeded, $LEAVES leaves pending"
 stop_mock
 
-# Phase 2, every call a 500: the leaves fail after their attempts; so does a new root's subject.
+# Phase 2, every call a 500: the leaves fail once their 4 transient retries are spent; so does a
+# new root's subject.
+export HYDRATE_RETRY_MAX_TRANSIENT=4
 start_mock --rate-500 1
 hy --json submit --language en --board CBSE --grade 3 --subject MATH "${SMALL_TREE[@]}"
 ROOT_B=$(jq -er .rootJobId <<<"$RUN_OUT")
@@ -39,11 +42,13 @@ assert_eq "$LEAVES" "$(jqs .progress.steps.failed)" "failed steps of the root"
 assert_eq "$PLANNED" "$(jqs .progress.steps.succeeded)" "succeeded steps of the root"
 assert_contains "$(jqs '.reason // ""')" "$LEAVES step(s) failed" "reason of the failed root"
 [[ $(jqs '.errors | length') -ge 1 ]] || fail "status shows no error of the failed root: $STATUS"
-assert_contains "$(jqs '.errors[0].error')" "gave up after 5 attempts" "last error in status"
+assert_contains "$(jqs '.errors[0].error')" "gave up after 4 transient retries" "last error in status"
 assert_contains "$(jqs '.errors[0].error')" "500" "last error in status names the HTTP status"
-assert_eq 5 "$(jqs '.errors[0].attempts')" "attempts of a failed step"
+assert_eq 1 "$(jqs '.errors[0].attempts')" "attempts of a failed step (transient faults spend none)"
+assert_eq 4 "$(jqs '.errors[0].transientRetries')" "transient retries of a failed step"
+assert_contains "$(jqs '.errors[0].lastTransientError')" "500" "last transient error in status"
 hy status "$ROOT"
-assert_contains "$RUN_OUT" "gave up after 5 attempts" "human status of the failed root"
+assert_contains "$RUN_OUT" "gave up after 4 transient retries" "human status of the failed root"
 assert_eq 0 "$(sql_count "SELECT count(*) FROM jobs j WHERE root_id = '$ROOT' AND status = 'failed' AND (SELECT count(*) FROM llm_calls c WHERE c.job_id = j.id) != 5")" \
   "failed steps without exactly 5 logged calls"
 
@@ -52,6 +57,8 @@ assert_eq failed "$(jqs .status)" "status of the root whose subject failed"
 assert_eq 1 "$(jqs .progress.steps.failed)" "failed steps of the second root"
 
 CALLS_BEFORE=$(sql "SELECT group_concat(job_id || ':' || n) FROM (SELECT job_id, count(*) AS n FROM llm_calls WHERE job_id IN (SELECT id FROM jobs WHERE root_id = '$ROOT' AND status = 'succeeded') GROUP BY job_id ORDER BY job_id)")
+
+unset HYDRATE_RETRY_MAX_TRANSIENT
 
 # Phase 3, healthy again: requeue one root's failed steps only, then the other whole root.
 start_mock
