@@ -59,8 +59,9 @@ RateGrant take_from_bucket(RateBucketState& s, const RateRequest& r) {
     s.refilled_at = r.now;
   }
   refill(s, rpm, tpm, r.now);
-  for (const auto& o : r.observed) observe(s, o);
+  // Refunds first, then what the provider said: its count is newer, and it wins.
   if (tpm > 0) s.tokens = std::min(burst(tpm), s.tokens + static_cast<double>(r.refund_tokens));
+  for (const auto& o : r.observed) observe(s, o);
   RateGrant grant;
   grant.retry_at = r.now;
   if (r.now < s.blocked_until) {
