@@ -55,8 +55,15 @@ Result<int> RetryingStore::migrate() {
 }
 
 Result<std::vector<Job>> RetryingStore::claim_batch(const store::ClaimRequest& request) {
-  auto claimed =
-      ride_out([&] { return inner_.claim_batch(request); }, [&] { return !stopping(stop_); });
+  // A lease runs from the claim that got it, not from the first try.
+  Millis first_try = monotonic_ms();
+  auto claimed = ride_out(
+      [&] {
+        store::ClaimRequest retried = request;
+        retried.now += monotonic_ms() - first_try;
+        return inner_.claim_batch(retried);
+      },
+      [&] { return !stopping(stop_); });
   // Stopped while the database was out: nothing was claimed that the worker knows of.
   if (!claimed && stopping(stop_) && is_retryable_store_error(claimed.error())) {
     return std::vector<Job>{};
@@ -66,7 +73,9 @@ Result<std::vector<Job>> RetryingStore::claim_batch(const store::ClaimRequest& r
 
 Result<int> RetryingStore::extend_leases(const std::vector<store::LeaseRef>& leases,
                                          Millis new_expiry) {
-  return ride_out([&] { return inner_.extend_leases(leases, new_expiry); });
+  Millis first_try = monotonic_ms();
+  return ride_out(
+      [&] { return inner_.extend_leases(leases, new_expiry + (monotonic_ms() - first_try)); });
 }
 
 Result<bool> RetryingStore::begin_reask(const store::LeaseRef& lease) {

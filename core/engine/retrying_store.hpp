@@ -5,7 +5,8 @@
 // log) that fails with a retryable error (is_retryable_store_error) is tried again with backoff
 // until it gets an answer or the database has failed for policy.outage_ms in a row
 // (StoreOutage); it then returns outage_error, kind unavailable. Other errors come back at once.
-// Operator and reconcile calls are passed through untouched.
+// Operator and reconcile calls are passed through untouched. A claim or a lease extension tried
+// again has its times moved on by the wait, so a lease runs from the write that made it.
 //
 // Retrying a write whose commit is in doubt is safe: result writes are fenced on the lease token
 // and status running, so a second apply after a first that committed is a conflict, and a call's

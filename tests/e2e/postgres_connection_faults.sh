@@ -100,7 +100,10 @@ done <"$E2E_DIR/reconcile.rcs"
 note "reconcile ran $RUNS time(s), $FAILED_RUNS cut short"
 assert_ge 1 "$((RUNS - FAILED_RUNS))" "reconcile runs that completed"
 
-# The work itself: as if no connection had ever been lost.
+# The work itself: as if no connection had ever been lost. (A step may have called the model
+# again — at least once, not exactly once — when its result's commit was lost with its lease.)
+note "calls whose answer was not used, by error: $(sql "SELECT coalesce(error, '') || ' x' || count(*) FROM llm_calls
+  WHERE used = 0 GROUP BY error" | tr '\n' ';')"
 assert_eq "$STEPS_PLANNED" "$(sql_count "SELECT count(*) FROM jobs")" "steps in the three trees"
 for root in "${ROOTS[@]}"; do
   pg_assert_tree_exactly_once "$root"
