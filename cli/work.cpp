@@ -117,6 +117,7 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
                  static_cast<long long>(report.calls), report.cost_usd);
   }
   if (!report.stop_reason.empty()) throw Failure(kFailure, report.stop_reason);
+  if (store.gave_up()) throw Failure(kFailure, store.gave_up()->message);
 }
 
 }  // namespace

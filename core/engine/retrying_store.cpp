@@ -43,7 +43,11 @@ auto RetryingStore::ride_out(F&& call, const std::function<bool()>& keep_waiting
     Millis now = monotonic_ms();
     double unit = std::uniform_real_distribution<double>(0, 1)(random_);
     auto delay = outage_.next_delay(policy_.backoff, now, unit);
-    if (!delay) return outage_error(policy_, outage_.elapsed(now), *error);
+    if (!delay) {
+      Error given_up = outage_error(policy_, outage_.elapsed(now), *error);
+      if (!gave_up_) gave_up_ = given_up;
+      return given_up;
+    }
     if (keep_waiting && !keep_waiting()) return result;
     log::warn("{}; retrying in {} ms", error->message, *delay);
     std::this_thread::sleep_for(std::chrono::milliseconds(*delay));

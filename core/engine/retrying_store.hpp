@@ -14,6 +14,7 @@
 // attempts back instead of counting a second time.
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <random>
 
 #include "core/engine/store_outage.hpp"
@@ -43,6 +44,10 @@ class RetryingStore final : public store::Store {
                                           Millis now, Millis retry_at) override;
   Result<Job> find_job(const std::string& id) override;
   Result<store::QueueOutlook> queue_outlook(Millis now) override;
+
+  // The first outage_error any call returned, if one did: the worker must then exit non-zero
+  // even when it stopped for another reason, since a result may have been dropped.
+  const std::optional<Error>& gave_up() const { return gave_up_; }
 
   // Passed through without retries.
   Result<store::SubmitOutcome> submit_root(const store::NewRoot& root) override {
@@ -117,6 +122,7 @@ class RetryingStore final : public store::Store {
   StoreRetryPolicy policy_;
   const std::atomic<bool>* stop_;
   StoreOutage outage_;
+  std::optional<Error> gave_up_;
   std::mt19937_64 random_{std::random_device{}()};
 };
 

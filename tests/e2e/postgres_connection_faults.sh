@@ -112,3 +112,27 @@ done
 assert_no_duplicate_content
 assert_no_orphans
 assert_billing_exact
+
+# --- the limits: an outage longer than work.store_outage_seconds, and a refusal for good ---------
+# Every connection cut at its first chunk: the worker retries, then exits 1 naming the database
+# (its password masked) and how long it failed.
+spawn PROXY_PID proxy-all "$CUTTING_PROXY_BIN" --target-port "$PG_PORT" --cut-rate 1 --seed 1
+proxy_all_listening() { grep -q '^listening on 127\.0\.0\.1:[0-9]*$' "$E2E_DIR/proxy-all.out"; }
+wait_until 30 "the second proxy to listen" proxy_all_listening
+ALL_PORT=$(sed -n '1s/^listening on 127\.0\.0\.1://p' "$E2E_DIR/proxy-all.out")
+printf 'work.store_outage_seconds = 2\n' >"$E2E_DIR/outage.conf"
+SECRET_URL="postgresql://postgres:s3cret-pw@127.0.0.1:$ALL_PORT$PG_URL_PATH"
+run --timeout 60 "$HYDRATE_BIN" --config "$E2E_DIR/outage.conf" --db "$SECRET_URL" work --until-idle
+assert_eq 1 "$RUN_RC" "exit status of a worker whose every connection is cut"
+LAST_LINE=$(tail -n 1 <<<"$RUN_ERR")
+assert_contains "$LAST_LINE" "hydrate: error: gave up on postgresql://postgres:***@127.0.0.1:$ALL_PORT$PG_URL_PATH after 2." \
+  "the error of a worker that gave up on its database"
+assert_contains "$LAST_LINE" "(the limit, work.store_outage_seconds, is 2 s)" "the limit in that error"
+assert_ge 3 "$(grep -c 'retrying in' <<<"$RUN_ERR")" "retries before giving up"
+[[ $RUN_ERR != *s3cret-pw* ]] || fail "the database password appears on stderr: $RUN_ERR"
+stop_process "$PROXY_PID"
+# A database that does not exist: refused for good, so no retry, one line.
+run --timeout 60 "$HYDRATE_BIN" --db "${PG_URL_HEAD}127.0.0.1:$PG_PORT/no_such_database_$$" work --until-idle
+assert_eq 1 "$RUN_RC" "exit status of a worker whose database does not exist"
+assert_eq 1 "$(grep -c . <<<"$RUN_ERR")" "lines on stderr for a database that does not exist"
+assert_contains "$RUN_ERR" "does not exist" "the error for a database that does not exist"
