@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck source-path=SCRIPTDIR
+# shellcheck source-path=SCRIPTDIR disable=SC2119  # the helpers take optional arguments
 # PostgreSQL behind a network that loses connections: 4 workers and a reconcile loop reach the
 # server through hydrate-cutting-proxy, which resets a connection at a seeded rate per forwarded
 # chunk, both directions — mid-handshake, mid-transaction, mid-commit. The first connections it
