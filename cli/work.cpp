@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
+#include "core/engine/retrying_store.hpp"
 #include "core/engine/worker.hpp"
 
 namespace hydrate::cli {
@@ -79,7 +80,16 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   Config config = load_config(globals);
-  auto store = open_database(config);
+  // Opening, migrating and every store call after ride out a database that fails for a while
+  // (a lost connection, a restart, a busy file); only a permanent error or an outage longer than
+  // work.store_outage_seconds ends the worker.
+  engine::StoreRetryPolicy store_retry;
+  store_retry.outage_ms = 1000 * unwrap(config.get_int("work.store_outage_seconds", 1, 86400));
+  store_retry.database = store::without_password(config.get("db"));
+  auto opened = unwrap(
+      engine::open_store_riding_out(config.get("db"), store::OpenOptions{}, store_retry, &g_stop));
+  if (!opened) return;  // stopped while the database could not be opened: nothing was claimed
+  engine::RetryingStore store(*opened, store_retry, &g_stop);
   auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
   auto transport = llm::make_curl_transport();
 
@@ -106,7 +116,7 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
       std::min<std::size_t>(options.limits.max_markdown, endpoint.max_response_bytes);
 
   bool show_progress = !globals.quiet && (flags.progress || isatty(STDERR_FILENO));
-  engine::WorkerContext context{*store,  *transport, prompts, config.prices(), endpoint,
+  engine::WorkerContext context{store,   *transport, prompts, config.prices(), endpoint,
                                 options, &g_stop,    nullptr, nullptr};
   if (show_progress) {
     context.on_progress = [last = std::chrono::steady_clock::time_point{}](
@@ -138,6 +148,7 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
                  static_cast<long long>(report.calls), report.cost_usd);
   }
   if (!report.stop_reason.empty()) throw Failure(kFailure, report.stop_reason);
+  if (store.gave_up()) throw Failure(kFailure, store.gave_up()->message);
 }
 
 }  // namespace

@@ -96,7 +96,6 @@ class Worker {
   std::mt19937_64 random_{std::random_device{}()};
   Millis next_claim_at_ = 0;
   Millis next_extend_at_ = 0;
-  int store_failures_ = 0;
 };
 
 Result<WorkerReport> Worker::run() {
@@ -109,33 +108,25 @@ Result<WorkerReport> Worker::run() {
         t >= next_claim_at_) {
       auto before = report_.claimed;
       auto claimed = claim(t);
-      if (!claimed) {
-        // A database that can never take the claim (read-only, corrupt) ends the run at once;
-        // one that is busy or unreachable is tried again for a while.
-        bool retryable = claimed.error().kind == ErrorKind::transient ||
-                         claimed.error().kind == ErrorKind::unavailable;
-        if (!retryable || ++store_failures_ >= 20) return claimed.error();
-        log::warn("{}; retrying", claimed.error().message);
-        next_claim_at_ = t + std::min<Millis>(5000, 100 * store_failures_);
-      } else {
-        store_failures_ = 0;
-        if (report_.claimed > before) {
-          idle_wait = ctx_.options.idle_poll_ms;
-          next_claim_at_ = t;  // more may be due: claim again as soon as there is room
-        } else if (steps_.empty()) {
-          // Nothing to claim: finish when the whole queue is idle, else wait for work to be due.
-          auto outlook = ctx_.store.queue_outlook(t);
-          if (!outlook) return outlook.error();
-          if (ctx_.options.until_idle && outlook->idle()) break;
-          Millis wait = idle_wait;
-          if (outlook->waiting && !outlook->ready && outlook->next_run_after > t) {
-            wait = std::min<Millis>(outlook->next_run_after - t, 1000);
-          }
-          next_claim_at_ = t + std::max<Millis>(wait, 5);
-          idle_wait = std::min<Millis>(idle_wait * 2, 1000);
-        } else {
-          next_claim_at_ = t + ctx_.options.idle_poll_ms;
+      // The store rides out a failing database itself (RetryingStore): a claim error that
+      // reaches the worker is permanent (read-only, corrupt) or an outage past its limit.
+      if (!claimed) return claimed.error();
+      if (report_.claimed > before) {
+        idle_wait = ctx_.options.idle_poll_ms;
+        next_claim_at_ = t;  // more may be due: claim again as soon as there is room
+      } else if (steps_.empty()) {
+        // Nothing to claim: finish when the whole queue is idle, else wait for work to be due.
+        auto outlook = ctx_.store.queue_outlook(t);
+        if (!outlook) return outlook.error();
+        if (ctx_.options.until_idle && outlook->idle()) break;
+        Millis wait = idle_wait;
+        if (outlook->waiting && !outlook->ready && outlook->next_run_after > t) {
+          wait = std::min<Millis>(outlook->next_run_after - t, 1000);
         }
+        next_claim_at_ = t + std::max<Millis>(wait, 5);
+        idle_wait = std::min<Millis>(idle_wait * 2, 1000);
+      } else {
+        next_claim_at_ = t + ctx_.options.idle_poll_ms;
       }
     }
     send_ready(now());
@@ -503,14 +494,9 @@ void Worker::log_call(const Step& step, const llm::HttpResponse& response,
 
 void Worker::log_record(const Step& step, const CallRecord& call) {
   count_call(call);
-  for (int tries = 0;; ++tries) {
-    auto logged = ctx_.store.log_call(call);
-    if (logged) return;
-    if (logged.error().kind != ErrorKind::transient || tries >= 5) {
-      log::warn("could not log a model call of job {}: {}", step.job.id, logged.error().message);
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 << tries));
+  auto logged = ctx_.store.log_call(call);  // retried by the store while the database is out
+  if (!logged) {
+    log::warn("could not log a model call of job {}: {}", step.job.id, logged.error().message);
   }
 }
 

@@ -61,6 +61,8 @@ struct WorkerReport {
 };
 
 struct WorkerContext {
+  // A RetryingStore (retrying_store.hpp) in production: the worker retries no store call itself,
+  // so a store error that reaches it ends the run (claims, the idle check) or drops the step.
   store::Store& store;
   llm::Transport& transport;
   const PromptSet& prompts;
@@ -73,8 +75,8 @@ struct WorkerContext {
 };
 
 // Runs until stopped, idle (with until_idle), max_steps reached, or the account is out of quota
-// (stop_reason set; the caller exits non-zero). Errors: unavailable/transient when the store
-// keeps failing.
+// (stop_reason set; the caller exits non-zero). Errors: what a claim or the idle check returned
+// (a permanent store error, or a RetryingStore's outage past its limit).
 Result<WorkerReport> run_worker(WorkerContext& context);
 
 }  // namespace hydrate::engine

@@ -7,9 +7,6 @@
 
 namespace hydrate::store {
 
-namespace {
-
-// postgresql://user:secret@host/db -> postgresql://user:***@host/db
 std::string without_password(const std::string& url) {
   auto scheme = url.find("://");
   auto at = url.rfind('@');
@@ -18,8 +15,6 @@ std::string without_password(const std::string& url) {
   if (colon == std::string::npos || colon > at) return url;
   return url.substr(0, colon) + ":***" + url.substr(at);
 }
-
-}  // namespace
 
 Result<std::unique_ptr<Store>> open_store(const std::string& url, const OpenOptions& options) {
   if (url.empty()) {

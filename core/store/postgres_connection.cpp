@@ -29,6 +29,21 @@ std::string redact(const std::string& url) {
   return url.substr(0, colon) + ":***" + url.substr(at);
 }
 
+// libpq's words for a refusal that no wait can change (it reports no SQLSTATE before a session).
+constexpr std::string_view kRefusedForGood[] = {
+    "password authentication failed",
+    "authentication failed for user",
+    "no password supplied",
+    "does not exist",  // database, role
+    "no pg_hba.conf entry",
+    "invalid connection option",
+    "invalid URI",
+    "invalid integer value",
+    "invalid port number",
+    "invalid sslmode value",
+    "missing \"=\" after",
+};
+
 class PostgresConnection final : public Connection {
  public:
   explicit PostgresConnection(std::string url) : url_(std::move(url)) { connect(); }
@@ -99,7 +114,15 @@ class PostgresConnection final : public Connection {
   }
 
   Error classify(const std::exception& e, const std::string& what) const override {
-    if (dynamic_cast<const pqxx::broken_connection*>(&e) ||
+    if (const auto* open = dynamic_cast<const OpenFailure*>(&e)) {  // reconnecting failed
+      broken_ = true;
+      ErrorKind kind = open->kind == ErrorKind::permanent ? open->kind : ErrorKind::transient;
+      return make_error(
+          kind, what + ": cannot reconnect to PostgreSQL at " + redact(url_) + ": " + open->what());
+    }
+    // Whatever libpqxx threw, a connection that is no longer open was lost (a peer's reset can
+    // surface as a plain error without SQLSTATE).
+    if (dynamic_cast<const pqxx::broken_connection*>(&e) || !conn_ || !conn_->is_open() ||
         dynamic_cast<const pqxx::in_doubt_error*>(&e)) {
       broken_ = true;
       return make_error(ErrorKind::transient,
@@ -145,7 +168,14 @@ class PostgresConnection final : public Connection {
     return newline == std::string::npos ? s : s.substr(0, newline);
   }
 
-  void connect() { conn_ = std::make_unique<pqxx::connection>(url_); }
+  void connect() {
+    try {
+      conn_ = std::make_unique<pqxx::connection>(url_);
+    } catch (const pqxx::broken_connection& e) {
+      std::string message = first_line(e.what());
+      throw OpenFailure(postgres_open_failure_kind(message), message);
+    }
+  }
 
   void begin() {
     tx_.reset();
@@ -175,6 +205,13 @@ class PostgresConnection final : public Connection {
 };
 
 }  // namespace
+
+ErrorKind postgres_open_failure_kind(std::string_view message) {
+  for (auto words : kRefusedForGood) {
+    if (message.find(words) != std::string_view::npos) return ErrorKind::permanent;
+  }
+  return ErrorKind::unavailable;
+}
 
 std::unique_ptr<Connection> connect_postgres(const std::string& url) {
   return std::make_unique<PostgresConnection>(url);

@@ -5,6 +5,7 @@
 // a driver rewrites them for its database. Drivers throw; the store maps with classify().
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -64,10 +65,25 @@ class Connection {
   virtual void reconnect_if_broken() = 0;
 };
 
+// What a driver's connect throws when the database cannot be opened: kind says whether waiting
+// may help (transient, unavailable: a busy file, a server that is down or restarting) or not
+// (permanent: a wrong password, a database that does not exist, a file that is not a database).
+struct OpenFailure : std::runtime_error {
+  OpenFailure(ErrorKind failure_kind, const std::string& message)
+      : std::runtime_error(message), kind(failure_kind) {}
+  ErrorKind kind;
+};
+
 // The SQLite driver (SQLiteCpp): WAL, busy timeout, statements cached by text.
 std::unique_ptr<Connection> connect_sqlite(const std::string& path, bool create,
                                            int busy_timeout_ms);
 // The PostgreSQL driver (libpqxx): one connection, statements prepared once per connection.
+// Throws OpenFailure when it cannot connect.
 std::unique_ptr<Connection> connect_postgres(const std::string& url);
+// How to take libpq's message for a connection that failed: permanent when the server refused
+// the client for good (authentication, no such database or role, no pg_hba.conf entry) or the
+// URL is malformed; unavailable otherwise (refused, reset, timed out, starting up, shutting down,
+// too many clients), so the caller may wait. Unknown (e.g. translated) messages are unavailable.
+ErrorKind postgres_open_failure_kind(std::string_view message);
 
 }  // namespace hydrate::store::sql

@@ -20,6 +20,8 @@ Result<std::unique_ptr<Store>> open_sql_store(
   std::unique_ptr<sql::SqlStore> store;
   try {
     store = std::make_unique<sql::SqlStore>(connect());
+  } catch (const sql::OpenFailure& e) {
+    return make_error(e.kind, fmt::format("cannot open {}: {}", what, e.what()));
   } catch (const std::exception& e) {
     std::string message = e.what();
     if (auto newline = message.find('\n'); newline != std::string::npos) message.resize(newline);

@@ -10,7 +10,8 @@
 namespace hydrate::store {
 
 // Opens a store over the connection connect() makes; `what` names the database in errors
-// (never with a password). unavailable when connect() throws.
+// (never with a password). The kind of an OpenFailure connect() throws, unavailable for any
+// other exception.
 Result<std::unique_ptr<Store>> open_sql_store(
     std::function<std::unique_ptr<sql::Connection>()> connect, const std::string& what,
     const OpenOptions& options);

@@ -129,7 +129,15 @@ class SqliteConnection final : public Connection {
 std::unique_ptr<Connection> connect_sqlite(const std::string& path, bool create,
                                            int busy_timeout_ms) {
   int flags = SQLite::OPEN_READWRITE | (create ? SQLite::OPEN_CREATE : 0);
-  return std::make_unique<SqliteConnection>(path, flags, busy_timeout_ms);
+  try {
+    return std::make_unique<SqliteConnection>(path, flags, busy_timeout_ms);
+  } catch (const SQLite::Exception& e) {
+    // Only a busy file opens by waiting; a path that cannot be opened or is no database won't.
+    int code = e.getErrorCode();
+    throw OpenFailure(
+        code == SQLITE_BUSY || code == SQLITE_LOCKED ? ErrorKind::transient : ErrorKind::permanent,
+        e.what());
+  }
 }
 
 }  // namespace hydrate::store::sql

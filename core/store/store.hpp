@@ -289,7 +289,12 @@ struct OpenOptions {
 };
 
 // Opens the store named by url: "sqlite:PATH", a plain path, or "postgresql://…".
-// invalid_input for an unknown scheme; unavailable when the database cannot be opened.
+// invalid_input for an unknown scheme; unavailable (or transient) when the database cannot be
+// opened for now, permanent when it never will be (a wrong password, not a database file).
 Result<std::unique_ptr<Store>> open_store(const std::string& url, const OpenOptions& options);
+
+// The database URL as messages show it: postgresql://user:secret@host/db becomes
+// postgresql://user:***@host/db; other URLs are returned as they are.
+std::string without_password(const std::string& url);
 
 }  // namespace hydrate::store
