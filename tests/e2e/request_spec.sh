@@ -12,7 +12,7 @@ e2e_init request_spec
   fail "HYDRATE_REQUEST_BODIES_BIN must name the built hydrate_request_bodies; run through ctest"
 need_tool python3
 python3 -c 'import jsonschema, yaml' 2>/dev/null ||
-  fail "python3 lacks jsonschema or yaml (apt-get install python3-jsonschema python3-yaml; scripts/setup)"
+  fail "python3 lacks jsonschema or yaml: run scripts/setup (python3-jsonschema, python3-yaml)"
 SPEC=${HYDRATE_OPENAI_SPEC:-$HYDRATE_SOURCE_DIR/../shared/openai/chat-completions.yaml}
 [[ -r $SPEC ]] || fail "OpenAI's API description is not readable at $SPEC (set HYDRATE_OPENAI_SPEC)"
 

@@ -150,10 +150,12 @@ def prose_rules(body):
         json_schema = response_format.get("json_schema", {})
         name = json_schema.get("name", "")
         if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
-            problems.append(f"response_format.json_schema.name {name!r} is not [a-zA-Z0-9_-]{{1,64}}")
+            problems.append(
+                f"response_format.json_schema.name {name!r} is not [a-zA-Z0-9_-]{{1,64}}")
         schema_problem = schema_problem_of(json.dumps(json_schema.get("schema"), sort_keys=True))
         if schema_problem:
-            problems.append(f"response_format.json_schema.schema is not a JSON Schema: {schema_problem}")
+            problems.append(
+                f"response_format.json_schema.schema is not a JSON Schema: {schema_problem}")
     if response_format.get("type") == "json_object":
         texts = [m.get("content") for m in body.get("messages", []) if isinstance(m, dict)]
         if not any(isinstance(t, str) and "json" in t.lower() for t in texts):
