@@ -3,8 +3,8 @@
 // database shares through the store's rate bucket (Store::take_rate). While the provider's
 // headers show plenty of headroom and no cap is set, it grants without touching the database;
 // once a cap is set, a 429 rate limit arrives, or the headers show less than half the window
-// left, every send of that model goes through the shared bucket, with the headers and each
-// call's unused token reservation fed back in.
+// left, every send of that model goes through the shared bucket, with the headers fed back in
+// (and, from answers without headers, each call's unused token reservation).
 #include <cstdint>
 #include <map>
 #include <string>
