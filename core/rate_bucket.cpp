@@ -26,12 +26,8 @@ void observe(RateBucketState& s, const RateObservation& o) {
   if (o.remaining_requests)
     s.requests = std::min(s.requests, static_cast<double>(*o.remaining_requests));
   if (o.remaining_tokens) s.tokens = std::min(s.tokens, static_cast<double>(*o.remaining_tokens));
-  if (o.remaining_requests && *o.remaining_requests == 0 && o.reset_requests_ms) {
-    s.blocked_until = std::max(s.blocked_until, o.at + *o.reset_requests_ms);
-  }
-  if (o.remaining_tokens && *o.remaining_tokens == 0 && o.reset_tokens_ms) {
-    s.blocked_until = std::max(s.blocked_until, o.at + *o.reset_tokens_ms);
-  }
+  // An empty window is not waited out until its reset header (the time until it is full again,
+  // up to a minute): the clamp above leaves nothing, and the refill lets the next one go.
   if (o.rate_limited_retry_ms) {
     s.blocked_until = std::max(s.blocked_until, o.at + *o.rate_limited_retry_ms);
     s.requests = std::min(s.requests, 0.0);

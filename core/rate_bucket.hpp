@@ -18,7 +18,7 @@ struct RateBucketState {
   std::int64_t header_rpm = 0, header_tpm = 0;  // the limits the provider last stated
   double requests = 0, tokens = 0;              // available now (at refilled_at)
   Millis refilled_at = 0;
-  Millis blocked_until = 0;  // nothing is sent before (a 429's retry-after, an empty window)
+  Millis blocked_until = 0;  // nothing is sent before (a 429's retry-after)
 };
 
 // What the provider said on an answer, and whether it was a 429 rate limit.

@@ -69,10 +69,7 @@ void Pacer::on_answer(const std::string& model, const llm::ChatResult& result,
     log::debug("pacing {} through the shared rate limit", model);
   }
   if (!b.engaged) return;
-  // An answer with the provider's own count corrects the bucket through its remaining tokens;
-  // refunding the unused reservation on top would count it twice against a provider that, like
-  // OpenAI, charges the limit the request's max tokens (measured: 3-7% of requests refused with
-  // 4 workers under a token limit; none without).
+  if (reserved > billed) b.refund += reserved - billed;
   RateObservation o{
       h.limit_requests,    h.limit_tokens,    h.remaining_requests, h.remaining_tokens,
       h.reset_requests_ms, h.reset_tokens_ms, std::nullopt,         now};

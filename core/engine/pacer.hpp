@@ -3,8 +3,8 @@
 // database shares through the store's rate bucket (Store::take_rate). While the provider's
 // headers show plenty of headroom and no cap is set, it grants without touching the database;
 // once a cap is set, a 429 rate limit arrives, or the headers show less than half the window
-// left, every send of that model goes through the shared bucket, with the headers fed back in
-// (and, from answers without headers, each call's unused token reservation).
+// left, every send of that model goes through the shared bucket, with the headers and each
+// call's over-estimate of its prompt fed back in.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -25,7 +25,8 @@ class Pacer {
   int admit(const std::string& model, const std::vector<std::int64_t>& tokens, Millis now);
 
   // What an answer of model said: its headers, whether it was a 429 rate limit, and its
-  // reservation (prompt estimate plus max output) against the tokens the provider billed.
+  // reservation (prompt estimate plus max output) against what the provider counted against the
+  // limit (its prompt plus the same max output).
   void on_answer(const std::string& model, const llm::ChatResult& result,
                  std::int64_t reserved_tokens, std::int64_t billed_tokens, Millis now);
 

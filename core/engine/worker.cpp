@@ -317,8 +317,10 @@ void Worker::handle(const llm::HttpResponse& response) {
     result.usage.prompt = static_cast<std::int64_t>((step.prompt_bytes + 3) / 4);
     result.usage.completion = static_cast<std::int64_t>((result.content.size() + 3) / 4);
   }
+  // What the answer counted against the token limit: providers (OpenAI, Azure) charge a request
+  // its prompt plus its max tokens whatever it wrote, so only the prompt estimate is corrected.
   pacer_.on_answer(step.model, result, reservation_tokens(step),
-                   result.usage.prompt + result.usage.completion, now());
+                   result.usage.prompt + step.request.max_tokens, now());
   ++report_.calls;
   on_answer(step, result, response);
   if (!step.sent && step.lease.job_id.empty()) {
