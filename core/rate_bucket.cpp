@@ -19,9 +19,8 @@ void refill(RateBucketState& s, std::int64_t rpm, std::int64_t tpm, Millis now) 
   s.refilled_at = std::max(s.refilled_at, now);
 }
 
+// Clamps what is left to what the provider said (the limits were read before the refill).
 void observe(RateBucketState& s, const RateObservation& o) {
-  if (o.limit_requests && *o.limit_requests > 0) s.header_rpm = *o.limit_requests;
-  if (o.limit_tokens && *o.limit_tokens > 0) s.header_tpm = *o.limit_tokens;
   // The provider's count is the truth: never believe in more than it has left.
   if (o.remaining_requests)
     s.requests = std::min(s.requests, static_cast<double>(*o.remaining_requests));

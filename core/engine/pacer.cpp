@@ -59,17 +59,16 @@ void Pacer::on_answer(const std::string& model, const llm::ChatResult& result,
   Bucket& b = bucket(model);
   const llm::RateLimitHeaders& h = result.rate_limits;
   const bool limited = result.outcome == llm::ChatOutcome::rate_limited;
-  if (!h.any() && !limited) {
-    if (b.engaged && reserved > billed) b.refund += reserved - billed;
-    return;
-  }
-  if (!b.engaged && (limited || below_half(h.remaining_requests, h.limit_requests) ||
-                     below_half(h.remaining_tokens, h.limit_tokens))) {
+  const bool said = h.any() || limited;
+  if (said && !b.engaged &&
+      (limited || below_half(h.remaining_requests, h.limit_requests) ||
+       below_half(h.remaining_tokens, h.limit_tokens))) {
     b.engaged = true;
     log::debug("pacing {} through the shared rate limit", model);
   }
   if (!b.engaged) return;
   if (reserved > billed) b.refund += reserved - billed;
+  if (!said) return;
   RateObservation o{
       h.limit_requests,    h.limit_tokens,    h.remaining_requests, h.remaining_tokens,
       h.reset_requests_ms, h.reset_tokens_ms, std::nullopt,         now};
