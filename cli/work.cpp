@@ -11,6 +11,7 @@
 #include "cli/common.hpp"
 #include "core/engine/retrying_store.hpp"
 #include "core/engine/worker.hpp"
+#include "core/log.hpp"
 
 namespace hydrate::cli {
 
@@ -80,6 +81,7 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   Config config = load_config(globals);
+  log::set_worker(holder_name());  // json log lines carry it as `worker`
   // Opening, migrating and every store call after ride out a database that fails for a while
   // (a lost connection, a restart, a busy file); only a permanent error or an outage longer than
   // work.store_outage_seconds ends the worker.
