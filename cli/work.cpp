@@ -117,7 +117,9 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
   options.limits.max_markdown =
       std::min<std::size_t>(options.limits.max_markdown, endpoint.max_response_bytes);
 
-  bool show_progress = !globals.quiet && (flags.progress || isatty(STDERR_FILENO));
+  // The live line is for a person: never mixed into json logs.
+  bool show_progress = !globals.quiet && log::format() == log::Format::text &&
+                       (flags.progress || isatty(STDERR_FILENO));
   engine::WorkerContext context{store,   *transport, prompts, config.prices(), endpoint,
                                 options, &g_stop,    nullptr, nullptr};
   if (show_progress) {
@@ -144,10 +146,8 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
         report.lost_leases, report.calls, report.tokens.prompt, report.tokens.completion,
         report.tokens.cached, report.cost_usd));
   } else if (!globals.quiet) {
-    std::fprintf(stderr,
-                 "hydrate: work done: %lld step(s) succeeded, %lld failed, %lld call(s), $%.4f\n",
-                 static_cast<long long>(report.succeeded), static_cast<long long>(report.failed),
-                 static_cast<long long>(report.calls), report.cost_usd);
+    log::info("work done: {} step(s) succeeded, {} failed, {} call(s), ${:.4f}", report.succeeded,
+              report.failed, report.calls, report.cost_usd);
   }
   if (!report.stop_reason.empty()) throw Failure(kFailure, report.stop_reason);
   if (store.gave_up()) throw Failure(kFailure, store.gave_up()->message);
