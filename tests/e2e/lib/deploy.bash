@@ -31,3 +31,46 @@ hydrate_metric_families() {
   hy --db "sqlite:$E2E_DIR/families.db" metrics
   awk '$1 == "#" && $2 == "TYPE" { print $3 }' <<<"$RUN_OUT" | sort -u
 }
+
+# hydrate_flags_accepted WHERE WORD…: WORD… is a hydrate command line without the binary (global
+# options, the subcommand, its options). Fails unless the subcommand exists and every --flag is
+# one that `hydrate SUBCOMMAND --help` or `hydrate --help` (the global options) lists.
+declare -A DEPLOY_HELP=()
+_help_of() {
+  if [[ -z ${DEPLOY_HELP[$1]+set} ]]; then
+    local args=(--help)
+    [[ $1 == - ]] || args=("$1" --help)
+    run "$HYDRATE_BIN" "${args[@]}"
+    ((RUN_RC == 0)) || fail "hydrate ${args[*]} exited with $RUN_RC: $RUN_ERR"
+    DEPLOY_HELP[$1]=$RUN_OUT
+  fi
+  printf '%s\n' "${DEPLOY_HELP[$1]}"
+}
+# _lists_flag HELP FLAG: HELP has an option line naming FLAG ("  -q,--quiet", "  --db TEXT").
+_lists_flag() { grep -Eq -e "^ +([-a-zA-Z0-9,]*,)?$2( |$|,|\{)" <<<"$1"; }
+hydrate_flags_accepted() {
+  local where=$1 global subcommand="" word
+  shift
+  global=$(_help_of -)
+  local words=("$@") i
+  for ((i = 0; i < ${#words[@]}; i++)); do
+    word=${words[$i]}
+    [[ $word == -* ]] || break
+    _lists_flag "$global" "${word%%=*}" || fail "$where: '$word' is not a global option of hydrate"
+    # A global option listed with a type (--db TEXT) takes the next word as its value.
+    if [[ $word != *=* ]] && grep -Eq -e "^ +${word}( [A-Z]+)" <<<"$global"; then i=$((i + 1)); fi
+  done
+  subcommand=${words[$i]:-}
+  [[ -n $subcommand ]] || fail "$where: no subcommand in: hydrate $*"
+  grep -Eq -e "^  $subcommand( |$)" <<<"$global" || fail "$where: 'hydrate $subcommand' is not a subcommand"
+  local help
+  help=$(_help_of "$subcommand")
+  for word in "${words[@]:i+1}"; do
+    [[ $word == -* ]] || continue
+    _lists_flag "$help" "${word%%=*}" || _lists_flag "$global" "${word%%=*}" ||
+      fail "$where: 'hydrate $subcommand' does not accept '$word' (see hydrate $subcommand --help)"
+  done
+}
+
+# hydrate_subcommands: the subcommands `hydrate --help` lists, one a line.
+hydrate_subcommands() { _help_of - | sed -n '/^Subcommands:/,$p' | awk 'NR > 1 && /^  [a-z]/ { print $1 }'; }
