@@ -7,6 +7,7 @@
 # comments promise), and the check rejects a line with a bad field.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 e2e_init deploy_cron
+# shellcheck source=lib/deploy.bash
 source "$E2E_LIB/deploy.bash"
 
 CRON=$DEPLOY_DIR/cron/hydrate
@@ -50,7 +51,7 @@ expect_rejected "a step of 0" entry_ok "*/0 * * * * hydrate hydrate reconcile"
 read -r m h dom mon dow user command <<<"${entries[0]}"
 assert_eq "*/5 * * * * hydrate" "$m $h $dom $mon $dow $user" "schedule and user of the reconcile entry"
 # The command, then where its output goes: syslog, not cron's mail.
-assert_eq "2>&1 | logger -t hydrate-reconcile" "$(sed 's/^[^|>]* 2>/2>/' <<<"$command")" "where the entry's output goes"
+assert_eq "2>&1 | logger -t hydrate-reconcile" "2>${command#* 2>}" "where the entry's output goes"
 command=${command%% 2>&1 |*}
 read -r -a words <<<"$command"
 assert_eq hydrate "${words[0]}" "the program the entry runs"

@@ -6,6 +6,7 @@
 # $__rate_interval and $__interval replaced by durations first.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 e2e_init deploy_grafana
+# shellcheck source=lib/deploy.bash
 source "$E2E_LIB/deploy.bash"
 tool_or_skip promtool prometheus
 
@@ -21,6 +22,7 @@ assert_empty "$(jq -r "$ALL_PANELS | group_by(.id) | map(select(length > 1) | .[
   "panel ids used more than once"
 assert_empty "$(jq -r "$ALL_PANELS | .[] | select(.id == null) | .title" "$DASHBOARD")" "panels without an id"
 # Rows only group; every other panel queries the input datasource, in the panel and each target.
+# shellcheck disable=SC2016  # ${DS_PROMETHEUS} is Grafana's, literal here
 DS='{"type":"prometheus","uid":"${DS_PROMETHEUS}"}'
 assert_empty "$(jq -r --argjson ds "$DS" "$ALL_PANELS | .[] | select(.type != \"row\")
   | select(.datasource != \$ds or (.targets | length) == 0 or any(.targets[]; .datasource != \$ds or (.expr // \"\") == \"\"))
@@ -44,7 +46,8 @@ rules_of() {
     done
 }
 check_dashboard() {
-  local rules=$E2E_DIR/$(basename "$1").rules.yml
+  local rules
+  rules=$E2E_DIR/$(basename "$1").rules.yml
   { printf 'groups:\n  - name: dashboard\n    rules:\n'; rules_of "$1"; } >"$rules"
   promtool check rules "$rules"
 }

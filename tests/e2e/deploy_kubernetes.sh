@@ -10,6 +10,7 @@
 # real binary accepts, and the ConfigMap's hydrate.conf is one it reads.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 e2e_init deploy_kubernetes
+# shellcheck source=lib/deploy.bash
 source "$E2E_LIB/deploy.bash"
 tool_or_skip yamllint
 tool_or_skip node nodejs

@@ -7,6 +7,7 @@
 # defined by the rule file itself.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 e2e_init deploy_metric_names
+# shellcheck source=lib/deploy.bash
 source "$E2E_LIB/deploy.bash"
 
 hydrate_metric_families >"$E2E_DIR/families.txt"

@@ -7,6 +7,7 @@
 # file with a threshold moved or an `or vector(0)` guard dropped fails them.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 e2e_init deploy_prometheus
+# shellcheck source=lib/deploy.bash
 source "$E2E_LIB/deploy.bash"
 tool_or_skip promtool prometheus
 tool_or_skip python3

@@ -7,6 +7,7 @@
 # SUBCOMMAND --flag" in the prose) names a subcommand and flags the real binary's --help lists.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 e2e_init deploy_runbook
+# shellcheck source=lib/deploy.bash
 source "$E2E_LIB/deploy.bash"
 tool_or_skip mandoc
 tool_or_skip python3

@@ -8,6 +8,7 @@
 # exit 0, and the metrics command writes a valid exposition file. A unit with a typo fails.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 e2e_init deploy_systemd
+# shellcheck source=lib/deploy.bash
 source "$E2E_LIB/deploy.bash"
 tool_or_skip systemd-analyze systemd
 tool_or_skip promtool prometheus

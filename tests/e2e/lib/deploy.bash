@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # DEPLOY_DIR is read by the tests
 # Shared helpers of the deploy_*.sh tests, which check the artefacts under deploy/ (and the
 # runbook) with the real tools that consume them. Sourced after lib/common.bash and e2e_init.
 #
