@@ -5,7 +5,8 @@
 # ExecStart pointed at the built binary and the Documentation= man pages looked up in man/.
 # Every ExecStart is a command line the real binary accepts, and runs: against a fresh SQLite
 # database with deploy/etc/hydrate.conf, the worker (with --until-idle) and the reconcile pass
-# exit 0, and the metrics command writes a valid exposition file. A unit with a typo fails.
+# exit 0, and the metrics command writes a valid exposition file. A unit with a typo fails. The
+# services are hardened: `systemd-analyze security` rates each 1.5 or less.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 e2e_init deploy_systemd
 # shellcheck source=lib/deploy.bash
@@ -41,6 +42,12 @@ verify_unit() {
 for unit in "${UNITS[@]}"; do
   verify_unit "$E2E_DIR/units/$unit" >"$E2E_DIR/verify.out" ||
     fail "systemd-analyze verify $unit: $(cat "$E2E_DIR/verify.out")"
+done
+
+# Hardened: systemd's own exposure score (0 safe to 10 exposed) at most 1.5 for each service.
+for unit in hydrate-work@.service hydrate-reconcile.service hydrate-metrics.service; do
+  (cd "$E2E_DIR/units" && systemd-analyze security --offline=yes --no-pager --threshold=15 "./$unit") \
+    >"$E2E_DIR/security.out" 2>&1 || fail "$unit is exposed: $(grep -E 'Overall' "$E2E_DIR/security.out")"
 done
 
 # The check has teeth: a misspelt key, a bad value, a missing binary.
