@@ -33,3 +33,8 @@ CROSS JOIN (SELECT 'hydrate_llm_prompt_tokens_total' AS name
             UNION ALL SELECT 'hydrate_llm_cached_tokens_total'
             UNION ALL SELECT 'hydrate_llm_reasoning_tokens_total'
             UNION ALL SELECT 'hydrate_llm_cost_usd_total') AS f;
+-- The hydrate_jobs and hydrate_roots gauges count rows by status (and kind) at every scrape: an
+-- index on just those columns is small (its keys repeat) and lets the count read the index
+-- alone (PostgreSQL: an index-only scan once autovacuum has marked settled rows all-visible).
+CREATE INDEX jobs_status_kind ON jobs (status, kind);
+CREATE INDEX roots_status ON roots (status);
