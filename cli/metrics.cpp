@@ -61,14 +61,18 @@ void write_every(const Globals& globals, const MetricsFlags& flags, Millis inter
 }  // namespace
 
 void add_metrics(CLI::App& app, Globals& globals) {
-  auto* command = app.add_subcommand("metrics", "print Prometheus metrics kept in the database");
+  auto* command = app.add_subcommand(
+      "metrics", "print Prometheus metrics kept in and computed from the database");
   auto flags = std::make_shared<MetricsFlags>();
-  auto* output = command->add_option(
-      "--output", flags->output,
-      "write the metrics to FILE (replaced atomically: FILE.tmp.PID, then rename)");
+  auto* output =
+      command
+          ->add_option("--output", flags->output,
+                       "write the metrics to FILE (replaced atomically: FILE.tmp.PID, then rename)")
+          ->type_name("FILE");
   command
       ->add_option("--every", flags->every,
                    "with --output: write again each DURATION (e.g. 30s, 1m) until SIGTERM/SIGINT")
+      ->type_name("DURATION")
       ->needs(output);
   command->callback([&globals, flags] {
     if (!flags->every.empty()) {
