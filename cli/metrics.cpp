@@ -39,15 +39,29 @@ bool stopped_within(Millis ms) {
   return true;
 }
 
-// Every interval: read and write the file. A failed read is logged and retried the next round,
-// the file left as it was; a file that cannot be written ends the loop with exit 1.
+// One round's exposition, opening the database first when no round has yet. A database that
+// cannot be opened is an error to wait out, as a failed read is; a wrong setting (exit 2) is not.
+Result<std::string> read_round(const Config& config, std::unique_ptr<store::Store>& store) {
+  if (!store) {
+    try {
+      store = open_database(config, false);
+    } catch (const Failure& e) {
+      if (e.code == kUsage) throw;
+      return make_error(ErrorKind::unavailable, e.what());
+    }
+  }
+  return metrics_exposition(*store, config);
+}
+
+// Every interval: read and write the file. A failed read is logged and tried again the next
+// round, the file left as it was; a file that cannot be written ends the loop with exit 1.
 void write_every(const Globals& globals, const MetricsFlags& flags, Millis interval) {
   std::signal(SIGINT, on_metrics_stop_signal);
   std::signal(SIGTERM, on_metrics_stop_signal);
   Config config = load_config(globals);
-  auto store = open_database(config, false);
+  std::unique_ptr<store::Store> store;
   while (!g_stop_metrics) {
-    auto text = metrics_exposition(*store, config);
+    auto text = read_round(config, store);
     if (text) {
       write_file_atomically(flags.output, *text);
     } else {

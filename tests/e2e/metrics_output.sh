@@ -78,3 +78,16 @@ wait_until 30 "the loop to handle SIGINT" handles_signal "$LOOP" 2
 kill -INT "$LOOP"
 reap "$LOOP" 60
 assert_eq 0 "$REAP_RC" "exit status of the loop on SIGINT (within an hour-long wait)"
+
+note "a database that does not exist yet: logged each round until it does"
+LATE_DB=$E2E_DIR/late.db
+LATE_OUT=$E2E_DIR/textfile/late.prom
+HYDRATE_DB="sqlite:$LATE_DB" spawn LOOP metrics-loop-3 "$HYDRATE_BIN" metrics --output "$LATE_OUT" --every 100ms
+wait_until 60 "a failed round to be logged" at_least_warnings metrics-loop-3 2
+[[ ! -e $LATE_OUT ]] || fail "a file was written with no database to read"
+[[ ! -e $LATE_DB ]] || fail "the metrics loop created the database"
+HYDRATE_DB="sqlite:$LATE_DB" hy migrate
+wait_until 60 "the file once the database exists" test -f "$LATE_OUT"
+stop_gracefully "$LOOP"
+assert_eq 0 "$REAP_RC" "exit status of the loop on SIGTERM"
+assert_eq "$FAMILIES" "$(grep -c '^# TYPE ' "$LATE_OUT")" "families in the late file"
