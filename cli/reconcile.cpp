@@ -1,13 +1,11 @@
 // hydrate reconcile: the cron job — rescue leases, repair the cascade, close finished roots.
 #include <fmt/format.h>
 
-#include <fstream>
-
 #include "cli/common.hpp"
+#include "cli/metrics_output.hpp"
 #include "core/clock.hpp"
 #include "core/engine/reconcile.hpp"
 #include "core/log.hpp"
-#include "core/metrics.hpp"
 
 namespace hydrate::cli {
 
@@ -19,17 +17,6 @@ struct ReconcileFlags {
   double min_interval_seconds = 0;
 };
 
-void write_metrics_file(store::Store& store, const std::string& path) {
-  std::string text = metrics::render_prometheus(unwrap(store.read_metrics()));
-  std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary);
-    if (!out || !(out << text)) throw Failure(kFailure, "cannot write metrics file '" + path + "'");
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    throw Failure(kFailure, "cannot write metrics file '" + path + "'");
-  }
-}
 }  // namespace
 
 void add_reconcile(CLI::App& app, Globals& globals) {
@@ -38,10 +25,11 @@ void add_reconcile(CLI::App& app, Globals& globals) {
   auto flags = std::make_shared<ReconcileFlags>();
   command->add_option("--metrics-file", flags->metrics_file,
                       "write Prometheus metrics here (textfile collector)");
-  command
-      ->add_option("--stuck-minutes", flags->stuck_minutes,
-                   "pending this long counts as stuck (default 15)")
-      ->check(CLI::Range(0.0, 100000.0));
+  auto* stuck_minutes =
+      command
+          ->add_option("--stuck-minutes", flags->stuck_minutes,
+                       "pending this long counts as stuck (default: reconcile.stuck_after, 15m)")
+          ->check(CLI::Range(0.0, 100000.0));
   command
       ->add_option("--lock-seconds", flags->lock_seconds,
                    "lock expiry for a reconciler that dies (default 300)")
@@ -51,13 +39,16 @@ void add_reconcile(CLI::App& app, Globals& globals) {
                    "keep the lock this long after a run starts, so crons on several machines "
                    "run it once (default 0)")
       ->check(CLI::Range(0.0, 86400.0));
-  command->callback([&globals, flags] {
+  command->callback([&globals, flags, stuck_minutes] {
     Config config = load_config(globals);
     auto store = open_database(config);
     engine::ReconcileOptions options;
     options.holder = holder_name();
     options.lock_ttl_ms = flags->lock_seconds * 1000LL;
-    options.stuck_after_ms = static_cast<Millis>(flags->stuck_minutes * 60000);
+    options.stuck_after_ms =
+        stuck_minutes->count() > 0
+            ? static_cast<Millis>(flags->stuck_minutes * 60000)
+            : unwrap(config.get_duration_ms("reconcile.stuck_after", 0, 6'000'000'000LL));
     options.min_interval_ms = static_cast<Millis>(flags->min_interval_seconds * 1000);
     auto report = unwrap(engine::reconcile(*store, options, wall_clock_ms()));
     if (report.skipped) {
@@ -69,7 +60,10 @@ void add_reconcile(CLI::App& app, Globals& globals) {
       log::info("{}", line);
       return;
     }
-    if (!flags->metrics_file.empty()) write_metrics_file(*store, flags->metrics_file);
+    if (!flags->metrics_file.empty()) {
+      write_file_atomically(flags->metrics_file,
+                            unwrap(metrics_exposition(*store, config, options.stuck_after_ms)));
+    }
     if (globals.json) {
       print_line(fmt::format(
           R"({{"skipped":false,"rescued":{},"repaired":{},"rolledUp":{},"closed":{},"stuck":{}}})",

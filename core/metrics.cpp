@@ -21,98 +21,183 @@ const std::map<std::string, Family>& families() {
       {kJobsRetried, {"counter", "Job attempts put back to pending for a retry, by kind."}},
       {kJobDuration, {"histogram", "Seconds from a job's first claim to its success, by kind."}},
       {kRootsFinished, {"counter", "Subject trees that finished, by status."}},
-      {kLlmCalls, {"counter", "Calls to the model, by outcome."}},
-      {kPromptTokens, {"counter", "Prompt tokens billed by the model."}},
-      {kCompletionTokens, {"counter", "Completion tokens billed by the model."}},
-      {kCachedTokens, {"counter", "Prompt tokens served from the provider's cache."}},
-      {kCostUsd, {"counter", "Cost of every model call in US dollars."}},
+      {kLlmCalls, {"counter", "Calls to the model, by model, outcome and HTTP status."}},
+      {kPromptTokens, {"counter", "Prompt tokens billed, by model."}},
+      {kCompletionTokens, {"counter", "Completion tokens billed, by model."}},
+      {kCachedTokens, {"counter", "Prompt tokens served from the provider's cache, by model."}},
+      {kReasoningTokens,
+       {"counter", "Completion tokens the model spent reasoning (billed as output), by model."}},
+      {kCostUsd, {"counter", "Cost of the model calls in US dollars, by model."}},
       {kTransientRetries,
        {"counter",
         "Steps put back after a transient fault (429, 5xx, timeout, dropped "
         "connection), which spends no attempt."}},
       {kBudgetStops, {"counter", "Trees stopped because their budget could not cover a call."}},
+      {kQuotaStops, {"counter", "Steps handed back because the model account was out of quota."}},
       {kReconcilerLastRun, {"gauge", "Unix time of the last reconcile run."}},
       {kReconcilerRuns, {"counter", "Reconcile runs that did the work (held the lock)."}},
+      {kReconcileDuration, {"histogram", "Seconds a reconcile run took while holding the lock."}},
+      {kQueueLag,
+       {"gauge", "Seconds the oldest due pending step of an open tree has waited; 0 when none."}},
+      {kJobs, {"gauge", "Steps by kind and status."}},
+      {kRoots, {"gauge", "Subject trees by status."}},
+      {kJobsInFlight, {"gauge", "Steps running under a live lease (model calls in flight)."}},
+      {kStuckJobs,
+       {"gauge", "Pending steps of open trees due for longer than reconcile.stuck_after."}},
   };
   return table;
 }
 
+const Histogram* histogram_named(const std::string& name) {
+  for (const Histogram* h : histograms()) {
+    if (h->name == name) return h;
+  }
+  return nullptr;
+}
+
+// The family a sample belongs to: a histogram's _bucket, _sum and _count rows share its name.
 std::string family_of(const std::string& name) {
-  for (const char* suffix : {"_bucket", "_sum", "_count"}) {
-    std::string s = suffix;
-    if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
-      std::string base = name.substr(0, name.size() - s.size());
-      if (base == kJobDuration) return base;
+  for (std::string suffix : {"_bucket", "_sum", "_count"}) {
+    if (name.size() > suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      std::string base = name.substr(0, name.size() - suffix.size());
+      if (histogram_named(base) != nullptr) return base;
     }
   }
   return name;
 }
 
-}  // namespace
-
-const std::vector<double>& duration_buckets() {
-  static const std::vector<double> bounds = {0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800};
-  return bounds;
+std::string with_braces(const std::string& labels) {
+  return labels.empty() ? std::string() : "{" + labels + "}";
 }
 
-std::vector<store::MetricSample> duration_observation(const std::string& kind, double seconds) {
-  std::vector<store::MetricSample> out;
-  std::string base = std::string(kJobDuration);
-  for (double bound : duration_buckets()) {
-    if (seconds <= bound) {
-      out.push_back({base + "_bucket", fmt::format("kind=\"{}\",le=\"{}\"", kind, bound), 1});
-    }
-  }
-  out.push_back({base + "_bucket", fmt::format("kind=\"{}\",le=\"+Inf\"", kind), 1});
-  out.push_back({base + "_sum", fmt::format("kind=\"{}\"", kind), seconds});
-  out.push_back({base + "_count", fmt::format("kind=\"{}\"", kind), 1});
-  return out;
+std::string joined(const std::string& labels, const std::string& more) {
+  return labels.empty() ? more : labels + "," + more;
 }
 
-namespace {
-
-// The value of label `name` in a label set such as kind="note",le="2.5"; empty when absent.
-std::string label_value(const std::string& labels, const std::string& name) {
-  std::string key = name + "=\"";
-  auto start = labels.find(key);
-  if (start == std::string::npos) return {};
-  start += key.size();
-  return labels.substr(start, labels.find('"', start) - start);
-}
-
-// A histogram's series, per kind: every bucket in increasing order (0 where nothing was
-// observed), then +Inf, _sum and _count, as the exposition format requires.
-std::string render_histogram(const std::string& name,
+// A histogram's series, per label set (without le): every bucket in increasing order (0 where
+// nothing was observed), then +Inf, _sum and _count, as the exposition format requires.
+std::string render_histogram(const Histogram& h,
                              const std::vector<const store::MetricSample*>& rows) {
   struct Series {
-    std::map<std::string, double> buckets;
+    std::map<std::string, double> buckets;  // by le
     double sum = 0, count = 0;
   };
-  std::map<std::string, Series> by_kind;
+  std::map<std::string, Series> by_labels;
   for (const auto* sample : rows) {
-    Series& series = by_kind[label_value(sample->labels, "kind")];
-    if (sample->name == name + "_bucket")
-      series.buckets[label_value(sample->labels, "le")] = sample->value;
-    else if (sample->name == name + "_sum")
+    std::string le, rest;
+    for (const auto& [name, value] : parse_labels(sample->labels)) {
+      if (name == "le")
+        le = value;
+      else
+        rest = joined(rest, name + "=\"" + value + "\"");
+    }
+    Series& series = by_labels[rest];
+    if (sample->name == h.name + "_bucket")
+      series.buckets[le] = sample->value;
+    else if (sample->name == h.name + "_sum")
       series.sum = sample->value;
-    else if (sample->name == name + "_count")
+    else if (sample->name == h.name + "_count")
       series.count = sample->value;
   }
   std::string out;
-  for (const auto& [kind, series] : by_kind) {
-    for (double bound : duration_buckets()) {
+  for (const auto& [labels, series] : by_labels) {
+    for (double bound : h.bounds) {
       auto it = series.buckets.find(fmt::format("{}", bound));
-      out += fmt::format("{}_bucket{{kind=\"{}\",le=\"{}\"}} {}\n", name, kind, bound,
+      out += fmt::format("{}_bucket{{{}}} {}\n", h.name,
+                         joined(labels, fmt::format("le=\"{}\"", bound)),
                          it == series.buckets.end() ? 0.0 : it->second);
     }
-    out += fmt::format("{}_bucket{{kind=\"{}\",le=\"+Inf\"}} {}\n", name, kind, series.count);
-    out += fmt::format("{}_sum{{kind=\"{}\"}} {}\n", name, kind, series.sum);
-    out += fmt::format("{}_count{{kind=\"{}\"}} {}\n", name, kind, series.count);
+    out += fmt::format("{}_bucket{{{}}} {}\n", h.name, joined(labels, "le=\"+Inf\""), series.count);
+    out += fmt::format("{}_sum{} {}\n", h.name, with_braces(labels), series.sum);
+    out += fmt::format("{}_count{} {}\n", h.name, with_braces(labels), series.count);
   }
   return out;
 }
 
 }  // namespace
+
+const Histogram& job_duration() {
+  static const Histogram h{kJobDuration, {0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800}};
+  return h;
+}
+
+const Histogram& reconcile_duration() {
+  static const Histogram h{kReconcileDuration, {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}};
+  return h;
+}
+
+const std::vector<const Histogram*>& histograms() {
+  static const std::vector<const Histogram*> all = {&job_duration(), &reconcile_duration()};
+  return all;
+}
+
+std::vector<store::MetricSample> observe(const Histogram& histogram, const std::string& labels,
+                                         double value) {
+  std::vector<store::MetricSample> out;
+  for (double bound : histogram.bounds) {
+    if (value <= bound) {
+      out.push_back(
+          {histogram.name + "_bucket", joined(labels, fmt::format("le=\"{}\"", bound)), 1});
+    }
+  }
+  out.push_back({histogram.name + "_bucket", joined(labels, "le=\"+Inf\""), 1});
+  out.push_back({histogram.name + "_sum", labels, value});
+  out.push_back({histogram.name + "_count", labels, 1});
+  return out;
+}
+
+const std::vector<double>& duration_buckets() {
+  return job_duration().bounds;
+}
+
+std::vector<store::MetricSample> duration_observation(const std::string& kind, double seconds) {
+  return observe(job_duration(), label_set({{"kind", kind}}), seconds);
+}
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string label_set(std::initializer_list<std::pair<std::string_view, std::string_view>> labels) {
+  std::string out;
+  for (const auto& [name, value] : labels) {
+    out = joined(out, fmt::format("{}=\"{}\"", name, escape_label_value(value)));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_labels(std::string_view labels) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t i = 0;
+  while (i < labels.size()) {
+    auto eq = labels.find("=\"", i);
+    if (eq == std::string_view::npos) break;
+    std::string name(labels.substr(i, eq - i));
+    std::size_t j = eq + 2;
+    std::string value;
+    while (j < labels.size() && labels[j] != '"') {
+      if (labels[j] == '\\' && j + 1 < labels.size()) value += labels[j++];
+      value += labels[j++];
+    }
+    out.emplace_back(std::move(name), std::move(value));
+    i = j + 1;  // past the closing quote
+    if (i < labels.size() && labels[i] == ',') ++i;
+  }
+  return out;
+}
 
 std::string render_prometheus(const std::vector<store::MetricSample>& samples) {
   // Every known family is announced, so a fresh database still exposes the full set.
@@ -126,13 +211,12 @@ std::string render_prometheus(const std::vector<store::MetricSample>& samples) {
       out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, known->second.help, name,
                          known->second.type);
     }
-    if (name == kJobDuration) {
-      out += render_histogram(name, rows);
+    if (const Histogram* h = histogram_named(name)) {
+      out += render_histogram(*h, rows);
       continue;
     }
     for (const auto* sample : rows) {
-      out += sample->labels.empty() ? sample->name : sample->name + "{" + sample->labels + "}";
-      out += fmt::format(" {}\n", sample->value);
+      out += fmt::format("{}{} {}\n", sample->name, with_braces(sample->labels), sample->value);
     }
   }
   return out;

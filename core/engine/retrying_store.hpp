@@ -121,7 +121,10 @@ class RetryingStore final : public store::Store {
   Status record_reconcile_run(const store::ReconcileRun& run) override {
     return inner_.record_reconcile_run(run);
   }
-  Result<std::vector<store::MetricSample>> read_metrics() override { return inner_.read_metrics(); }
+  Result<std::vector<store::MetricSample>> read_metrics(Millis now,
+                                                        Millis stuck_after_ms) override {
+    return inner_.read_metrics(now, stuck_after_ms);
+  }
 
  private:
   // Runs call until it returns a value or a non-retryable error, or the outage passes its limit.

@@ -1,5 +1,5 @@
 // Operator and reconcile work of the SQL store: cancel, requeue, locks, lease rescue, cascade
-// repair, closing roots, stuck work, metrics.
+// repair, closing roots, stuck work (metrics: sql_metrics.cpp).
 #include <fmt/format.h>
 
 #include "core/metrics.hpp"
@@ -240,29 +240,6 @@ Result<std::vector<Job>> SqlStore::find_stuck(Millis now, Millis threshold_ms, i
              params(now - threshold_ms, limit))
              .rows) {
       out.push_back(read_job(row));
-    }
-    return out;
-  });
-}
-
-Status SqlStore::record_reconcile_run(const ReconcileRun& r) {
-  return write("recording the reconcile run", [&]() -> Status {
-    run("INSERT INTO reconcile_runs (started_at, finished_at, rescued, repaired, rolled_up, "
-        "closed, "
-        "stuck) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params(r.started_at, r.finished_at, r.rescued, r.repaired, r.rolled_up, r.closed, r.stuck));
-    set_metric(*db_, metrics::kReconcilerLastRun, "", static_cast<double>(r.finished_at) / 1000.0);
-    add_metric(*db_, metrics::kReconcilerRuns, "", 1);
-    return ok_status();
-  });
-}
-
-Result<std::vector<MetricSample>> SqlStore::read_metrics() {
-  return read("reading metrics", [&]() -> Result<std::vector<MetricSample>> {
-    std::vector<MetricSample> out;
-    for (const auto& row :
-         run("SELECT name, labels, value FROM metrics ORDER BY name, labels").rows) {
-      out.push_back({row.text(0), row.text(1), row.real(2)});
     }
     return out;
   });

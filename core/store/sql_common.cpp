@@ -191,13 +191,18 @@ void insert_call(Connection& db, const CallRecord& call) {
     db.run("UPDATE roots SET spent_usd = spent_usd + ?2 WHERE job_id = ?1",
            params(call.root_id, call.cost_usd));
   }
+  // Counted by model: the label value is operator input, escaped by label_set.
   std::string outcome = call.used ? "used" : (call.http_status == 200 ? "rejected" : "error");
+  std::string status = std::to_string(call.http_status);
+  std::string by_model = metrics::label_set({{"model", call.model}});
   add_metric(db, metrics::kLlmCalls,
-             fmt::format("outcome=\"{}\",status=\"{}\"", outcome, call.http_status), 1);
-  add_metric(db, metrics::kPromptTokens, "", static_cast<double>(call.usage.prompt));
-  add_metric(db, metrics::kCompletionTokens, "", static_cast<double>(call.usage.completion));
-  add_metric(db, metrics::kCachedTokens, "", static_cast<double>(call.usage.cached));
-  add_metric(db, metrics::kCostUsd, "", call.cost_usd);
+             metrics::label_set({{"model", call.model}, {"outcome", outcome}, {"status", status}}),
+             1);
+  add_metric(db, metrics::kPromptTokens, by_model, static_cast<double>(call.usage.prompt));
+  add_metric(db, metrics::kCompletionTokens, by_model, static_cast<double>(call.usage.completion));
+  add_metric(db, metrics::kCachedTokens, by_model, static_cast<double>(call.usage.cached));
+  add_metric(db, metrics::kReasoningTokens, by_model, static_cast<double>(call.usage.reasoning));
+  add_metric(db, metrics::kCostUsd, by_model, call.cost_usd);
 }
 
 std::vector<std::string> string_list(const std::string& text) {

@@ -280,10 +280,12 @@ Status SqlStore::complete_step(const LeaseRef& lease, const StepOutput& output, 
 }
 
 Status SqlStore::finish_attempt(const LeaseRef& lease, const std::string& error, bool retry,
-                                Millis run_after, Millis now, bool uncounted) {
+                                Millis run_after, Millis now, bool uncounted,
+                                const char* also_count) {
   return write("saving a step failure", [&]() -> Status {
     auto ended = end_held_attempt(*db_, lease, retry, error, run_after, now, uncounted);
     if (!ended) return make_error(ErrorKind::conflict, "job " + lease.job_id + ": lease lost");
+    if (also_count != nullptr) add_metric(*db_, also_count, "", 1);
     add_metric(*db_, retry ? metrics::kJobsRetried : metrics::kJobsFailed,
                fmt::format("kind=\"{}\"", to_string(ended->kind)), 1);
     if (!retry) close_root(*db_, ended->root_id, now);
@@ -297,7 +299,7 @@ Status SqlStore::release_step(const LeaseRef& lease, const std::string& error, M
 }
 
 Status SqlStore::return_step(const LeaseRef& lease, const std::string& error, Millis now) {
-  return finish_attempt(lease, error, true, now, now, true);
+  return finish_attempt(lease, error, true, now, now, true, metrics::kQuotaStops);
 }
 
 Status SqlStore::release_transient(const LeaseRef& lease, const std::string& error,

@@ -123,7 +123,7 @@ class SqlStore final : public Store {
                                                           Millis now) override;
   Result<std::vector<Job>> find_stuck(Millis now, Millis threshold_ms, int limit) override;
   Status record_reconcile_run(const ReconcileRun& run) override;
-  Result<std::vector<MetricSample>> read_metrics() override;
+  Result<std::vector<MetricSample>> read_metrics(Millis now, Millis stuck_after_ms) override;
 
  private:
   // Runs body in a transaction (a write one unless read_only), committing when it returns a
@@ -141,8 +141,11 @@ class SqlStore final : public Store {
   }
   // Ends a held step's attempt: back to pending (retry) or failed; uncounted gives the
   // attempt back.
+  // Ends the held attempt (retry: back to pending at run_after; else failed); uncounted gives
+  // the attempt back; also_count names a counter to add 1 to in the same transaction.
   Status finish_attempt(const LeaseRef& lease, const std::string& error, bool retry,
-                        Millis run_after, Millis now, bool uncounted = false);
+                        Millis run_after, Millis now, bool uncounted = false,
+                        const char* also_count = nullptr);
   std::optional<RootRecord> read_root(const std::string& id);
   Rows run(std::string_view sql, const std::vector<Value>& values = {}) {
     return db_->run(sql, values);

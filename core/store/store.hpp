@@ -190,7 +190,8 @@ class Store {
                                    Millis run_after, Millis now) = 0;
 
   // Puts a held step back to pending, due at once, giving back the attempt its claim counted:
-  // for a call the model did no work on (the account was out of quota). Fenced.
+  // for a call the model did no work on (the account was out of quota). Fenced. Counts
+  // hydrate_quota_stops_total.
   virtual Status return_step(const LeaseRef& lease, const std::string& error, Millis now) = 0;
 
   // Marks a held step failed for good with error, then closes the root if it is done. Fenced.
@@ -279,7 +280,10 @@ class Store {
   virtual Result<RateGrant> take_rate(const RateRequest& request) = 0;
 
   // --- metrics ---
-  virtual Result<std::vector<MetricSample>> read_metrics() = 0;
+  // The stored counters and histograms, then the gauges computed at `now` from the job tables
+  // (see core/metrics.hpp): queue lag, steps by kind and status (all 20), trees by status (all
+  // 5), steps in flight, and pending steps of open trees due for longer than stuck_after_ms.
+  virtual Result<std::vector<MetricSample>> read_metrics(Millis now, Millis stuck_after_ms) = 0;
 };
 
 struct OpenOptions {

@@ -112,7 +112,7 @@ STORE_CONTRACT("a spend that leaves too little stops the tree as budget_exhauste
   CHECK(c.jobs_pending == 0);
   CHECK(c.jobs_running == 0);
   CHECK(c.jobs_failed == 5);  // chapter 2, the leaf refused and the three never started
-  auto samples = fx->read_metrics();
+  auto samples = fx->read_metrics(kT0, 15 * 60'000);
   REQUIRE_OK(samples);
   CHECK(metric(*samples, "hydrate_budget_stops_total") == 2);
 }

@@ -336,7 +336,7 @@ STORE_CONTRACT("a call logged again by its id is kept once and billed once") {
   CHECK(c.tokens == TokenUsage{452, 132, 0});
   CHECK(c.actual_cost_usd == doctest::Approx(0.011));
   CHECK(find(*fx, subject.id).actual_cost_usd == doctest::Approx(0.011));
-  auto samples = fx->read_metrics();
+  auto samples = fx->read_metrics(kT0, 15 * 60'000);
   REQUIRE_OK(samples);
-  CHECK(metric(*samples, "hydrate_llm_prompt_tokens_total") == 452);
+  CHECK(metric(*samples, "hydrate_llm_prompt_tokens_total", "model=\"gpt-4o-mini\"") == 452);
 }

@@ -231,10 +231,10 @@ STORE_CONTRACT("two handles on one database never claim the same step") {
 }
 
 STORE_CONTRACT("read_metrics counts created, claimed, completed, retried, failed and calls") {
-  auto before = fx->read_metrics();
+  auto before = fx->read_metrics(kT0, 15 * 60'000);
   REQUIRE_OK(before);
   auto delta = [&](const char* name, const std::string& labels) {
-    auto now = fx->read_metrics();
+    auto now = fx->read_metrics(kT0, 15 * 60'000);
     REQUIRE_OK(now);
     return metric(*now, name, labels) - metric(*before, name, labels);
   };
@@ -269,17 +269,17 @@ STORE_CONTRACT("read_metrics counts created, claimed, completed, retried, failed
   call.used = true;
   call.created_at = kT0;
   REQUIRE_OK(fx->log_call(call));
-  CHECK(delta(metrics::kPromptTokens, "") == 400);
-  CHECK(delta(metrics::kCompletionTokens, "") == 100);
-  CHECK(delta(metrics::kCachedTokens, "") == 50);
-  CHECK(delta(metrics::kCostUsd, "") == doctest::Approx(0.25));
+  CHECK(delta(metrics::kPromptTokens, "model=\"gpt-4o-mini\"") == 400);
+  CHECK(delta(metrics::kCompletionTokens, "model=\"gpt-4o-mini\"") == 100);
+  CHECK(delta(metrics::kCachedTokens, "model=\"gpt-4o-mini\"") == 50);
+  CHECK(delta(metrics::kCostUsd, "model=\"gpt-4o-mini\"") == doctest::Approx(0.25));
 
   store::ReconcileRun run;
   run.started_at = kT0 + 5000;
   run.finished_at = kT0 + 6000;
   REQUIRE_OK(fx->record_reconcile_run(run));
   CHECK(delta(metrics::kReconcilerRuns, "") == 1);
-  auto now = fx->read_metrics();
+  auto now = fx->read_metrics(kT0, 15 * 60'000);
   CHECK(metric(*now, metrics::kReconcilerLastRun) == doctest::Approx((kT0 + 6000) / 1000.0));
 }
 

@@ -13,12 +13,33 @@ namespace {
 
 using namespace hydrate;
 
-const char* const kFamilies[] = {
-    metrics::kJobsCreated,       metrics::kJobsClaimed,   metrics::kJobsCompleted,
-    metrics::kJobsFailed,        metrics::kJobsRetried,   metrics::kJobDuration,
-    metrics::kRootsFinished,     metrics::kLlmCalls,      metrics::kPromptTokens,
-    metrics::kCompletionTokens,  metrics::kCachedTokens,  metrics::kCostUsd,
-    metrics::kReconcilerLastRun, metrics::kReconcilerRuns};
+// Every family and its type: what man/hydrate-metrics.1 documents.
+const std::pair<const char*, const char*> kFamilies[] = {
+    {metrics::kJobsCreated, "counter"},
+    {metrics::kJobsClaimed, "counter"},
+    {metrics::kJobsCompleted, "counter"},
+    {metrics::kJobsFailed, "counter"},
+    {metrics::kJobsRetried, "counter"},
+    {metrics::kJobDuration, "histogram"},
+    {metrics::kRootsFinished, "counter"},
+    {metrics::kLlmCalls, "counter"},
+    {metrics::kPromptTokens, "counter"},
+    {metrics::kCompletionTokens, "counter"},
+    {metrics::kCachedTokens, "counter"},
+    {metrics::kReasoningTokens, "counter"},
+    {metrics::kCostUsd, "counter"},
+    {metrics::kTransientRetries, "counter"},
+    {metrics::kBudgetStops, "counter"},
+    {metrics::kQuotaStops, "counter"},
+    {metrics::kReconcilerLastRun, "gauge"},
+    {metrics::kReconcilerRuns, "counter"},
+    {metrics::kReconcileDuration, "histogram"},
+    {metrics::kQueueLag, "gauge"},
+    {metrics::kJobs, "gauge"},
+    {metrics::kRoots, "gauge"},
+    {metrics::kJobsInFlight, "gauge"},
+    {metrics::kStuckJobs, "gauge"},
+};
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
@@ -52,11 +73,14 @@ double value_of(const std::vector<store::MetricSample>& samples, const std::stri
 
 TEST_CASE("metrics: every family has HELP and TYPE, even on an empty database") {
   std::string text = metrics::render_prometheus({});
-  for (const char* family : kFamilies) {
+  int types = 0;
+  for (const auto& [family, type] : kFamilies) {
     CAPTURE(family);
     CHECK(text.find(std::string("# HELP ") + family + " ") != std::string::npos);
-    CHECK(text.find(std::string("# TYPE ") + family + " ") != std::string::npos);
+    CHECK(text.find(std::string("# TYPE ") + family + " " + type + "\n") != std::string::npos);
   }
+  for (const auto& line : lines_of(text)) types += line.rfind("# TYPE ", 0) == 0 ? 1 : 0;
+  CHECK(types == static_cast<int>(std::size(kFamilies)));  // and no family more
   CHECK(text.find("# TYPE hydrate_jobs_created_total counter") != std::string::npos);
   CHECK(text.find("# TYPE hydrate_job_duration_seconds histogram") != std::string::npos);
   CHECK(text.find("# TYPE hydrate_reconciler_last_run_timestamp gauge") != std::string::npos);
@@ -134,4 +158,119 @@ TEST_CASE("metrics: duration buckets are increasing") {
   const auto& bounds = metrics::duration_buckets();
   REQUIRE_FALSE(bounds.empty());
   for (std::size_t i = 1; i < bounds.size(); ++i) CHECK(bounds[i] > bounds[i - 1]);
+}
+
+TEST_CASE("metrics: label values escape backslash, double quote and line feed") {
+  CHECK(metrics::escape_label_value("gpt-4o-mini") == "gpt-4o-mini");
+  CHECK(metrics::escape_label_value("a\\b") == "a\\\\b");
+  CHECK(metrics::escape_label_value("say \"hi\"") == "say \\\"hi\\\"");
+  CHECK(metrics::escape_label_value("two\nlines") == "two\\nlines");
+  CHECK(metrics::escape_label_value("tab\there") == "tab\there");  // only those three
+  CHECK(metrics::label_set({{"model", "m\"1"}, {"outcome", "used"}}) ==
+        "model=\"m\\\"1\",outcome=\"used\"");
+  CHECK(metrics::label_set({}).empty());
+}
+
+TEST_CASE("metrics: parse_labels reads back what label_set wrote, escapes and all") {
+  std::string labels = metrics::label_set({{"model", "we\\ird\",le=\"1\nx"}, {"le", "2.5"}});
+  auto parsed = metrics::parse_labels(labels);
+  REQUIRE(parsed.size() == 2);
+  CHECK(parsed[0].first == "model");
+  CHECK(parsed[0].second == "we\\\\ird\\\",le=\\\"1\\nx");  // still escaped
+  CHECK(parsed[1].first == "le");
+  CHECK(parsed[1].second == "2.5");
+  CHECK(metrics::parse_labels("").empty());
+}
+
+TEST_CASE("metrics: a model name with quotes and a newline renders as one valid sample line") {
+  std::string model = "evil\"} 1\nhydrate_fake 2";
+  std::vector<store::MetricSample> samples = {
+      {metrics::kPromptTokens, metrics::label_set({{"model", model}}), 10}};
+  auto lines = lines_of(metrics::render_prometheus(samples));
+  int found = 0;
+  for (const auto& line : lines) {
+    CHECK(line.rfind("hydrate_fake", 0) != 0);  // no line of its own injected
+    if (line.rfind("hydrate_llm_prompt_tokens_total{", 0) == 0) {
+      ++found;
+      CHECK(line == "hydrate_llm_prompt_tokens_total{model=\"evil\\\"} 1\\nhydrate_fake 2\"} 10");
+    }
+  }
+  CHECK(found == 1);
+}
+
+TEST_CASE("metrics: the reconcile histogram has its own buckets and no labels") {
+  const auto& h = metrics::reconcile_duration();
+  CHECK(h.name == "hydrate_reconcile_duration_seconds");
+  CHECK(h.bounds == std::vector<double>{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120});
+  std::map<std::pair<std::string, std::string>, double> sums;
+  for (double s : {0.0625, 0.25, 3.0, 500.0}) {  // exact in binary; 0.25 is on a bound
+    for (const auto& sample : metrics::observe(h, "", s))
+      sums[{sample.name, sample.labels}] += sample.value;
+  }
+  std::vector<store::MetricSample> samples;
+  for (const auto& [key, value] : sums) samples.push_back({key.first, key.second, value});
+  auto lines = lines_of(metrics::render_prometheus(samples));
+  std::vector<std::string> series;
+  for (const auto& line : lines) {
+    if (line.rfind("hydrate_reconcile_duration_seconds", 0) == 0) series.push_back(line);
+  }
+  std::vector<std::string> expected = {
+      "hydrate_reconcile_duration_seconds_bucket{le=\"0.05\"} 0",
+      "hydrate_reconcile_duration_seconds_bucket{le=\"0.1\"} 1",
+      "hydrate_reconcile_duration_seconds_bucket{le=\"0.25\"} 2",
+      "hydrate_reconcile_duration_seconds_bucket{le=\"0.5\"} 2",
+      "hydrate_reconcile_duration_seconds_bucket{le=\"1\"} 2",
+      "hydrate_reconcile_duration_seconds_bucket{le=\"2.5\"} 2",
+      "hydrate_reconcile_duration_seconds_bucket{le=\"5\"} 3",
+      "hydrate_reconcile_duration_seconds_bucket{le=\"10\"} 3",
+      "hydrate_reconcile_duration_seconds_bucket{le=\"30\"} 3",
+      "hydrate_reconcile_duration_seconds_bucket{le=\"60\"} 3",
+      "hydrate_reconcile_duration_seconds_bucket{le=\"120\"} 3",
+      "hydrate_reconcile_duration_seconds_bucket{le=\"+Inf\"} 4",
+      "hydrate_reconcile_duration_seconds_sum 503.3125",
+      "hydrate_reconcile_duration_seconds_count 4",
+  };
+  CHECK(series == expected);
+}
+
+TEST_CASE("metrics: a histogram renders each label set as its own complete series") {
+  std::vector<store::MetricSample> samples;
+  for (const auto& sample : metrics::duration_observation("chapter", 3.0))
+    samples.push_back(sample);
+  for (const auto& sample : metrics::duration_observation("note", 0.2)) samples.push_back(sample);
+  std::string text = metrics::render_prometheus(samples);
+  // Both kinds have every bound, the ones nothing fell in as 0.
+  CHECK(text.find("hydrate_job_duration_seconds_bucket{kind=\"chapter\",le=\"0.5\"} 0\n") !=
+        std::string::npos);
+  CHECK(text.find("hydrate_job_duration_seconds_bucket{kind=\"chapter\",le=\"5\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("hydrate_job_duration_seconds_bucket{kind=\"note\",le=\"0.5\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("hydrate_job_duration_seconds_count{kind=\"note\"} 1\n") != std::string::npos);
+  CHECK(text.find("hydrate_job_duration_seconds_sum{kind=\"chapter\"} 3\n") != std::string::npos);
+  int buckets = 0;
+  for (const auto& line : lines_of(text)) {
+    buckets += line.rfind("hydrate_job_duration_seconds_bucket{", 0) == 0 ? 1 : 0;
+  }
+  CHECK(buckets == 2 * static_cast<int>(metrics::duration_buckets().size() + 1));
+}
+
+TEST_CASE("metrics: gauges render with their labels under one TYPE gauge line") {
+  std::vector<store::MetricSample> samples = {
+      {metrics::kJobs, metrics::label_set({{"kind", "note"}, {"status", "pending"}}), 4},
+      {metrics::kRoots, metrics::label_set({{"status", "running"}}), 1},
+      {metrics::kQueueLag, "", 12.5},
+      {metrics::kJobsInFlight, "", 3},
+      {metrics::kStuckJobs, "", 0},
+  };
+  std::string text = metrics::render_prometheus(samples);
+  for (const char* line :
+       {"# TYPE hydrate_jobs gauge\nhydrate_jobs{kind=\"note\",status=\"pending\"} 4\n",
+        "# TYPE hydrate_roots gauge\nhydrate_roots{status=\"running\"} 1\n",
+        "# TYPE hydrate_queue_lag_seconds gauge\nhydrate_queue_lag_seconds 12.5\n",
+        "# TYPE hydrate_jobs_in_flight gauge\nhydrate_jobs_in_flight 3\n",
+        "# TYPE hydrate_stuck_jobs gauge\nhydrate_stuck_jobs 0\n"}) {
+    CAPTURE(line);
+    CHECK(text.find(line) != std::string::npos);
+  }
 }
