@@ -74,6 +74,21 @@ for option in "${GLOBALS[@]}"; do
   [[ $GLOBAL_OPTIONS == *" $option "* ]] || MISSING+=("global option $option")
 done
 CHECKED=${#GLOBALS[@]}
+CHOICES=0
+# check_choices HELP_TEXT [COMMAND]: each option of HELP_TEXT with a fixed set of values offers
+# exactly that set (after COMMAND, or after hydrate itself).
+check_choices() {
+  local help=$1 names values option got
+  shift
+  while read -r names values; do
+    for option in ${names//,/ }; do
+      got=$(offered "$@" "$option" "")
+      [[ $got == "$values" ]] || MISSING+=("${*:-hydrate} $option values '$values' (offered '$got')")
+      CHOICES=$((CHOICES + 1))
+    done
+  done < <(help_choices "$help")
+}
+check_choices "$TOP_HELP"
 for command in "${COMMANDS[@]}"; do
   run "$HYDRATE_BIN" "$command" --help
   words=" $(offered "$command" -) "
@@ -82,10 +97,13 @@ for command in "${COMMANDS[@]}"; do
     [[ $words == *" $option "* ]] || MISSING+=("$command $option")
   done
   CHECKED=$((CHECKED + ${#options[@]}))
+  check_choices "$RUN_OUT" "$command"
+  check_choices "$TOP_HELP" "$command"  # global options keep their values after the command
 done
 assert_ge 70 "$CHECKED" "options read from the --help texts"
+assert_ge 1 "$CHOICES" "options with a fixed set of values (export --format at least)"
 ((${#MISSING[@]} == 0)) || fail "not offered by the completion: ${MISSING[*]}"
-note "${#COMMANDS[@]} commands and $CHECKED options of --help are all offered"
+note "${#COMMANDS[@]} commands, $CHECKED options and the values of $CHOICES are all offered"
 
 # --- the installed file is the binary's output --------------------------------------------------
 BUILT=${HYDRATE_BUILD_DIR:?run through ctest}/completion/hydrate

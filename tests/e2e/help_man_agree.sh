@@ -50,7 +50,8 @@ for command in "${COMMANDS[@]}"; do
   fi
   grep -qx ".B $command" <<<"$COMMAND_TAGS" ||
     PROBLEMS+=("hydrate $command: no entry in hydrate.1's COMMANDS")
-  grep -qx ".BR hydrate\\\\-${command//-/\\\\-} (1)," "$MAN/hydrate.1" ||
+  grep -qxF -e ".BR hydrate\\-${command//-/\\-} (1)," -e ".BR hydrate\\-${command//-/\\-} (1)" \
+    "$MAN/hydrate.1" ||
     PROBLEMS+=("hydrate $command: not in hydrate.1's SEE ALSO")
   run "$HYDRATE_BIN" "$command" --help
   [[ $RUN_RC == 0 ]] || fail "hydrate $command --help exited with $RUN_RC"

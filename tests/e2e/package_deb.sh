@@ -89,6 +89,10 @@ for field in Maintainer Section Homepage Description; do
   [[ -n $(dpkg-deb -f "$DEB" "$field") ]] || fail "the control file has no $field"
 done
 note "Depends: $DEPENDS"
+# packaging/changelog must move with the version (project() and CPACK_DEBIAN_PACKAGE_RELEASE).
+assert_eq "$(dpkg-deb -f "$DEB" Version)" \
+  "$(zcat "$ROOT/usr/share/doc/hydrate/changelog.Debian.gz" | sed -n '1s/^hydrate (\(.*\)).*/\1/p')" \
+  "the package's version vs the first entry of changelog.Debian.gz"
 
 # --- owners and modes ---------------------------------------------------------------------------
 BAD=$(dpkg-deb -c "$DEB" | awk '

@@ -35,3 +35,17 @@ man_options() {
              name = substr(text, RSTART + 1, RLENGTH - 1); gsub(/\\-/, "-", name); print name
              text = substr(text, RSTART + RLENGTH) } }' | sort -u
 }
+
+# help_choices HELP_TEXT: for each option whose --help type declares a fixed set of values
+# ("--format TEXT:{json,markdown}"), one line: the option's names (comma-separated), a space,
+# then its values separated by spaces, sorted ("-f,--format json markdown").
+help_choices() {
+  awk '/^Options:/ { on = 1; next } /^[^ ]/ { on = 0 }
+       on && /^  -/ && match($0, /:\{[^}]*\}/) {
+         set = substr($0, RSTART + 2, RLENGTH - 3); n = split(set, values, ",")
+         line = ""; for (i = 1; i <= n; i++) line = line " " values[i]
+         print $1 line }' <<<"$1" |
+    while read -r names values; do
+      printf '%s %s\n' "$names" "$(tr ' ' '\n' <<<"$values" | sort | paste -sd ' ')"
+    done
+}
