@@ -1,6 +1,6 @@
 // hydrate completion bash: a bash completion script generated from the CLI11 definitions
 // themselves, so that it lists exactly the commands and options the parser accepts. The build
-// runs this command to produce the installed file (cli/CMakeLists.txt).
+// runs this command to produce the installed file (cmake/install.cmake).
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -64,8 +64,9 @@ void add_options(const CLI::App& app, Node& node) {
   }
 }
 
-// Appends the node of app at path and those of its subcommands; inherited holds the options of
-// its ancestors, which CLI11 accepts after a subcommand too (fallthrough).
+// Appends the node of app at path and those of its subcommands; the options, takes_value and
+// choices of inherited are its ancestors', which CLI11 accepts after a subcommand too
+// (fallthrough).
 void collect(const CLI::App& app, const std::string& path, const Node& inherited,
              std::vector<Node>& nodes) {
   Node node;
@@ -82,13 +83,8 @@ void collect(const CLI::App& app, const std::string& path, const Node& inherited
       app.get_subcommands([](const CLI::App* sub) { return !sub->get_name().empty(); });
   for (const CLI::App* sub : subcommands) node.commands.push_back(sub->get_name());
   nodes.push_back(node);
-  Node passed_down;
-  passed_down.options = node.options;
-  passed_down.takes_value = node.takes_value;
-  passed_down.choices = node.choices;
   for (const CLI::App* sub : subcommands) {
-    collect(*sub, path.empty() ? sub->get_name() : path + " " + sub->get_name(), passed_down,
-            nodes);
+    collect(*sub, path.empty() ? sub->get_name() : path + " " + sub->get_name(), node, nodes);
   }
 }
 

@@ -15,6 +15,11 @@ run "$HYDRATE_BIN" completion bash
 [[ $RUN_RC == 0 ]] || fail "hydrate completion bash exited with $RUN_RC: $RUN_ERR"
 printf '%s\n' "$RUN_OUT" >"$SCRIPT"
 bash -n "$SCRIPT" || fail "the completion script is not valid bash"
+for shell in zsh ""; do  # another shell, or none: a usage error
+  run "$HYDRATE_BIN" completion ${shell:+"$shell"}
+  assert_eq "2 0" "$RUN_RC ${#RUN_OUT}" "exit status and stdout length of 'hydrate completion $shell'"
+  assert_contains "$RUN_ERR" "hydrate: error: shell" "stderr of 'hydrate completion $shell'"
+done
 
 # offered WORD…: COMPREPLY, sorted and space-separated, for the command line `hydrate WORD…` with
 # the cursor at the end of the last WORD (give "" for a new word). Runs in a fresh bash with the
