@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <regex>
 
@@ -19,10 +20,10 @@ struct Command {
 
 // Order is the order of `hydrate --help`.
 constexpr Command kCommands[] = {
-    {"estimate", add_estimate},   {"submit", add_submit},         {"status", add_status},
-    {"cancel", add_cancel},       {"requeue", add_requeue},       {"work", add_work},
-    {"reconcile", add_reconcile}, {"export", add_export},         {"metrics", add_metrics},
-    {"migrate", add_migrate},     {"completion", add_completion},
+    {"estimate", add_estimate},   {"submit", add_submit},   {"status", add_status},
+    {"cancel", add_cancel},       {"requeue", add_requeue}, {"work", add_work},
+    {"reconcile", add_reconcile}, {"export", add_export},   {"metrics", add_metrics},
+    {"migrate", add_migrate},     {"config", add_config},   {"completion", add_completion},
 };
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -46,7 +47,7 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 std::string unknown_command(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string word = argv[i];
-    if (word == "--db" || word == "--config") {
+    if (word == "--db" || word == "--config" || word == "--log-format") {
       ++i;
       continue;
     }
@@ -78,7 +79,7 @@ void print_error(std::string message) {
     while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
     message = message.substr(0, cut) + "…";
   }
-  std::cerr << "hydrate: error: " << message << "\n";
+  log::write(log::Severity::error, message);
 }
 
 }  // namespace
@@ -91,6 +92,15 @@ int run(int argc, char** argv) {
   app.name("hydrate");
   app.set_version_flag("--version", std::string("hydrate ") + HYDRATE_VERSION);
   Globals globals;
+  if (const char* env = std::getenv("HYDRATE_LOG_FORMAT"); env && *env) {
+    auto format = log::parse_format(env);
+    if (!format) {
+      print_error(fmt::format("HYDRATE_LOG_FORMAT must be text or json (got '{}')",
+                              std::string(env).substr(0, 32)));
+      return kUsage;
+    }
+    log::set_format(*format);
+  }
   const CLI::Validator not_empty(
       [](std::string& value) { return value.empty() ? std::string("must not be empty") : ""; }, "",
       "NOT_EMPTY");
@@ -99,6 +109,12 @@ int run(int argc, char** argv) {
       ->check(not_empty);
   app.add_option("--config", globals.config_file, "config file (HYDRATE_CONFIG)")->check(not_empty);
   app.add_flag("--json", globals.json, "machine-readable output on stdout");
+  app.add_option_function<std::string>(
+         "--log-format", [](const std::string& name) { log::set_format(*log::parse_format(name)); },
+         "diagnostics on stderr as text (default) or json, one object a line "
+         "(HYDRATE_LOG_FORMAT)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->type_name("text|json");
   app.add_flag("-v,--verbose", globals.verbose, "more diagnostics on stderr");
   app.add_flag("-q,--quiet", globals.quiet, "only errors on stderr");
   app.require_subcommand(1);

@@ -94,8 +94,7 @@ std::optional<History> read_history(const Globals& globals, const Config& config
             : Result<History>(store.error());
   if (history) return *history;
   if (warn && history.error().kind != ErrorKind::not_found && !globals.quiet) {
-    std::fprintf(stderr, "hydrate: warning: estimating on defaults, no history: %s\n",
-                 history.error().message.c_str());
+    log::warn("estimating on defaults, no history: {}", history.error().message);
   }
   return std::nullopt;
 }

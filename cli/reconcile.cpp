@@ -6,6 +6,7 @@
 #include "cli/common.hpp"
 #include "core/clock.hpp"
 #include "core/engine/reconcile.hpp"
+#include "core/log.hpp"
 #include "core/metrics.hpp"
 
 namespace hydrate::cli {
@@ -65,7 +66,7 @@ void add_reconcile(CLI::App& app, Globals& globals) {
       if (globals.json) {
         print_line(fmt::format(R"({{"skipped":true,"holder":"{}"}})", report.lock_holder));
       }
-      std::fprintf(stderr, "hydrate: %s\n", line.c_str());
+      log::info("{}", line);
       return;
     }
     if (!flags->metrics_file.empty()) write_metrics_file(*store, flags->metrics_file);

@@ -3,6 +3,7 @@
 
 #include "cli/common.hpp"
 #include "core/clock.hpp"
+#include "core/log.hpp"
 #include "core/report.hpp"
 
 namespace hydrate::cli {
@@ -45,10 +46,11 @@ void run_submit(const Globals& globals, SubmitFlags flags) {
   const auto& root = result.outcome.root;
   print_line(root.job.id);
   if (!globals.quiet) {
-    std::fprintf(stderr, "hydrate: %s root %s for %s/%s/%s/%s, estimated $%.4f\n",
-                 result.outcome.deduplicated ? "returned the live" : "submitted",
-                 root.job.id.c_str(), root.slot.language.c_str(), root.slot.board.c_str(),
-                 root.slot.grade.c_str(), root.slot.subject.c_str(), result.estimate.cost_usd);
+    log::info({root.trace_id, root.job.id, root.job.id, 0},
+              "{} root {} for {}/{}/{}/{}, estimated ${:.4f}",
+              result.outcome.deduplicated ? "returned the live" : "submitted", root.job.id,
+              root.slot.language, root.slot.board, root.slot.grade, root.slot.subject,
+              result.estimate.cost_usd);
   }
 }
 

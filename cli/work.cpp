@@ -11,6 +11,7 @@
 #include "cli/common.hpp"
 #include "core/engine/retrying_store.hpp"
 #include "core/engine/worker.hpp"
+#include "core/log.hpp"
 
 namespace hydrate::cli {
 
@@ -80,6 +81,7 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   Config config = load_config(globals);
+  log::set_worker(holder_name());  // json log lines carry it as `worker`
   // Opening, migrating and every store call after ride out a database that fails for a while
   // (a lost connection, a restart, a busy file); only a permanent error or an outage longer than
   // work.store_outage_seconds ends the worker.
@@ -115,7 +117,9 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
   options.limits.max_markdown =
       std::min<std::size_t>(options.limits.max_markdown, endpoint.max_response_bytes);
 
-  bool show_progress = !globals.quiet && (flags.progress || isatty(STDERR_FILENO));
+  // The live line is for a person: never mixed into json logs.
+  bool show_progress = !globals.quiet && log::format() == log::Format::text &&
+                       (flags.progress || isatty(STDERR_FILENO));
   engine::WorkerContext context{store,   *transport, prompts, config.prices(), endpoint,
                                 options, &g_stop,    nullptr, nullptr};
   if (show_progress) {
@@ -142,10 +146,8 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
         report.lost_leases, report.calls, report.tokens.prompt, report.tokens.completion,
         report.tokens.cached, report.cost_usd));
   } else if (!globals.quiet) {
-    std::fprintf(stderr,
-                 "hydrate: work done: %lld step(s) succeeded, %lld failed, %lld call(s), $%.4f\n",
-                 static_cast<long long>(report.succeeded), static_cast<long long>(report.failed),
-                 static_cast<long long>(report.calls), report.cost_usd);
+    log::info("work done: {} step(s) succeeded, {} failed, {} call(s), ${:.4f}", report.succeeded,
+              report.failed, report.calls, report.cost_usd);
   }
   if (!report.stop_reason.empty()) throw Failure(kFailure, report.stop_reason);
   if (store.gave_up()) throw Failure(kFailure, store.gave_up()->message);

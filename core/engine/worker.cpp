@@ -28,6 +28,7 @@ struct Step {
   std::string model;
   Price price;
   int attempt = 0;               // attempts counted so far, this one included
+  std::string trace_id;          // the root's, for every log line about the step
   Millis sent_at = 0;            // when the current call was sent
   std::size_t prompt_bytes = 0;  // of the current call's body
   bool sent = false;             // false while waiting for the rate limit
@@ -88,6 +89,11 @@ class Worker {
   // The endpoint refused the step's mode: the next one, remembered for every worker; false when
   // none is left.
   bool fall_back(Step& step);
+  // The trace id of a root, read once per root (empty when it cannot be read: logs go on).
+  const std::string& trace_id_of(const std::string& root_id);
+  static log::Fields fields(const Step& step) {
+    return {step.trace_id, step.job.root_id, step.job.id, step.attempt};
+  }
   void progress() {
     if (ctx_.on_progress) {
       report_.in_flight = steps_.size();
@@ -98,6 +104,7 @@ class Worker {
   WorkerContext& ctx_;
   Pacer pacer_;
   std::map<std::string, llm::OutputMode> output_modes_;  // by model: what the endpoint accepts
+  std::map<std::string, std::string> trace_ids_;         // by root id
   WorkerReport report_;
   std::map<std::uint64_t, Step> steps_;  // by transport tag
   std::uint64_t next_tag_ = 1;
@@ -168,17 +175,28 @@ Status Worker::claim(Millis t) {
   return ok_status();
 }
 
+const std::string& Worker::trace_id_of(const std::string& root_id) {
+  static const std::string none;
+  auto known = trace_ids_.find(root_id);
+  if (known != trace_ids_.end()) return known->second;
+  auto root = ctx_.store.find_root(root_id);
+  if (!root) return none;
+  if (trace_ids_.size() >= 4096) trace_ids_.clear();  // a long-lived worker sees many roots
+  return trace_ids_.emplace(root_id, root->trace_id).first->second;
+}
+
 void Worker::prepare(Job job, Millis t) {
   Step step;
   step.lease = {job.id, job.lease_token};
   step.attempt = job.attempts;
+  step.trace_id = trace_id_of(job.root_id);
   auto input = decode_step_input(job.input);
   std::string model = input ? input->options.model : "";
   if (model.empty()) model = ctx_.endpoint.default_model;
   auto price = ctx_.prices.find(model);
   if (!input || !price) {
     std::string error = !input ? input.error().message : price.error().message;
-    log::warn("job {}: {}", job.id, error);
+    log::warn({step.trace_id, job.root_id, job.id, step.attempt}, "job {}: {}", job.id, error);
     auto failed = ctx_.store.fail_step(step.lease, error, t);
     if (failed) ++report_.failed;
     return;
@@ -199,7 +217,8 @@ void Worker::prepare(Job job, Millis t) {
   step.request.schema_name = step.rendered.schema_name;
   step.request.json_schema = step.rendered.schema_json;
   step.job = std::move(job);
-  log::debug("claimed {} {} (attempt {})", to_string(step.job.kind), step.job.id, step.attempt);
+  log::debug(fields(step), "claimed {} {} (attempt {})", to_string(step.job.kind), step.job.id,
+             step.attempt);
   steps_.emplace(next_tag_++, std::move(step));
 }
 
@@ -216,11 +235,11 @@ bool Worker::reserve(Step& step, Millis t) {
     return true;
   } else if (*reservation == store::Reservation::deferred) {
     ++report_.budget_waits;
-    log::debug("{} {} waits for budget held by calls in flight", to_string(step.job.kind),
-               step.job.id);
+    log::debug(fields(step), "{} {} waits for budget held by calls in flight",
+               to_string(step.job.kind), step.job.id);
   } else {
     ++report_.budget_stops;
-    log::warn("root {}: its budget cannot cover the next call; the tree stops ({})",
+    log::warn(fields(step), "root {}: its budget cannot cover the next call; the tree stops ({})",
               step.job.root_id, store::kBudgetExhausted);
   }
   step.lease.job_id.clear();
@@ -294,7 +313,7 @@ llm::OutputMode Worker::output_mode(const std::string& model, const llm::ModelPr
 bool Worker::fall_back(Step& step) {
   auto next = llm::fallback_mode(step.request.mode);
   if (!next || ctx_.endpoint.output_mode) return false;
-  log::warn("the endpoint refused response format {} for {}; using {} from now on",
+  log::warn(fields(step), "the endpoint refused response format {} for {}; using {} from now on",
             llm::to_string(step.request.mode), step.model, llm::to_string(*next));
   ++report_.format_fallbacks;
   step.request.mode = *next;
@@ -354,7 +373,7 @@ void Worker::on_answer(Step& step, const llm::ChatResult& result,
       if (saved) {
         count_call(*output->call);
         ++report_.succeeded;
-        log::debug("{} {} succeeded", to_string(step.job.kind), step.job.id);
+        log::debug(fields(step), "{} {} succeeded", to_string(step.job.kind), step.job.id);
       } else {
         // The same call, by its id: if the commit happened after all (the connection was lost
         // during it), the store keeps the used row and this one is not logged twice.
@@ -417,7 +436,8 @@ void Worker::retry_transient(Step& step, const std::string& error,
   auto saved = ctx_.store.release_transient(step.lease, error, t + delay, t);
   if (saved) {
     ++report_.retried;
-    log::debug("{} {} retries in {} ms: {}", to_string(step.job.kind), step.job.id, delay, error);
+    log::debug(fields(step), "{} {} retries in {} ms: {}", to_string(step.job.kind), step.job.id,
+               delay, error);
   } else {
     note_store_error(saved.error(), step);
   }
@@ -428,7 +448,7 @@ void Worker::fail(Step& step, const std::string& error) {
   auto saved = ctx_.store.fail_step(step.lease, error, now());
   if (saved) {
     ++report_.failed;
-    log::warn("{} {} failed: {}", to_string(step.job.kind), step.job.id, error);
+    log::warn(fields(step), "{} {} failed: {}", to_string(step.job.kind), step.job.id, error);
   } else {
     note_store_error(saved.error(), step);
   }
@@ -448,6 +468,7 @@ void Worker::reask(Step& step, const std::string& reason, const std::string& bad
   }
   ++step.attempt;
   ++report_.reasked;
+  log::debug(fields(step), "{} {} asked again: {}", to_string(step.job.kind), step.job.id, reason);
   step.request.messages.resize(2);  // keep system and user; show only the latest rejection
   if (!bad_answer.empty()) {
     step.request.messages.push_back({"assistant", reask_answer(bad_answer)});
@@ -503,7 +524,8 @@ void Worker::log_record(const Step& step, const CallRecord& call) {
   count_call(call);
   auto logged = ctx_.store.log_call(call);  // retried by the store while the database is out
   if (!logged) {
-    log::warn("could not log a model call of job {}: {}", step.job.id, logged.error().message);
+    log::warn(fields(step), "could not log a model call of job {}: {}", step.job.id,
+              logged.error().message);
   }
 }
 
@@ -523,9 +545,9 @@ void Worker::extend_leases(Millis t) {
 void Worker::note_store_error(const Error& error, const Step& step) {
   if (error.kind == ErrorKind::conflict) {
     ++report_.lost_leases;
-    log::debug("{} {}: {}", to_string(step.job.kind), step.job.id, error.message);
+    log::debug(fields(step), "{} {}: {}", to_string(step.job.kind), step.job.id, error.message);
   } else {
-    log::warn("{} {}: {}", to_string(step.job.kind), step.job.id, error.message);
+    log::warn(fields(step), "{} {}: {}", to_string(step.job.kind), step.job.id, error.message);
   }
 }
 
