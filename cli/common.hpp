@@ -92,5 +92,6 @@ void add_export(CLI::App& app, Globals& globals);
 void add_metrics(CLI::App& app, Globals& globals);
 void add_migrate(CLI::App& app, Globals& globals);
 void add_config(CLI::App& app, Globals& globals);
+void add_completion(CLI::App& app, Globals& globals);
 
 }  // namespace hydrate::cli

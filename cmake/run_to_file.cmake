@@ -1,0 +1,22 @@
+# cmake -DOUTPUT=FILE -P run_to_file.cmake -- PROGRAM ARGS...
+# Runs PROGRAM ARGS... and writes its standard output to FILE, atomically (a temporary file, then
+# a rename), so that a failed run leaves no half-written FILE for the build to treat as current.
+set(command)
+set(after_separator FALSE)
+math(EXPR last "${CMAKE_ARGC} - 1")
+foreach(i RANGE ${last})
+  if(after_separator)
+    list(APPEND command "${CMAKE_ARGV${i}}")
+  elseif(CMAKE_ARGV${i} STREQUAL "--")
+    set(after_separator TRUE)
+  endif()
+endforeach()
+if(NOT OUTPUT OR NOT command)
+  message(FATAL_ERROR "usage: cmake -DOUTPUT=FILE -P run_to_file.cmake -- PROGRAM ARGS...")
+endif()
+execute_process(COMMAND ${command} OUTPUT_FILE "${OUTPUT}.tmp" RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  file(REMOVE "${OUTPUT}.tmp")
+  message(FATAL_ERROR "${command} failed: ${status}")
+endif()
+file(RENAME "${OUTPUT}.tmp" "${OUTPUT}")
