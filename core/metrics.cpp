@@ -12,6 +12,13 @@ struct Family {
   const char* help;
 };
 
+// Counters without labels: exposed as 0 before their first count, so that increase() sees the
+// first event (a series that appears at 1 has no earlier sample to increase from).
+bool unlabelled_counter(const std::string& name) {
+  return name == kJobsClaimed || name == kTransientRetries || name == kBudgetStops ||
+         name == kQuotaStops || name == kReconcilerRuns;
+}
+
 const std::map<std::string, Family>& families() {
   static const std::map<std::string, Family> table = {
       {kJobsCreated, {"counter", "Jobs created, by target kind."}},
@@ -215,6 +222,7 @@ std::string render_prometheus(const std::vector<store::MetricSample>& samples) {
       out += render_histogram(*h, rows);
       continue;
     }
+    if (rows.empty() && unlabelled_counter(name)) out += name + " 0\n";
     for (const auto* sample : rows) {
       out += fmt::format("{}{} {}\n", sample->name, with_braces(sample->labels), sample->value);
     }

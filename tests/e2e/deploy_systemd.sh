@@ -85,7 +85,8 @@ for unit in hydrate-work@.service hydrate-reconcile.service hydrate-metrics.serv
   [[ ${words[0]} == --config && ${words[1]} == /etc/hydrate/hydrate.conf ]] ||
     fail "$unit: ExecStart does not start with --config /etc/hydrate/hydrate.conf: ${words[*]}"
   hydrate_flags_accepted "ExecStart of $unit" "${words[@]}"
-  # Run it, with the example configuration and a database of its own.
+  # Run it, with the example configuration, on one database as on a machine (the worker, first,
+  # creates it).
   words[1]=$DEPLOY_DIR/etc/hydrate.conf
   case $unit in
     hydrate-work@.service) words+=(--until-idle) ;;
@@ -97,7 +98,7 @@ for unit in hydrate-work@.service hydrate-reconcile.service hydrate-metrics.serv
       done
       ;;
   esac
-  HYDRATE_DB="sqlite:$E2E_DIR/$unit.db" hy "${words[@]}"
+  HYDRATE_DB="sqlite:$E2E_DIR/units.db" hy "${words[@]}"
 done
 run promtool check metrics <"$E2E_DIR/hydrate.prom"
 ((RUN_RC == 0)) || fail "the metrics file is not a valid exposition: $RUN_ERR $RUN_OUT"

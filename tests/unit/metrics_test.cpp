@@ -2,6 +2,7 @@
 // buckets, and the text exposition of stored samples.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include <string>
@@ -84,6 +85,21 @@ TEST_CASE("metrics: every family has HELP and TYPE, even on an empty database") 
   CHECK(text.find("# TYPE hydrate_jobs_created_total counter") != std::string::npos);
   CHECK(text.find("# TYPE hydrate_job_duration_seconds histogram") != std::string::npos);
   CHECK(text.find("# TYPE hydrate_reconciler_last_run_timestamp gauge") != std::string::npos);
+}
+
+TEST_CASE("metrics: counters without labels show 0 before their first count, once after") {
+  auto empty = lines_of(metrics::render_prometheus({}));
+  for (const char* counter :
+       {metrics::kJobsClaimed, metrics::kTransientRetries, metrics::kBudgetStops,
+        metrics::kQuotaStops, metrics::kReconcilerRuns}) {
+    CAPTURE(counter);
+    CHECK(std::count(empty.begin(), empty.end(), std::string(counter) + " 0") == 1);
+    auto counted = lines_of(metrics::render_prometheus({{counter, "", 2}}));
+    CHECK(std::count(counted.begin(), counted.end(), std::string(counter) + " 2") == 1);
+    CHECK(std::count(counted.begin(), counted.end(), std::string(counter) + " 0") == 0);
+  }
+  // A labelled counter has no series until a label set is counted: no made-up labels.
+  for (const auto& line : empty) CHECK(line.rfind("hydrate_jobs_created_total", 0) != 0);
 }
 
 TEST_CASE("metrics: samples render as name{labels} value under their family") {
