@@ -3,6 +3,7 @@
 #include "core/duration.hpp"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -82,6 +83,32 @@ const std::vector<KeyInfo>& known_keys() {
        {},
        false,
        "pending and due this long counts as stuck (reconcile, hydrate_stuck_jobs)"},
+      {"report.since", "168h", {}, false, "hydrate report's default window (e.g. 24h, 168h)"},
+      {"report.max_root_minutes",
+       "120",
+       {},
+       false,
+       "report target: average minutes from submit to a succeeded root, under"},
+      {"report.min_success_rate",
+       "0.95",
+       {},
+       false,
+       "report target: succeeded / (succeeded + failed) roots, above"},
+      {"report.max_cost_error",
+       "0.10",
+       {},
+       false,
+       "report target: mean |actual - estimated| / estimated of succeeded roots, at most"},
+      {"report.max_reconcile_seconds",
+       "30",
+       {},
+       false,
+       "report target: the longest reconcile run, under"},
+      {"report.min_claim_success_rate",
+       "0.99",
+       {},
+       false,
+       "report target: claims whose write was accepted, of those that ended, above"},
       {"prompts.dir",
        "",
        {"HYDRATE_PROMPTS_DIR"},
@@ -179,6 +206,20 @@ Result<long long> Config::get_int(const std::string& key, long long min, long lo
     return make_error(ErrorKind::invalid_input,
                       fmt::format("{} must be a whole number from {} to {} (got '{}' from {})", key,
                                   min, max, text, origin(key)));
+  }
+  return value;
+}
+
+Result<double> Config::get_number(const std::string& key, double min, double max) const {
+  const std::string& text = get(key);
+  errno = 0;
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || errno != 0 || *end != '\0' || !std::isfinite(value) || value < min ||
+      value > max) {
+    return make_error(ErrorKind::invalid_input,
+                      fmt::format("{} must be a number from {} to {} (got '{}' from {})", key, min,
+                                  max, text, origin(key)));
   }
   return value;
 }

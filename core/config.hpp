@@ -41,6 +41,9 @@ class Config {
   const std::string& origin(const std::string& key) const;
   // The integer value; invalid_input naming the key, its origin and the range when it is not.
   Result<long long> get_int(const std::string& key, long long min, long long max) const;
+  // The number (a decimal such as 0.95 or 120); invalid_input naming the key, its origin and the
+  // range when it is not one or out of range.
+  Result<double> get_number(const std::string& key, double min, double max) const;
   // The duration in milliseconds (parse_duration_ms: "30m", "90s", "1h30m", plain seconds);
   // invalid_input naming the key, its origin and the range when it is not one or out of range.
   Result<long long> get_duration_ms(const std::string& key, long long min_ms,

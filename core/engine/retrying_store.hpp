@@ -125,6 +125,9 @@ class RetryingStore final : public store::Store {
                                                         Millis stuck_after_ms) override {
     return inner_.read_metrics(now, stuck_after_ms);
   }
+  Result<store::OpsFacts> ops_facts(Millis since, Millis now) override {
+    return inner_.ops_facts(since, now);
+  }
 
  private:
   // Runs call until it returns a value or a non-retryable error, or the outage passes its limit.

@@ -34,10 +34,15 @@ Result<int> SqlStore::cancel(const std::string& job_id, const std::string& reaso
         "UPDATE jobs SET status = 'cancelled', finished_at = ?2, updated_at = ?2, "
         "  last_error = ?3, lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL ";
     std::int64_t changed = 0;
+    // Locks are taken in the order every writer takes them: jobs, then the attempt log (a
+    // tree's open claims are those of its running steps, cancelled here), then roots.
     if (is_root) {
       changed = run(fmt::format("{} WHERE root_id = ?1 AND status IN ('pending', 'running')", set),
                     params(job_id, now, "cancelled: " + reason))
                     .affected;
+      run("UPDATE attempts SET outcome = 'cancelled', ended_at = ?2 "
+          "WHERE outcome IS NULL AND root_id = ?1",
+          params(job_id, now));
       run("UPDATE roots SET status = 'cancelled', reason = ?3, finished_at = ?2 "
           "WHERE job_id = ?1 AND status IN ('pending', 'running')",
           params(job_id, now, reason));
@@ -47,6 +52,10 @@ Result<int> SqlStore::cancel(const std::string& job_id, const std::string& reaso
                                 kSubtree, set),
                     params(job_id, now, "cancelled: " + reason))
                     .affected;
+      run(fmt::format("{}UPDATE attempts SET outcome = 'cancelled', ended_at = ?2 "
+                      "WHERE outcome IS NULL AND job_id IN (SELECT id FROM subtree)",
+                      kSubtree),
+          params(job_id, now));
       close_root(*db_, root_id, now);
     }
     return static_cast<int>(changed);
@@ -153,10 +162,14 @@ Result<int> SqlStore::rescue_expired_leases(Millis now) {
             "  run_after = ?1, updated_at = ?1, "
             "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
             "WHERE status = 'running' AND lease_expires_at < ?1 "
-            "RETURNING root_id, status, kind",
+            "RETURNING root_id, status, kind, id",
             params(now));
     std::vector<std::string> failed_roots;
     for (const auto& row : rows.rows) {
+      // After the job, as every writer orders its locks: the claim whose lease ran out.
+      run("UPDATE attempts SET outcome = 'lease_lost', ended_at = ?2 "
+          "WHERE outcome IS NULL AND job_id = ?1",
+          params(row.text(3), now));
       if (row.text(1) != "failed") continue;
       failed_roots.push_back(row.text(0));
       add_metric(*db_, metrics::kJobsFailed, fmt::format("kind=\"{}\"", row.text(2)), 1);

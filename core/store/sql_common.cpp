@@ -137,8 +137,16 @@ std::optional<EndedAttempt> end_held_attempt(Connection& db, const LeaseRef& lea
       params(lease.job_id, lease.token, retry ? "pending" : "failed", error, run_after, now,
              uncounted ? 1 : 0));
   if (rows.empty()) return std::nullopt;
+  end_attempt(db, lease, retry ? "retried" : "failed", now);
   return EndedAttempt{parse_job_kind(rows.front().text(0)).value_or(JobKind::subject),
                       rows.front().text(1)};
+}
+
+void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Millis now) {
+  db.run(
+      "UPDATE attempts SET outcome = ?3, ended_at = ?4 "
+      "WHERE lease_token = ?1 AND job_id = ?2 AND outcome IS NULL",
+      params(lease.token, lease.job_id, outcome, now));
 }
 
 void insert_call(Connection& db, const CallRecord& call) {

@@ -157,9 +157,24 @@ Result<std::vector<Job>> SqlStore::claim_batch(const ClaimRequest& request) {
         "  ORDER BY priority DESC, run_after LIMIT ?5) "
         "RETURNING {1}",
         lock, kJobColumns);
-    auto rows = run(sql, params(request.holder, new_lease_token(), request.now + request.lease_ms,
-                                request.now, request.limit));
+    const std::string token = new_lease_token();
+    const Millis expiry = request.now + request.lease_ms;
+    auto rows = run(sql, params(request.holder, token, expiry, request.now, request.limit));
     for (const auto& row : rows.rows) claimed.push_back(read_job(row));
+    if (claimed.empty()) return claimed;
+    // The attempt log: a step claimed again after its lease expired ends its previous claim as
+    // lost; then one open row per claim. The claimed rows are found through the running index.
+    const char* just_claimed =
+        "SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at = ?3 "
+        "AND lease_token = ?1";
+    run(fmt::format("UPDATE attempts SET outcome = 'lease_lost', ended_at = ?2 "
+                    "WHERE outcome IS NULL AND job_id IN ({})",
+                    just_claimed),
+        params(token, request.now, expiry));
+    run("INSERT INTO attempts (lease_token, job_id, root_id, kind, holder, claimed_at) "
+        "SELECT lease_token, id, root_id, kind, lease_holder, ?2 FROM jobs "
+        "WHERE status = 'running' AND lease_expires_at = ?3 AND lease_token = ?1",
+        params(token, request.now, expiry));
     for (const auto& job : claimed) {
       if (job.kind == JobKind::subject) {
         run("UPDATE roots SET status = 'running', started_at = ?2 "
@@ -167,8 +182,7 @@ Result<std::vector<Job>> SqlStore::claim_batch(const ClaimRequest& request) {
             params(job.root_id, request.now));
       }
     }
-    if (!claimed.empty())
-      add_metric(*db_, metrics::kJobsClaimed, "", static_cast<double>(claimed.size()));
+    add_metric(*db_, metrics::kJobsClaimed, "", static_cast<double>(claimed.size()));
     return claimed;
   });
 }
@@ -274,6 +288,7 @@ Status SqlStore::complete_step(const LeaseRef& lease, const StepOutput& output, 
       add_metric(*db_, sample.name, sample.labels, sample.value);
     }
     if (output.call) insert_call(*db_, *output.call);
+    end_attempt(*db_, lease, "succeeded", now);
     close_root(*db_, job.root_id, now);
     return ok_status();
   });
@@ -317,6 +332,7 @@ Status SqlStore::release_transient(const LeaseRef& lease, const std::string& err
       return make_error(ErrorKind::conflict, "job " + lease.job_id + ": lease lost");
     add_metric(*db_, metrics::kJobsRetried, fmt::format("kind=\"{}\"", rows.front().text(0)), 1);
     add_metric(*db_, metrics::kTransientRetries, "", 1);
+    end_attempt(*db_, lease, "retried", now);
     return ok_status();
   });
 }

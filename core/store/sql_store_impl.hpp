@@ -69,6 +69,10 @@ std::optional<EndedAttempt> end_held_attempt(Connection& db, const LeaseRef& lea
                                              const std::string& error, Millis run_after, Millis now,
                                              bool uncounted);
 
+// Inside a transaction: ends the attempt-log row of the claim behind lease with outcome (see
+// sql/sqlite/006_attempts.sql); nothing when that row is ended already.
+void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Millis now);
+
 // Inside a transaction: logs a model call, adds its cost to the job and counts it in metrics;
 // nothing when a call with its call_id is logged already.
 void insert_call(Connection& db, const CallRecord& call);
@@ -124,6 +128,7 @@ class SqlStore final : public Store {
   Result<std::vector<Job>> find_stuck(Millis now, Millis threshold_ms, int limit) override;
   Status record_reconcile_run(const ReconcileRun& run) override;
   Result<std::vector<MetricSample>> read_metrics(Millis now, Millis stuck_after_ms) override;
+  Result<OpsFacts> ops_facts(Millis since, Millis now) override;
 
  private:
   // Runs body in a transaction (a write one unless read_only), committing when it returns a
@@ -139,8 +144,6 @@ class SqlStore final : public Store {
   auto read(const std::string& what, F&& body) -> decltype(body()) {
     return transaction(what, true, std::forward<F>(body));
   }
-  // Ends a held step's attempt: back to pending (retry) or failed; uncounted gives the
-  // attempt back.
   // Ends the held attempt (retry: back to pending at run_after; else failed); uncounted gives
   // the attempt back; also_count names a counter to add 1 to in the same transaction.
   Status finish_attempt(const LeaseRef& lease, const std::string& error, bool retry,

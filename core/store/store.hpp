@@ -9,6 +9,7 @@
 // are fenced: they apply only while the job is still `running` under the caller's lease token, and
 // otherwise return ErrorKind::conflict having written nothing.
 #include <array>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -151,6 +152,39 @@ struct ReconcileRun {
   std::int64_t rescued = 0, repaired = 0, rolled_up = 0, closed = 0, stuck = 0;
 };
 
+// What `hydrate report` reads of a window (core/ops_report.hpp computes the figures from it).
+struct FinishedRoot {
+  std::string id;
+  JobStatus status = JobStatus::succeeded;
+  Slot slot;
+  double estimated_cost_usd = 0, spent_usd = 0;
+  Millis created_at = 0, finished_at = 0;
+};
+struct RejectionCount {
+  JobKind kind = JobKind::subject;
+  std::string error;  // the call log's error text, as the worker wrote it
+  std::int64_t count = 0;
+};
+struct HeldLock {
+  std::string name, holder;
+  Millis expires_at = 0;
+};
+struct OpsFacts {
+  std::vector<FinishedRoot> roots;   // finished (any final status) within the window, oldest first
+  std::vector<Millis> reconcile_ms;  // the duration of each reconcile run started in the window
+  Millis last_reconcile_at = 0;      // when the latest run of all finished; 0 when none ever did
+  // Claims made in the window by how they ended (sql/sqlite/006_attempts.sql: succeeded,
+  // retried, failed, lease_lost, cancelled), "in_flight" while they have not.
+  std::map<std::string, std::int64_t> attempts;
+  // Answers of the window whose result write the store refused, the lease being lost: logged
+  // unused by the worker as "result not saved: …".
+  std::int64_t results_refused = 0;
+  // Answers the model gave (HTTP 200) that were not used, within the window, by step kind and
+  // error text, most frequent first (at most 1000 texts).
+  std::vector<RejectionCount> rejections;
+  std::vector<HeldLock> locks;  // the locks held at now, by name
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -284,6 +318,10 @@ class Store {
   // (see core/metrics.hpp): queue lag, steps by kind and status (all 20), trees by status (all
   // 5), steps in flight, and pending steps of open trees due for longer than stuck_after_ms.
   virtual Result<std::vector<MetricSample>> read_metrics(Millis now, Millis stuck_after_ms) = 0;
+
+  // --- operations report ---
+  // The facts of the window [since, now] that `hydrate report` measures against its targets.
+  virtual Result<OpsFacts> ops_facts(Millis since, Millis now) = 0;
 };
 
 struct OpenOptions {

@@ -46,7 +46,7 @@ expect_offered() {
 # --- cases ----------------------------------------------------------------------------------
 expect_offered "export" ex
 expect_offered "submit" sub
-expect_offered "reconcile requeue" re
+expect_offered "reconcile report requeue" re
 expect_offered "--format" export --f
 expect_offered "json markdown" export --format ""
 expect_offered "markdown" export --format = m          # --format=m: bash splits at '='

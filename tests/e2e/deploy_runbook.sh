@@ -88,9 +88,10 @@ PY
 subcommands=$(hydrate_subcommands | paste -sd'|')
 grep -oE "\\bhydrate ($subcommands|report|config)( --?[a-z][-a-z]*( [A-Z0-9][A-Za-z0-9.]*)?)+" "$E2E_DIR/runbook.txt" >>"$E2E_DIR/commands.txt" || true
 sort -u "$E2E_DIR/commands.txt" -o "$E2E_DIR/commands.txt"
-assert_ge 20 "$(wc -l <"$E2E_DIR/commands.txt")" "distinct hydrate command lines found in the runbook"
+assert_ge 25 "$(wc -l <"$E2E_DIR/commands.txt")" "distinct hydrate command lines found in the runbook"
 for needed in "hydrate cancel ROOT --reason" "hydrate requeue --failed" \
-  "hydrate status ROOT" "hydrate estimate" "hydrate config" "hydrate reconcile"; do
+  "hydrate status ROOT" "hydrate estimate" "hydrate config" "hydrate reconcile" \
+  "hydrate report --since"; do
   grep -q -e "^$needed" "$E2E_DIR/commands.txt" || fail "the runbook never shows '$needed'"
 done
 while read -r -a words; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # PostgreSQL at a million rows: every statement hydrate runs for a claim, a step result, lease
-# rescue, roll-up, status, export and the metrics gauges is driven by an index. The real
+# rescue, roll-up, status, export, the metrics gauges and the report is driven by an index. The real
 # statements are captured with auto_explain (the server logs each one's plan) while the real
 # binary works a small tree in a database that also holds 1,000,000 other jobs and 200,000 logged
 # calls; no plan may scan the jobs or llm_calls table sequentially. The plans are kept in the
@@ -56,6 +56,7 @@ hy export "$ROOT"
 hy cancel "$ROOT"
 hy requeue --failed
 hy metrics
+hy report
 
 LOG=$PG_CLUSTER/server.log
 PLANS=$(grep -c "Query Text:" "$LOG" || true)

@@ -44,7 +44,9 @@ class WriteLockHolder {
   WriteLockHolder(const std::string& path, store::Store& probe) {
     shell_ = popen(("sqlite3 -batch '" + path + "' >/dev/null 2>&1").c_str(), "w");
     REQUIRE(shell_ != nullptr);
-    std::fputs("BEGIN IMMEDIATE;\n", shell_);
+    // The shell waits for the lock when the probe holds it at that moment: without a timeout its
+    // BEGIN would fail at once, leaving nothing held (the probe writes every 10 ms).
+    std::fputs(".timeout 30000\nBEGIN IMMEDIATE;\n", shell_);
     std::fflush(shell_);
     // Held once a plain store's write is refused as busy (bounded: the shell starts in ms).
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);

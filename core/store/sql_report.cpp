@@ -1,0 +1,94 @@
+// The operations report's reads of the SQL store: one read transaction over the window's
+// finished roots, reconcile runs, attempt log, rejected answers and held locks, each query
+// driven by an index on its time column (sql/sqlite/006_attempts.sql).
+#include <fmt/format.h>
+
+#include "core/store/sql_store_impl.hpp"
+
+namespace hydrate::store::sql {
+
+namespace {
+
+constexpr int kMaxRejectionTexts = 1000;
+
+std::vector<FinishedRoot> finished_roots(Connection& db, Millis since, Millis now) {
+  std::vector<FinishedRoot> out;
+  auto rows = db.run(
+      "SELECT job_id, status, language, board, grade, subject, estimated_cost_usd, spent_usd, "
+      "created_at, finished_at FROM roots "
+      "WHERE finished_at >= ?1 AND finished_at <= ?2 "
+      "AND status IN ('succeeded', 'failed', 'cancelled') ORDER BY finished_at, job_id",
+      params(since, now));
+  for (const auto& row : rows.rows) {
+    FinishedRoot root;
+    root.id = row.text(0);
+    root.status = parse_job_status(row.text(1)).value_or(JobStatus::failed);
+    root.slot = Slot{row.text(2), row.text(3), row.text(4), row.text(5)};
+    root.estimated_cost_usd = row.real(6);
+    root.spent_usd = row.real(7);
+    root.created_at = row.int64(8);
+    root.finished_at = row.int64(9);
+    out.push_back(std::move(root));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<OpsFacts> SqlStore::ops_facts(Millis since, Millis now) {
+  return read("reading the operations report", [&]() -> Result<OpsFacts> {
+    OpsFacts facts;
+    facts.roots = finished_roots(*db_, since, now);
+
+    for (const auto& row : run("SELECT finished_at - started_at FROM reconcile_runs "
+                               "WHERE started_at >= ?1 AND started_at <= ?2 ORDER BY started_at",
+                               params(since, now))
+                               .rows) {
+      facts.reconcile_ms.push_back(row.int64(0));
+    }
+    facts.last_reconcile_at =
+        run("SELECT coalesce(max(finished_at), 0) FROM reconcile_runs").front().int64(0);
+
+    for (const auto& row :
+         run("SELECT coalesce(outcome, 'in_flight'), count(*) FROM attempts "
+             "WHERE claimed_at >= ?1 AND claimed_at <= ?2 GROUP BY coalesce(outcome, 'in_flight')",
+             params(since, now))
+             .rows) {
+      facts.attempts[row.text(0)] = row.int64(1);
+    }
+
+    // Answers the model gave that were not used: rejected by the validator or cut off. The
+    // worker's record of a result the store refused ("result not saved: …") is not one.
+    auto rejected =
+        run(fmt::format("SELECT j.kind, c.error, count(*) FROM llm_calls c "
+                        "JOIN jobs j ON j.id = c.job_id "
+                        "WHERE c.used = 0 AND c.created_at >= ?1 AND c.created_at <= ?2 "
+                        "AND c.http_status = 200 AND c.error IS NOT NULL "
+                        "AND c.error NOT LIKE 'result not saved:%' "
+                        "GROUP BY j.kind, c.error ORDER BY count(*) DESC, j.kind, "
+                        "c.error LIMIT {}",
+                        kMaxRejectionTexts),
+            params(since, now));
+    for (const auto& row : rejected.rows) {
+      facts.rejections.push_back(RejectionCount{
+          parse_job_kind(row.text(0)).value_or(JobKind::subject), row.text(1), row.int64(2)});
+    }
+
+    facts.results_refused = run("SELECT count(*) FROM llm_calls WHERE used = 0 "
+                                "AND created_at >= ?1 AND created_at <= ?2 "
+                                "AND error LIKE 'result not saved:%'",
+                                params(since, now))
+                                .front()
+                                .int64(0);
+
+    for (const auto& row : run("SELECT name, holder, expires_at FROM locks "
+                               "WHERE expires_at >= ?1 ORDER BY name",
+                               params(now))
+                               .rows) {
+      facts.locks.push_back(HeldLock{row.text(0), row.text(1), row.int64(2)});
+    }
+    return facts;
+  });
+}
+
+}  // namespace hydrate::store::sql
