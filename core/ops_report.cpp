@@ -20,6 +20,23 @@ constexpr std::size_t kMaxPatterns = 10;
 constexpr std::size_t kMaxVarianceRows = 5;
 constexpr std::size_t kMaxReasonBytes = 160;
 
+std::size_t characters(std::string_view text) {
+  std::size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+std::string padded(std::string_view text, std::size_t width) {
+  std::string out(text);
+  out.append(width - std::min(width, characters(text)), ' ');
+  return out;
+}
+
+// "1 root", "2 roots".
+std::string count_of(std::int64_t n, const char* noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+
 double mean(const std::vector<double>& values) {
   return std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
 }
@@ -58,7 +75,8 @@ Measure completion_time(const store::OpsFacts& facts, const Targets& targets) {
   if (minutes.empty()) return m;
   double average = mean(minutes), p95 = *percentile(minutes, 0.95);
   m.figures = {{"average", average}, {"p95", p95}};
-  m.value = fmt::format("avg {:.1f} min, p95 {:.1f} min ({} roots)", average, p95, m.samples);
+  m.value =
+      fmt::format("avg {:.2f} min, p95 {:.2f} min ({})", average, p95, count_of(m.samples, "root"));
   m.verdict = average < targets.max_root_minutes ? Verdict::holds : Verdict::missed;
   return m;
 }
@@ -71,7 +89,8 @@ Measure success_rate(const Report& report, const Targets& targets) {
   if (m.samples == 0) return m;
   double rate = static_cast<double>(report.roots_succeeded) / static_cast<double>(m.samples);
   m.figures = {{"rate", rate}};
-  m.value = fmt::format("{} ({} of {} roots{})", percent(rate), report.roots_succeeded, m.samples,
+  m.value = fmt::format("{} ({} of {}{})", percent(rate), report.roots_succeeded,
+                        count_of(m.samples, "root"),
                         report.roots_cancelled > 0
                             ? fmt::format("; {} cancelled, not counted", report.roots_cancelled)
                             : "");
@@ -91,8 +110,8 @@ Measure cost_accuracy(const store::OpsFacts& facts, const Targets& targets) {
   if (errors.empty()) return m;
   double average = mean(errors), worst = *std::max_element(errors.begin(), errors.end());
   m.figures = {{"mean", average}, {"worst", worst}};
-  m.value =
-      fmt::format("mean {}, worst {} ({} roots)", percent(average), percent(worst), m.samples);
+  m.value = fmt::format("mean {}, worst {} ({})", percent(average), percent(worst),
+                        count_of(m.samples, "root"));
   m.verdict = average <= targets.max_cost_error ? Verdict::holds : Verdict::missed;
   return m;
 }
@@ -108,7 +127,8 @@ Measure reconcile_time(const store::OpsFacts& facts, const Targets& targets) {
   double p50 = *percentile(seconds, 0.5),
          longest = *std::max_element(seconds.begin(), seconds.end());
   m.figures = {{"p50", p50}, {"max", longest}};
-  m.value = fmt::format("p50 {:.2f} s, max {:.2f} s ({} runs)", p50, longest, m.samples);
+  m.value =
+      fmt::format("p50 {:.2f} s, max {:.2f} s ({})", p50, longest, count_of(m.samples, "run"));
   m.verdict = longest < targets.max_reconcile_seconds ? Verdict::holds : Verdict::missed;
   return m;
 }
@@ -270,15 +290,19 @@ Report build_report(const store::OpsFacts& facts, const Targets& targets, Millis
 std::string render_text(const Report& report) {
   std::string out =
       fmt::format("hydrate report: {} to {}\n\n", format_utc(report.since), format_utc(report.now));
-  out += fmt::format("{:<27} {:<58} {:<10} {}\n", "METRIC", "VALUE", "TARGET", "STATUS");
+  // Columns as wide as their widest cell, counted in characters (the target may hold a "±").
+  std::size_t widths[3] = {6, 5, 6};
   for (const auto& m : report.measures) {
-    // The target column holds a multibyte "±": pad by characters, not bytes.
-    std::string target = m.target;
-    std::size_t width = 0;
-    for (unsigned char c : target) width += (c & 0xC0) != 0x80;
-    target.append(width < 10 ? 10 - width : 0, ' ');
-    out += fmt::format("{:<27} {:<58} {} {}\n", m.name, m.value, target,
-                       m.verdict == Verdict::missed ? "MISSED" : to_string(m.verdict));
+    widths[0] = std::max(widths[0], characters(m.name));
+    widths[1] = std::max(widths[1], characters(m.value));
+    widths[2] = std::max(widths[2], characters(m.target));
+  }
+  out += padded("METRIC", widths[0]) + "  " + padded("VALUE", widths[1]) + "  " +
+         padded("TARGET", widths[2]) + "  STATUS\n";
+  for (const auto& m : report.measures) {
+    out += padded(m.name, widths[0]) + "  " + padded(m.value, widths[1]) + "  " +
+           padded(m.target, widths[2]) + "  " +
+           (m.verdict == Verdict::missed ? "MISSED" : to_string(m.verdict)) + "\n";
   }
   out += "\nValidation failures, most frequent first:\n";
   if (report.rejections.empty()) out += "  none in this window\n";
