@@ -20,11 +20,11 @@ struct Command {
 
 // Order is the order of `hydrate --help`.
 constexpr Command kCommands[] = {
-    {"estimate", add_estimate},     {"submit", add_submit},   {"status", add_status},
-    {"cancel", add_cancel},         {"requeue", add_requeue}, {"work", add_work},
-    {"reconcile", add_reconcile},   {"export", add_export},   {"metrics", add_metrics},
-    {"report", add_report},         {"migrate", add_migrate}, {"config", add_config},
-    {"completion", add_completion},
+    {"estimate", add_estimate},   {"submit", add_submit},         {"status", add_status},
+    {"cancel", add_cancel},       {"requeue", add_requeue},       {"work", add_work},
+    {"reconcile", add_reconcile}, {"export", add_export},         {"metrics", add_metrics},
+    {"report", add_report},       {"serve", add_serve},           {"migrate", add_migrate},
+    {"config", add_config},       {"completion", add_completion},
 };
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {

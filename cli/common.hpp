@@ -91,6 +91,7 @@ void add_work(CLI::App& app, Globals& globals);
 void add_export(CLI::App& app, Globals& globals);
 void add_metrics(CLI::App& app, Globals& globals);
 void add_report(CLI::App& app, Globals& globals);
+void add_serve(CLI::App& app, Globals& globals);
 void add_migrate(CLI::App& app, Globals& globals);
 void add_config(CLI::App& app, Globals& globals);
 void add_completion(CLI::App& app, Globals& globals);

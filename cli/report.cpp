@@ -21,16 +21,6 @@ struct ReportFlags {
 
 constexpr long long kMaxWindowMs = 3660LL * 24 * 3600 * 1000;  // ten years
 
-ops::Targets targets_of(const Config& config) {
-  ops::Targets t;
-  t.max_root_minutes = unwrap(config.get_number("report.max_root_minutes", 0, 1e9));
-  t.min_success_rate = unwrap(config.get_number("report.min_success_rate", 0, 1));
-  t.max_cost_error = unwrap(config.get_number("report.max_cost_error", 0, 1e6));
-  t.max_reconcile_seconds = unwrap(config.get_number("report.max_reconcile_seconds", 0, 1e9));
-  t.min_claim_success_rate = unwrap(config.get_number("report.min_claim_success_rate", 0, 1));
-  return t;
-}
-
 // "root success rate 90.0% (18 of 20 roots) against > 95%; …" for the measures that missed.
 std::string missed_summary(const ops::Report& report) {
   std::string out;
@@ -69,7 +59,7 @@ void add_report(CLI::App& app, Globals& globals) {
     }
     Config config = load_config(with_since);
     Millis window = unwrap(config.get_duration_ms("report.since", 1000, kMaxWindowMs));
-    ops::Targets targets = targets_of(config);
+    ops::Targets targets = unwrap(ops::targets_from(config));
     auto store = open_database(config, false);
     Millis now = wall_clock_ms();
     auto facts = unwrap(store->ops_facts(now - window, now));

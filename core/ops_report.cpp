@@ -196,6 +196,26 @@ std::string signed_percent(double fraction) {
 
 }  // namespace
 
+Result<Targets> targets_from(const Config& config) {
+  Targets t;
+  struct Key {
+    const char* name;
+    double max;
+    double* into;
+  };
+  const Key keys[] = {{"report.max_root_minutes", 1e9, &t.max_root_minutes},
+                      {"report.min_success_rate", 1, &t.min_success_rate},
+                      {"report.max_cost_error", 1e6, &t.max_cost_error},
+                      {"report.max_reconcile_seconds", 1e9, &t.max_reconcile_seconds},
+                      {"report.min_claim_success_rate", 1, &t.min_claim_success_rate}};
+  for (const auto& key : keys) {
+    auto value = config.get_number(key.name, 0, key.max);
+    if (!value) return value.error();
+    *key.into = *value;
+  }
+  return t;
+}
+
 const char* to_string(Verdict verdict) {
   switch (verdict) {
     case Verdict::holds:

@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/config.hpp"
 #include "core/store/store.hpp"
 
 namespace hydrate::ops {
@@ -36,6 +37,10 @@ struct Targets {
   double max_reconcile_seconds = 30;
   double min_claim_success_rate = 0.99;
 };
+
+// The targets the report.* config keys set; invalid_input naming the key when one is out of
+// range (rates from 0 to 1).
+Result<Targets> targets_from(const Config& config);
 
 enum class Verdict { holds, missed, no_data };
 const char* to_string(Verdict verdict);  // "ok", "missed", "no data"

@@ -124,6 +124,26 @@ std::string root_status_json(const store::RootRecord& root, const store::TreeCou
                     {"actualUsd", usd(counts.cost_by_kind[static_cast<int>(kind)])}};
   }
   j["costs"]["levels"] = levels;
+  // The original HydrationJob table's columns, flat, for the consumers of its shape.
+  j["hierarchyLevel"] = "subject";
+  const std::pair<const char*, const LevelCount*> flat[] = {{"chapters", &p.chapters},
+                                                            {"topics", &p.topics},
+                                                            {"notes", &p.notes},
+                                                            {"questions", &p.questions}};
+  for (const auto& [name, count] : flat) {
+    j[std::string(name) + "Expected"] = count->expected;
+    j[std::string(name) + "Completed"] = count->completed;
+  }
+  j["estimatedCostUsd"] = usd(root.estimated_cost_usd);
+  j["actualCostUsd"] = usd(counts.actual_cost_usd);
+  j["estimatedDurationMins"] = estimates.is_object() && estimates.contains("estimatedDurationMins")
+                                   ? estimates["estimatedDurationMins"]
+                                   : json(nullptr);
+  j["actualDurationMins"] =
+      root.finished_at > 0
+          ? json(std::round(static_cast<double>(root.finished_at - root.created_at) / 6000.0) /
+                 10.0)
+          : json(nullptr);
   return j.dump();
 }
 

@@ -73,6 +73,10 @@ class RetryingStore final : public store::Store {
   Result<std::vector<store::RootRecord>> recent_roots(int limit) override {
     return inner_.recent_roots(limit);
   }
+  Result<std::vector<store::RootRecord>> list_roots(std::optional<JobStatus> status, int limit,
+                                                    int offset) override {
+    return inner_.list_roots(status, limit, offset);
+  }
   Result<store::TreeCounts> tree_counts(const std::string& root_id) override {
     return inner_.tree_counts(root_id);
   }

@@ -64,17 +64,23 @@ Result<RootRecord> SqlStore::find_root(const std::string& id) {
 }
 
 Result<std::vector<RootRecord>> SqlStore::recent_roots(int limit) {
+  return list_roots(std::nullopt, limit, 0);
+}
+
+Result<std::vector<RootRecord>> SqlStore::list_roots(std::optional<JobStatus> status, int limit,
+                                                     int offset) {
   return read("listing roots", [&]() -> Result<std::vector<RootRecord>> {
     std::vector<RootRecord> out;
     // The newest roots first, then their jobs: the limit applies before the join, so the
     // roots_created index answers it whatever the size of jobs.
     std::string sql = fmt::format(
-        "SELECT {}, {} FROM (SELECT * FROM roots ORDER BY created_at DESC, job_id DESC LIMIT ?1) r "
+        "SELECT {}, {} FROM (SELECT * FROM roots {} ORDER BY created_at DESC, job_id DESC "
+        "LIMIT ?1 OFFSET ?2) r "
         "JOIN jobs j ON j.id = r.job_id ORDER BY r.created_at DESC, r.job_id DESC",
-        job_columns("j"), kRootColumns);
-    for (const auto& row : run(sql, params(limit)).rows) {
-      out.push_back(read_root_row(row));
-    }
+        job_columns("j"), kRootColumns, status ? "WHERE status = ?3" : "");
+    auto values = params(limit, offset);
+    if (status) values.push_back(value(to_string(*status)));
+    for (const auto& row : run(sql, values).rows) out.push_back(read_root_row(row));
     return out;
   });
 }

@@ -106,6 +106,8 @@ class SqlStore final : public Store {
   Result<Job> find_job(const std::string& id) override;
   Result<RootRecord> find_root(const std::string& id) override;
   Result<std::vector<RootRecord>> recent_roots(int limit) override;
+  Result<std::vector<RootRecord>> list_roots(std::optional<JobStatus> status, int limit,
+                                             int offset) override;
   Result<TreeCounts> tree_counts(const std::string& root_id) override;
   Result<std::vector<Job>> recent_errors(const std::string& root_id, int limit) override;
   Result<std::vector<ChapterContent>> load_content(const std::string& root_id) override;

@@ -260,6 +260,10 @@ class Store {
   virtual Result<Job> find_job(const std::string& id) = 0;              // not_found when absent
   virtual Result<RootRecord> find_root(const std::string& id) = 0;      // not_found unless a root
   virtual Result<std::vector<RootRecord>> recent_roots(int limit) = 0;  // newest first
+  // A page of roots, newest first: offset roots skipped, at most limit returned, only those of
+  // status when it is given.
+  virtual Result<std::vector<RootRecord>> list_roots(std::optional<JobStatus> status, int limit,
+                                                     int offset) = 0;
   virtual Result<TreeCounts> tree_counts(const std::string& root_id) = 0;
   // Jobs of the tree that carry a last_error, most recently changed first.
   virtual Result<std::vector<Job>> recent_errors(const std::string& root_id, int limit) = 0;

@@ -121,6 +121,27 @@ TEST_CASE("report: root status has the contract's field names") {
   CHECK(j["errors"][0].at("error") == "HTTP 503");
 }
 
+TEST_CASE("report: root status carries the original HydrationJob columns, flat") {
+  store::RootRecord root = sample_root();
+  root.estimates_json = R"({"totalChapters":4,"estimatedDurationMins":4.5})";
+  json j = json::parse(report::root_status_json(root, sample_counts(), {}));
+  CHECK(j.at("hierarchyLevel") == "subject");
+  const json& levels = j.at("progress").at("levels");
+  for (const char* level : {"chapters", "topics", "notes", "questions"}) {
+    CAPTURE(level);
+    CHECK(j.at(std::string(level) + "Expected") == levels.at(level).at("expected"));
+    CHECK(j.at(std::string(level) + "Completed") == levels.at(level).at("completed"));
+  }
+  CHECK(j.at("estimatedCostUsd") == j.at("costs").at("estimatedUsd"));
+  CHECK(j.at("actualCostUsd") == doctest::Approx(0.004));
+  CHECK(j.at("estimatedDurationMins") == 4.5);
+  CHECK(j.at("actualDurationMins").is_null());  // still running
+  root.status = JobStatus::succeeded;
+  root.finished_at = root.created_at + 90 * 60000 + 3000;  // 90.05 minutes
+  j = json::parse(report::root_status_json(root, sample_counts(), {}));
+  CHECK(j.at("actualDurationMins") == doctest::Approx(90.1));
+}
+
 TEST_CASE("report: a failed or cancelled root says why") {
   store::RootRecord root = sample_root();
   root.status = JobStatus::cancelled;

@@ -195,7 +195,8 @@ e2e_init() {
   E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hydrate-e2e-$E2E_NAME.XXXXXX")
   # Only this test's settings reach hydrate: no config file, key, catalog or prompts from outside.
   unset HYDRATE_CONFIG HYDRATE_LLM_API_KEY HYDRATE_LLM_API_KEY_FILE OPENAI_API_KEY \
-    HYDRATE_LLM_MODEL HYDRATE_PROMPTS_DIR HYDRATE_CATALOG HYDRATE_CONCURRENCY HYDRATE_LLM_TIMEOUT_MS
+    HYDRATE_LLM_MODEL HYDRATE_PROMPTS_DIR HYDRATE_CATALOG HYDRATE_CONCURRENCY HYDRATE_LLM_TIMEOUT_MS \
+    HYDRATE_ADMIN_TOKEN HYDRATE_ADMIN_TOKEN_FILE
   E2E_DB=$E2E_DIR/hydrate.db
   export HYDRATE_DB="sqlite:$E2E_DB"
   export HYDRATE_RETRY_BASE_MS=20
@@ -296,17 +297,24 @@ jqs() { jq -r "$1" <<<"$STATUS"; }
 
 # start_mock [flags…]: starts hydrate-mock-llm on a free port; sets MOCK_PID, MOCK_URL and points
 # HYDRATE_LLM_URL at it.
+# wait_listening PID LOG WHAT: waits (30 s at most) for the first line of $E2E_DIR/LOG.out to
+# say "listening on http://…", as the endpoint and serve print; sets LISTEN_URL to the address.
+wait_listening() {
+  local pid=$1 log=$2 what=$3 deadline=$((SECONDS + 30))
+  until grep -q '^listening on http://' "$E2E_DIR/$log.out" 2>/dev/null; do
+    process_alive "$pid" || fail "$what exited at start-up: $(cat "$E2E_DIR/$log.err")"
+    ((SECONDS < deadline)) || fail "$what did not say where it listens within 30 s"
+    sleep 0.05
+  done
+  LISTEN_URL=$(sed -n '1s/^listening on //p' "$E2E_DIR/$log.out")
+}
+
 start_mock() {
   E2E_SEQ=$((E2E_SEQ + 1))
   local log="mock.$E2E_SEQ"
   spawn MOCK_PID "$log" "$MOCK_LLM_BIN" --port 0 "$@"
-  local deadline=$((SECONDS + 30))
-  until grep -q '^listening on http://' "$E2E_DIR/$log.out" 2>/dev/null; do
-    process_alive "$MOCK_PID" || fail "the endpoint exited at start-up: $(cat "$E2E_DIR/$log.err")"
-    ((SECONDS < deadline)) || fail "the endpoint did not say where it listens within 30 s"
-    sleep 0.05
-  done
-  MOCK_URL=$(sed -n '1s/^listening on //p' "$E2E_DIR/$log.out")
+  wait_listening "$MOCK_PID" "$log" "the endpoint"
+  MOCK_URL=$LISTEN_URL
   [[ $MOCK_URL =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || fail "unexpected endpoint address '$MOCK_URL'"
   export HYDRATE_LLM_URL="$MOCK_URL/v1"
 }
