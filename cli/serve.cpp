@@ -1,7 +1,8 @@
 // hydrate serve: the original admin HTTP API (core/admin_api.hpp) over cpp-httplib, stateless
 // over the configured store, so several serve processes on one PostgreSQL database answer as
-// one. Also GET /metrics, /healthz (alive) and /readyz (the database answers). Every request is
-// bounded: 64 KiB of body, 10 s to send it, 8 KiB of headers (httplib's own limit).
+// one. Also the admin page (web/, embedded), GET /metrics, /healthz (alive) and /readyz (the
+// database answers). Every request is bounded: 64 KiB of body, 10 s to send it, 8 KiB of
+// headers (httplib's own limit).
 #include <httplib.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include "core/admin_api.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/resources.hpp"
 
 namespace hydrate::cli {
 
@@ -161,6 +163,7 @@ class Server {
         res.set_content("{\"status\":\"ready\"}", "application/json");
       });
     }
+    if (serve_page(req, res)) return;
     if (!api::is_api_path(req.path)) return send_error(res, 404, "not_found", "no such path");
     if (!tokens_.empty() && !api::token_matches(req.get_header_value("Authorization"), tokens_)) {
       send_error(res, 401, "unauthorized", "a valid 'Authorization: Bearer TOKEN' is required");
@@ -172,6 +175,39 @@ class Server {
     with_store(res, [&](store::Store& store) {
       send(res, api::handle(store, context_, request, wall_clock_ms()));
     });
+  }
+
+  // The admin page and its two assets, embedded (web/), by exact name: no file system, so no
+  // path reaches anything else. No token: the page asks for it and sends it with its calls.
+  static bool serve_page(const httplib::Request& req, httplib::Response& res) {
+    static const std::string kPage = "/admin/content-engine/hydrateAll";
+    struct Asset {
+      std::string path;
+      const char* resource;
+      const char* type;
+    };
+    static const Asset kAssets[] = {
+        {kPage, "web/hydrate-admin.html", "text/html; charset=utf-8"},
+        {kPage + "/", "web/hydrate-admin.html", "text/html; charset=utf-8"},
+        {kPage + "/hydrate-admin.js", "web/hydrate-admin.js", "text/javascript; charset=utf-8"},
+        {kPage + "/hydrate-admin.css", "web/hydrate-admin.css", "text/css; charset=utf-8"},
+    };
+    for (const auto& asset : kAssets) {
+      if (req.path != asset.path) continue;
+      if (req.method != "GET") {
+        send(res, allow_get());
+        return true;
+      }
+      auto text = resources::find(asset.resource);
+      if (!text) return false;
+      res.set_header("Content-Security-Policy",
+                     "default-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("Cache-Control", "no-cache");
+      res.set_content(std::string(*text), asset.type);
+      return true;
+    }
+    return false;
   }
 
   static api::Response allow_get() {

@@ -1,5 +1,5 @@
 #pragma once
-// Files embedded into the binary at build time (sql/, prompts/, data/), named by their path
+// Files embedded into the binary at build time (sql/, prompts/, data/, web/), named by their path
 // relative to the repository root, e.g. "sql/sqlite/001_init.sql".
 #include <optional>
 #include <string_view>
