@@ -27,7 +27,7 @@ VALIDATE=$DEPLOY_ROOT/tests/tools/k8s_validate.mjs
 MANIFESTS=("$DEPLOY_DIR"/kubernetes/*.yaml)
 run node "$VALIDATE" "${MANIFESTS[@]}"
 ((RUN_RC == 0)) || fail "k8s_validate.mjs: $RUN_ERR"
-assert_eq 6 "$(grep -c ' ok$' <<<"$RUN_OUT")" "documents valid (ConfigMap, Secret, 2 Deployments, CronJob, Service)"
+assert_eq 8 "$(grep -c ' ok$' <<<"$RUN_OUT")" "documents valid (ConfigMap, Secret, 3 Deployments, CronJob, 2 Services)"
 
 # The check has teeth: a wrong field type is refused, naming the file, the kind and the field.
 sed 's/^  replicas: 2$/  replicas: "two"/' "$DEPLOY_DIR/kubernetes/worker-deployment.yaml" >"$E2E_DIR/bad-type.yaml"
@@ -48,7 +48,9 @@ METRICS=$(doc Deployment hydrate-metrics)
 SERVICE=$(doc Service hydrate-metrics)
 CONFIG=$(doc ConfigMap hydrate-config)
 SECRET=$(doc Secret hydrate-secrets)
-for d in WORKER CRON METRICS SERVICE CONFIG SECRET; do [[ -n ${!d} ]] || fail "no $d manifest"; done
+SERVE=$(doc Deployment hydrate-serve)
+SERVE_SERVICE=$(doc Service hydrate-serve)
+for d in WORKER CRON METRICS SERVICE CONFIG SECRET SERVE SERVE_SERVICE; do [[ -n ${!d} ]] || fail "no $d manifest"; done
 
 timeout_ms=$(jq -r '.data["hydrate.conf"]' <<<"$CONFIG" | sed -n 's/^llm\.timeout_ms *= *//p')
 assert_ge $((timeout_ms / 1000 + 30)) "$(jq -r .spec.template.spec.terminationGracePeriodSeconds <<<"$WORKER")" \
@@ -72,10 +74,22 @@ assert_empty "$(jq -r '.spec.template.spec.containers[]?, .spec.jobTemplate.spec
 assert_empty "$(jq -r '.stringData | to_entries[] | select(.value | contains("REPLACE-ME") | not) | .key' <<<"$SECRET")" \
   "Secret values that are not marked REPLACE-ME placeholders"
 
+# serve: probes on /readyz and /healthz of its named port, the Service routing to that port, the
+# token from the Secret.
+assert_eq "/readyz http /healthz http" \
+  "$(jq -r '.spec.template.spec.containers[0] | "\(.readinessProbe.httpGet.path) \(.readinessProbe.httpGet.port) \(.livenessProbe.httpGet.path) \(.livenessProbe.httpGet.port)"' <<<"$SERVE")" \
+  "serve's probes"
+assert_eq "http 8080" "$(jq -r '.spec.template.spec.containers[0].ports[0] | "\(.name) \(.containerPort)"' <<<"$SERVE")" "serve's port"
+assert_eq http "$(jq -r '.spec.ports[0].targetPort' <<<"$SERVE_SERVICE")" "the serve Service's target port"
+assert_eq "$(jq -cS '.spec.template.metadata.labels' <<<"$SERVE")" "$(jq -cS '.spec.selector' <<<"$SERVE_SERVICE")" \
+  "the serve Service's selector against the pods' labels"
+assert_eq hydrate-secrets "$(jq -r '.spec.template.spec.containers[0].envFrom[0].secretRef.name' <<<"$SERVE")" "serve's Secret"
+jq -e '.stringData.HYDRATE_ADMIN_TOKEN' <<<"$SECRET" >/dev/null || fail "the Secret has no HYDRATE_ADMIN_TOKEN"
+
 # Every hydrate container: a command line the binary accepts, reading the mounted ConfigMap.
 jq -r '(.spec.template.spec.containers[]?, .spec.jobTemplate.spec.template.spec.containers[]?)
   | select(.command[0]? == "/usr/bin/hydrate") | [.name] + .args | @tsv' "$E2E_DIR/docs.jsonl" >"$E2E_DIR/commands.tsv"
-assert_eq 3 "$(wc -l <"$E2E_DIR/commands.tsv")" "hydrate containers (worker, reconcile, metrics)"
+assert_eq 4 "$(wc -l <"$E2E_DIR/commands.tsv")" "hydrate containers (worker, reconcile, metrics, serve)"
 while IFS=$'\t' read -r -a words; do
   hydrate_flags_accepted "container ${words[0]}" "${words[@]:1}"
   [[ ${words[1]} == --config && ${words[2]} == /etc/hydrate/hydrate.conf ]] ||
@@ -84,4 +98,4 @@ done <"$E2E_DIR/commands.tsv"
 jq -r '.data["hydrate.conf"]' <<<"$CONFIG" >"$E2E_DIR/hydrate.conf"
 hy --config "$E2E_DIR/hydrate.conf" --json reconcile
 assert_eq false "$(jq -r .skipped <<<"$RUN_OUT")" "a reconcile pass with the ConfigMap's hydrate.conf"
-note "6 Kubernetes documents valid"
+note "8 Kubernetes documents valid"

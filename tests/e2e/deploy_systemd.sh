@@ -14,7 +14,9 @@ source "$E2E_LIB/deploy.bash"
 tool_or_skip systemd-analyze systemd
 tool_or_skip promtool prometheus
 
-UNITS=(hydrate-work@.service hydrate-reconcile.service hydrate-reconcile.timer hydrate-metrics.service)
+UNITS=(hydrate-work@.service hydrate-reconcile.service hydrate-reconcile.timer hydrate-metrics.service
+  hydrate-serve.service)
+SERVICES=(hydrate-work@.service hydrate-reconcile.service hydrate-metrics.service hydrate-serve.service)
 mkdir -p "$E2E_DIR/units"
 for unit in "${UNITS[@]}"; do
   [[ -f $DEPLOY_DIR/systemd/$unit ]] || fail "deploy/systemd/$unit is missing"
@@ -45,7 +47,7 @@ for unit in "${UNITS[@]}"; do
 done
 
 # Hardened: systemd's own exposure score (0 safe to 10 exposed) at most 1.5 for each service.
-for unit in hydrate-work@.service hydrate-reconcile.service hydrate-metrics.service; do
+for unit in "${SERVICES[@]}"; do
   (cd "$E2E_DIR/units" && systemd-analyze security --offline=yes --no-pager --threshold=15 "./$unit") \
     >"$E2E_DIR/security.out" 2>&1 || fail "$unit is exposed: $(grep -E 'Overall' "$E2E_DIR/security.out")"
 done
@@ -69,7 +71,7 @@ assert_ge $((timeout_ms / 1000 + 30)) "$(value hydrate-work@.service TimeoutStop
 assert_eq oneshot "$(value hydrate-reconcile.service Type)" "Type of the reconcile pass"
 assert_eq "*:0/5" "$(value hydrate-reconcile.timer OnCalendar)" "OnCalendar of the reconcile timer"
 assert_eq true "$(value hydrate-reconcile.timer Persistent)" "Persistent of the reconcile timer"
-for unit in hydrate-work@.service hydrate-reconcile.service hydrate-metrics.service; do
+for unit in "${SERVICES[@]}"; do
   assert_eq /etc/hydrate/hydrate.env "$(value "$unit" EnvironmentFile)" "EnvironmentFile of $unit"
   assert_eq hydrate "$(value "$unit" StateDirectory)" "StateDirectory of $unit"
   for key in NoNewPrivileges ProtectHome PrivateTmp; do
@@ -80,7 +82,7 @@ done
 
 # exec_words UNIT: the ExecStart command line after the binary, one word a line.
 exec_words() { value "$1" ExecStart | sed 's|^/usr/bin/hydrate ||' | tr ' ' '\n'; }
-for unit in hydrate-work@.service hydrate-reconcile.service hydrate-metrics.service; do
+for unit in "${SERVICES[@]}"; do
   mapfile -t words < <(exec_words "$unit")
   [[ ${words[0]} == --config && ${words[1]} == /etc/hydrate/hydrate.conf ]] ||
     fail "$unit: ExecStart does not start with --config /etc/hydrate/hydrate.conf: ${words[*]}"
@@ -90,6 +92,20 @@ for unit in hydrate-work@.service hydrate-reconcile.service hydrate-metrics.serv
   words[1]=$DEPLOY_DIR/etc/hydrate.conf
   case $unit in
     hydrate-work@.service) words+=(--until-idle) ;;
+    hydrate-serve.service)
+      # Runs until stopped: started, asked for /readyz with the credential's token, stopped.
+      printf 'unit-token\n' >"$E2E_DIR/admin-token"
+      HYDRATE_DB="sqlite:$E2E_DIR/units.db" HYDRATE_ADMIN_TOKEN_FILE=$E2E_DIR/admin-token \
+        spawn SERVE serve "$HYDRATE_BIN" "${words[@]:0:${#words[@]}-1}" 127.0.0.1:0
+      wait_listening "$SERVE" serve "the serve unit's command"
+      assert_eq 200 "$(curl -sS -o /dev/null -w '%{http_code}' "$LISTEN_URL/readyz")" "/readyz of the serve unit's command"
+      assert_eq 200 "$(curl -sS -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer unit-token' \
+        "$LISTEN_URL/api/admin/hydrateAll")" "the API with the token file's token"
+      kill -TERM "$SERVE"
+      reap "$SERVE" 30
+      assert_eq 0 "$REAP_RC" "exit status of serve on SIGTERM"
+      continue
+      ;;
     hydrate-metrics.service)
       [[ ${words[-2]} == --every ]] || fail "$unit: ExecStart does not end with --every DURATION"
       words=("${words[@]:0:${#words[@]}-2}")
