@@ -62,7 +62,11 @@ TEST_CASE("mock-llm: every openai answer carries x-ratelimit-* headers, with hig
   REQUIRE(refused);
   CHECK(refused->status == 400);
   CHECK(refused->has_header("x-request-id"));
-  CHECK(header_number(refused, "x-ratelimit-remaining-requests") == 29999);
+  // Nothing taken: what was left, or more once the bucket refilled (one request refills in 2 ms,
+  // which a loaded machine easily spends between the two requests).
+  const auto remaining_requests = header_number(refused, "x-ratelimit-remaining-requests");
+  CHECK(remaining_requests >= 29999);
+  CHECK(remaining_requests <= 30000);
   CHECK(header_number(refused, "x-ratelimit-remaining-tokens") >= 150000000 - counted);
 }
 
