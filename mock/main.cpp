@@ -134,7 +134,13 @@ int main(int argc, char** argv) {
   const std::size_t threads = flags.threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_keep_alive_timeout(2);  // idle connections close soon, so a stop is prompt
-  server.set_tcp_nodelay(true);      // no 40 ms Nagle/delayed-ACK stall between header and body
+  // A connection keeps its pool thread for this many requests, then gives it back (connections
+  // beyond --threads wait for one). httplib's 5 makes a busy worker reconnect every fifth call,
+  // an accept, a task and a thread hand-over each time: 10-15 % of the endpoint's CPU. With
+  // --latency-ms an answer is mostly sleep, so the 5 stays there and a waiting connection never
+  // waits long.
+  server.set_keep_alive_max_count(flags.endpoint.latency_ms > 0 ? 5 : 100);
+  server.set_tcp_nodelay(true);  // no 40 ms Nagle/delayed-ACK stall between header and body
   // httplib's default options add SO_REUSEPORT, which would let two endpoints share a port
   // unnoticed; plain SO_REUSEADDR still allows a quick restart on the same port.
   int listening_socket = -1;
