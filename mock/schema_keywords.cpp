@@ -65,6 +65,14 @@ Json resolve_schema(const Json& root, const Json& schema) {
   return current;
 }
 
+const Json& resolve_schema(const Json& root, const Json& schema, Json& storage) {
+  if (!schema.is_object()) return schema;
+  const auto all_of = schema.find("allOf");
+  if (!schema.contains("$ref") && (all_of == schema.end() || !all_of->is_array())) return schema;
+  storage = resolve_schema(root, schema);
+  return storage;
+}
+
 std::string schema_type(const Json& schema) {
   if (!schema.is_object()) {
     return "";
