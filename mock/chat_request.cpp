@@ -1,8 +1,8 @@
 #include "mock/chat_request.hpp"
 
 #include <algorithm>
-#include <cctype>
 
+#include "mock/ascii.hpp"
 #include "mock/utf8.hpp"
 
 namespace hydrate::mock {
@@ -103,7 +103,7 @@ std::optional<std::string> strict_schema_problem(const Json& root, const Json& s
 
 bool valid_schema_name(const std::string& name) {
   return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    return ascii::is_alnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
   });
 }
 
@@ -300,10 +300,21 @@ std::string all_message_text(const ChatRequest& request) {
 }
 
 bool mentions_json(const ChatRequest& request) {
-  std::string text = all_message_text(request);
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text.find("json") != std::string::npos;
+  // Each role and content apart: the newlines all_message_text puts between them cannot be part
+  // of "json".
+  const auto has_json = [](std::string_view text) {
+    for (std::size_t i = 0; i + 4 <= text.size(); ++i) {
+      if (ascii::to_lower(text[i]) == 'j' && ascii::to_lower(text[i + 1]) == 's' &&
+          ascii::to_lower(text[i + 2]) == 'o' && ascii::to_lower(text[i + 3]) == 'n') {
+        return true;
+      }
+    }
+    return false;
+  };
+  return std::any_of(request.messages.begin(), request.messages.end(),
+                     [&](const ChatMessage& message) {
+                       return has_json(message.role) || has_json(message.content);
+                     });
 }
 
 }  // namespace hydrate::mock

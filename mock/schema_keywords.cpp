@@ -1,8 +1,9 @@
 #include "mock/schema_keywords.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <initializer_list>
+
+#include "mock/ascii.hpp"
 
 namespace hydrate::mock {
 namespace {
@@ -126,8 +127,8 @@ const Json* list_keyword(const Json& schema, const char* key) {
 std::string normalized_name(const std::string& property) {
   std::string out;
   for (char c : property) {
-    if (std::isalnum(static_cast<unsigned char>(c))) {
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (ascii::is_alnum(static_cast<unsigned char>(c))) {
+      out += ascii::to_lower(c);
     }
   }
   return out;

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <span>
 #include <unordered_set>
 #include <utility>
 
+#include "mock/ascii.hpp"
 #include "mock/hash.hpp"
 #include "mock/utf8.hpp"
 
@@ -51,7 +51,7 @@ constexpr std::array<const char*, 12> kFallbackVocabulary = {
 std::string ascii_lower(std::string_view word) {
   std::string out(word);
   for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    c = ascii::to_lower(c);
   }
   return out;
 }
@@ -59,7 +59,7 @@ std::string ascii_lower(std::string_view word) {
 // "Science" -> "science" mid-sentence; acronyms such as "CBSE" or "pH" stay as written.
 std::string in_sentence(const std::string& word) {
   for (std::size_t i = 1; i < word.size(); ++i) {
-    if (std::isupper(static_cast<unsigned char>(word[i]))) {
+    if (ascii::is_upper(static_cast<unsigned char>(word[i]))) {
       return word;
     }
   }
@@ -68,7 +68,7 @@ std::string in_sentence(const std::string& word) {
 
 std::string capitalised(std::string word) {
   if (!word.empty()) {
-    word[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(word[0])));
+    word[0] = ascii::to_upper(word[0]);
   }
   return word;
 }
@@ -135,7 +135,7 @@ PromptWords::PromptWords(std::string_view text) {
     const std::string_view word = text.substr(start, i - start);
     const std::string key = ascii_lower(word);
     const bool numeric = std::all_of(key.begin(), key.end(), [](char c) {
-      return std::isdigit(static_cast<unsigned char>(c)) || c == '-';
+      return ascii::is_digit(static_cast<unsigned char>(c)) || c == '-';
     });
     if (letters < 3 || numeric || stop_words().count(key) > 0 || !seen.insert(key).second) {
       continue;
@@ -300,12 +300,12 @@ std::size_t count_words(std::string_view text) {
   std::size_t count = 0;
   std::size_t i = 0;
   while (i < text.size()) {
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) {
+    while (i < text.size() && ascii::is_space(static_cast<unsigned char>(text[i]))) {
       ++i;
     }
     bool marker_only = true;
     const std::size_t start = i;
-    while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) {
+    while (i < text.size() && !ascii::is_space(static_cast<unsigned char>(text[i]))) {
       marker_only = marker_only && (text[i] == '#' || text[i] == '-' || text[i] == '*');
       ++i;
     }
