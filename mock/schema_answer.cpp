@@ -266,7 +266,7 @@ class Generator {
   std::string slug(std::uint64_t hash) const {
     std::string out;
     for (const auto& word : words_.pick_distinct(hash, 2)) {
-      out += (out.empty() ? "" : "-") + normalized_name(word);
+      out += (out.empty() ? "" : "-") + normalized_name(std::string(word));
     }
     return out + "-" + std::to_string(hash % 1000);
   }

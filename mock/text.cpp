@@ -56,14 +56,16 @@ std::string ascii_lower(std::string_view word) {
   return out;
 }
 
-// "Science" -> "science" mid-sentence; acronyms such as "CBSE" or "pH" stay as written.
-std::string in_sentence(const std::string& word) {
+// Appends `word` as it reads mid-sentence: "Science" -> "science"; acronyms such as "CBSE" or
+// "pH" stay as written.
+void append_in_sentence(std::string& out, std::string_view word) {
   for (std::size_t i = 1; i < word.size(); ++i) {
     if (ascii::is_upper(static_cast<unsigned char>(word[i]))) {
-      return word;
+      out += word;
+      return;
     }
   }
-  return ascii_lower(word);
+  for (char c : word) out += ascii::to_lower(c);
 }
 
 std::string capitalised(std::string word) {
@@ -74,12 +76,13 @@ std::string capitalised(std::string word) {
 }
 
 // Replaces {0}, {1}, {2} in a template with words, lowercased for the middle of a sentence.
-std::string fill(std::string_view pattern, const std::vector<std::string>& words) {
+std::string fill(std::string_view pattern, const std::vector<std::string_view>& words) {
   std::string out;
+  out.reserve(pattern.size() + 48);
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] == '{' && i + 2 < pattern.size() && pattern[i + 2] == '}') {
       const auto slot = static_cast<std::size_t>(pattern[i + 1] - '0');
-      out += in_sentence(words[slot % words.size()]);
+      append_in_sentence(out, words[slot % words.size()]);
       i += 2;
     } else {
       out += pattern[i];
@@ -170,16 +173,19 @@ const std::string& PromptWords::pick(std::uint64_t hash) const {
   return words_[hash % words_.size()];
 }
 
-std::vector<std::string> PromptWords::pick_distinct(std::uint64_t hash, std::size_t count) const {
+std::vector<std::string_view> PromptWords::pick_distinct(std::uint64_t hash,
+                                                         std::size_t count) const {
   count = std::min(count, words_.size());
-  std::vector<bool> used(words_.size(), false);
-  std::vector<std::string> picked;
+  std::vector<std::string_view> picked;
+  picked.reserve(count);
+  std::vector<std::size_t> used;  // the indices taken, a handful: a scan beats a bitmap's alloc
+  used.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     std::size_t index = derive(hash, i) % words_.size();
-    while (used[index]) {
+    while (std::find(used.begin(), used.end(), index) != used.end()) {
       index = (index + 1) % words_.size();
     }
-    used[index] = true;
+    used.push_back(index);
     picked.push_back(words_[index]);
   }
   return picked;
@@ -221,7 +227,7 @@ std::string make_title(const PromptWords& words, std::uint64_t hash) {
     if (with_and && i + 1 == content.size()) {
       parts.emplace_back("and");
     }
-    parts.push_back(capitalised(content[i]));
+    parts.push_back(capitalised(std::string(content[i])));
   }
   std::string title;
   for (const auto& part : parts) {
@@ -246,9 +252,14 @@ std::string make_phrase(const PromptWords& words, std::uint64_t hash, int min_wo
   }
   std::string phrase;
   for (std::size_t i = 0; i < length; ++i) {
-    const std::string& word =
-        i < picked.size() ? picked[i] : std::string(kFallbackVocabulary[(hash + i) % 12]);
-    phrase += (i == 0 ? capitalised(word) : " " + in_sentence(word));
+    const std::string_view word =
+        i < picked.size() ? picked[i] : std::string_view(kFallbackVocabulary[(hash + i) % 12]);
+    if (i == 0) {
+      phrase += capitalised(std::string(word));
+    } else {
+      phrase += ' ';
+      append_in_sentence(phrase, word);
+    }
   }
   return phrase;
 }
