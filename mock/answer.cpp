@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "mock/hash.hpp"
+#include "mock/json_writer.hpp"
 #include "mock/schema_answer.hpp"
 #include "mock/text.hpp"
 
@@ -66,7 +67,7 @@ std::uint64_t content_hash(std::uint64_t seed, const ChatRequest& request) {
   for (const auto& message : request.messages) {
     hasher.add(message.role).add(message.content);
   }
-  return hasher.add(request.schema.dump()).value();
+  return hasher.add(dump_json(request.schema)).value();
 }
 
 std::optional<Json> find_schema_in_text(std::string_view text) {
@@ -129,7 +130,7 @@ Answer compose_answer(const ChatRequest& request, std::uint64_t hash, Language l
     answer.json = Json{{"answer", make_sentences(words, hash, 2)}};
   }
   if (answer.json) {
-    answer.content = answer.json->dump(-1, ' ', false, Json::error_handler_t::replace);
+    answer.content = dump_json(*answer.json, Json::error_handler_t::replace);
   } else {
     answer.content = make_sentences(words, derive(hash, 1), 3) + "\n\n" +
                      make_sentences(words, derive(hash, 2), 2);

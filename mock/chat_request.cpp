@@ -1,8 +1,8 @@
 #include "mock/chat_request.hpp"
 
 #include <algorithm>
-#include <cctype>
 
+#include "mock/ascii.hpp"
 #include "mock/utf8.hpp"
 
 namespace hydrate::mock {
@@ -39,13 +39,29 @@ std::optional<std::string> content_text(const Json& content) {
   return text;
 }
 
+// Appends one step ("'items'", "'properties', 'name'") to a strict-mode context, as OpenAI
+// writes it; the caller truncates back to the old size.
+void push_context(std::string& context, std::string_view step) {
+  if (!context.empty()) context += ", ";
+  context += step;
+}
+
+bool lists_key(const Json& required, const std::string& key) {
+  return std::any_of(required.begin(), required.end(), [&](const Json& item) {
+    return item.is_string() && item.get_ref<const std::string&>() == key;
+  });
+}
+
 // Structured outputs in strict mode: every object closes its properties and requires them all.
+// `context` is where `schema` sits, in OpenAI's words; it comes back as it was given.
 std::optional<std::string> strict_schema_problem(const Json& root, const Json& schema,
-                                                 const std::string& context, int depth) {
+                                                 std::string& context, int depth) {
   if (!schema.is_object() || depth > 32) {
     return std::nullopt;
   }
-  const Json resolved = resolve_schema(root, schema);
+  Json storage;
+  const Json& resolved = resolve_schema(root, schema, storage);
+  const std::size_t size = context.size();
   if (schema_type(resolved) == "object" && resolved.contains("properties")) {
     const auto closed = resolved.find("additionalProperties");
     if (closed == resolved.end() || *closed != false) {
@@ -54,32 +70,31 @@ std::optional<std::string> strict_schema_problem(const Json& root, const Json& s
     }
     const Json* required = list_keyword(resolved, "required");
     for (const auto& [key, property] : resolved["properties"].items()) {
-      if (required == nullptr ||
-          std::find(required->begin(), required->end(), Json(key)) == required->end()) {
+      if (required == nullptr || !lists_key(*required, key)) {
         return "In context=(" + context +
                "), 'required' is required to be supplied and to be an array including every key "
                "in properties. Missing '" +
                key + "'.";
       }
-      if (auto problem = strict_schema_problem(
-              root, property,
-              context + (context.empty() ? "" : ", ") + "'properties', '" + key + "'", depth + 1)) {
-        return problem;
-      }
+      push_context(context, "'properties', '" + key + "'");
+      auto problem = strict_schema_problem(root, property, context, depth + 1);
+      context.resize(size);
+      if (problem) return problem;
     }
   }
-  if (resolved.contains("items")) {
-    return strict_schema_problem(root, resolved["items"],
-                                 context + (context.empty() ? "" : ", ") + "'items'", depth + 1);
+  if (const auto items = resolved.find("items"); items != resolved.end()) {
+    push_context(context, "'items'");
+    auto problem = strict_schema_problem(root, *items, context, depth + 1);
+    context.resize(size);
+    return problem;
   }
   for (const char* key : {"anyOf", "oneOf"}) {
     if (const Json* branches = list_keyword(resolved, key)) {
       for (std::size_t i = 0; i < branches->size(); ++i) {
-        const std::string inner =
-            context + (context.empty() ? "" : ", ") + "'" + key + "', '" + std::to_string(i) + "'";
-        if (auto problem = strict_schema_problem(root, (*branches)[i], inner, depth + 1)) {
-          return problem;
-        }
+        push_context(context, "'" + std::string(key) + "', '" + std::to_string(i) + "'");
+        auto problem = strict_schema_problem(root, (*branches)[i], context, depth + 1);
+        context.resize(size);
+        if (problem) return problem;
       }
     }
   }
@@ -88,7 +103,7 @@ std::optional<std::string> strict_schema_problem(const Json& root, const Json& s
 
 bool valid_schema_name(const std::string& name) {
   return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    return ascii::is_alnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
   });
 }
 
@@ -157,7 +172,8 @@ std::optional<ApiError> read_response_format(const Json& body, const RequestRule
                          schema_type(request.schema) + "\"'.",
                      "response_format", "invalid_json_schema");
     }
-    if (auto problem = strict_schema_problem(request.schema, request.schema, "", 0)) {
+    std::string context;
+    if (auto problem = strict_schema_problem(request.schema, request.schema, context, 0)) {
       return invalid(
           "Invalid schema for response_format '" + request.schema_name + "': " + *problem,
           "response_format", "invalid_json_schema");
@@ -284,10 +300,21 @@ std::string all_message_text(const ChatRequest& request) {
 }
 
 bool mentions_json(const ChatRequest& request) {
-  std::string text = all_message_text(request);
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text.find("json") != std::string::npos;
+  // Each role and content apart: the newlines all_message_text puts between them cannot be part
+  // of "json".
+  const auto has_json = [](std::string_view text) {
+    for (std::size_t i = 0; i + 4 <= text.size(); ++i) {
+      if (ascii::to_lower(text[i]) == 'j' && ascii::to_lower(text[i + 1]) == 's' &&
+          ascii::to_lower(text[i + 2]) == 'o' && ascii::to_lower(text[i + 3]) == 'n') {
+        return true;
+      }
+    }
+    return false;
+  };
+  return std::any_of(request.messages.begin(), request.messages.end(),
+                     [&](const ChatMessage& message) {
+                       return has_json(message.role) || has_json(message.content);
+                     });
 }
 
 }  // namespace hydrate::mock

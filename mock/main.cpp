@@ -27,6 +27,7 @@ struct Flags {
   std::string host = "127.0.0.1";
   int port = 0;
   std::size_t threads = 64;
+  bool compress = false;
   std::vector<std::string> hostile_kinds;
   hydrate::mock::ProviderFlags provider;
   EndpointOptions endpoint;
@@ -83,6 +84,9 @@ void define_flags(CLI::App& app, Flags& flags) {
   app.add_option("--threads", flags.threads, "worker threads of the HTTP server")
       ->check(CLI::Range(1, 4096))
       ->default_val(64);
+  app.add_flag("--compress", flags.compress,
+               "encode answers as Accept-Encoding asks (brotli, else gzip), as OpenAI's servers "
+               "do; off by default, since brotli costs far more CPU than writing an answer");
   hydrate::mock::define_provider_flags(app, flags.provider, flags.endpoint);
 }
 
@@ -130,7 +134,13 @@ int main(int argc, char** argv) {
   const std::size_t threads = flags.threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_keep_alive_timeout(2);  // idle connections close soon, so a stop is prompt
-  server.set_tcp_nodelay(true);      // no 40 ms Nagle/delayed-ACK stall between header and body
+  // A connection keeps its pool thread for this many requests, then gives it back (connections
+  // beyond --threads wait for one). httplib's 5 makes a busy worker reconnect every fifth call,
+  // an accept, a task and a thread hand-over each time: 10-15 % of the endpoint's CPU. With
+  // --latency-ms an answer is mostly sleep, so the 5 stays there and a waiting connection never
+  // waits long.
+  server.set_keep_alive_max_count(flags.endpoint.latency_ms > 0 ? 5 : 100);
+  server.set_tcp_nodelay(true);  // no 40 ms Nagle/delayed-ACK stall between header and body
   // httplib's default options add SO_REUSEPORT, which would let two endpoints share a port
   // unnoticed; plain SO_REUSEADDR still allows a quick restart on the same port.
   int listening_socket = -1;
@@ -139,6 +149,16 @@ int main(int argc, char** argv) {
     setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     listening_socket = socket;
   });
+  if (!flags.compress) {
+    // httplib encodes every JSON or text answer as the request's Accept-Encoding allows, at
+    // brotli's highest quality: 95 % of the endpoint's CPU. Forgetting the header before routing
+    // sends every answer as it is. The Request is httplib's own non-const object, handed out as
+    // const, and nothing reads the header later but the encoder.
+    server.set_pre_routing_handler([](const httplib::Request& request, httplib::Response&) {
+      const_cast<httplib::Request&>(request).headers.erase("Accept-Encoding");
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+  }
   endpoint.install(server);
 
   const int port = flags.port == 0

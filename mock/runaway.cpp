@@ -20,7 +20,8 @@ std::optional<std::pair<std::string, std::string>> mark(const Json& root, const 
                                                         Json& value, const std::string& path,
                                                         int depth) {
   if (depth > kMaxDepth) return std::nullopt;
-  const Json schema = resolve_schema(root, raw_schema);
+  Json storage;
+  const Json& schema = resolve_schema(root, raw_schema, storage);
   if (value.is_string()) {
     if (!unbounded_string(schema)) return std::nullopt;
     std::string original = value.get<std::string>();

@@ -40,7 +40,8 @@ class Generator {
       : root_(root), words_(words), requested_(requested) {}
 
   Json value(const Json& raw, std::uint64_t hash, const Slot& slot, int depth) const {
-    const Json schema = resolve_schema(root_, raw);
+    Json storage;
+    const Json& schema = resolve_schema(root_, raw, storage);
     if (!schema.is_object()) {
       return make_string(Json::object(), hash, slot);
     }
@@ -71,7 +72,8 @@ class Generator {
   const Json& pick_branch(const Json& branches, std::uint64_t hash, int depth) const {
     if (depth >= kMaxDepth) {
       for (const auto& branch : branches) {
-        if (schema_type(resolve_schema(root_, branch)) == "null") {
+        Json storage;
+        if (schema_type(resolve_schema(root_, branch, storage)) == "null") {
           return branch;
         }
       }
@@ -99,8 +101,10 @@ class Generator {
     // A convention a model follows from its prompt: the answer is one of the offered options.
     const auto answer = object.find("answer");
     const auto options = object.find("options");
+    Json storage;
     if (answer == object.end() || options == object.end() || !options->is_array() ||
-        options->empty() || resolve_schema(root_, (*properties)["answer"]).contains("enum")) {
+        options->empty() ||
+        resolve_schema(root_, (*properties)["answer"], storage).contains("enum")) {
       return object;
     }
     const std::uint64_t pick = derive(hash, 0xA45);
@@ -131,8 +135,11 @@ class Generator {
     if (depth >= kMaxDepth) {
       count = min_items.value_or(0);
     }
-    const Json items = schema.contains("items") ? schema["items"] : Json::object();
-    const Json item_schema = resolve_schema(root_, items);
+    static const Json kAnything = Json::object();
+    const auto found_items = schema.find("items");
+    const Json& items = found_items != schema.end() ? *found_items : kAnything;
+    Json storage;
+    const Json& item_schema = resolve_schema(root_, items, storage);
     Json array = Json::array();
     std::map<std::string, std::set<std::string>> seen;  // property ("" for strings) -> values
     for (std::int64_t i = 0; i < count; ++i) {
@@ -158,8 +165,9 @@ class Generator {
     }
     for (auto& [name, property] : item.items()) {
       if (property.is_string() && name != "answer" && properties->contains(name)) {
-        unique_string(property, resolve_schema(root_, (*properties)[name]), name_hash(hash, name),
-                      Slot{name, slot.index}, seen[name]);
+        Json storage;
+        unique_string(property, resolve_schema(root_, (*properties)[name], storage),
+                      name_hash(hash, name), Slot{name, slot.index}, seen[name]);
       }
     }
   }
@@ -258,7 +266,7 @@ class Generator {
   std::string slug(std::uint64_t hash) const {
     std::string out;
     for (const auto& word : words_.pick_distinct(hash, 2)) {
-      out += (out.empty() ? "" : "-") + normalized_name(word);
+      out += (out.empty() ? "" : "-") + normalized_name(std::string(word));
     }
     return out + "-" + std::to_string(hash % 1000);
   }

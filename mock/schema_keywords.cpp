@@ -1,8 +1,9 @@
 #include "mock/schema_keywords.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <initializer_list>
+
+#include "mock/ascii.hpp"
 
 namespace hydrate::mock {
 namespace {
@@ -65,6 +66,14 @@ Json resolve_schema(const Json& root, const Json& schema) {
   return current;
 }
 
+const Json& resolve_schema(const Json& root, const Json& schema, Json& storage) {
+  if (!schema.is_object()) return schema;
+  const auto all_of = schema.find("allOf");
+  if (!schema.contains("$ref") && (all_of == schema.end() || !all_of->is_array())) return schema;
+  storage = resolve_schema(root, schema);
+  return storage;
+}
+
 std::string schema_type(const Json& schema) {
   if (!schema.is_object()) {
     return "";
@@ -118,8 +127,8 @@ const Json* list_keyword(const Json& schema, const char* key) {
 std::string normalized_name(const std::string& property) {
   std::string out;
   for (char c : property) {
-    if (std::isalnum(static_cast<unsigned char>(c))) {
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (ascii::is_alnum(static_cast<unsigned char>(c))) {
+      out += ascii::to_lower(c);
     }
   }
   return out;

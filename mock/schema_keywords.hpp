@@ -14,6 +14,10 @@ using Json = nlohmann::ordered_json;
 // `schema` with its "$ref" chain followed (local references, "#/…", against `root`) and "allOf"
 // merged into one schema. An unresolvable reference gives an empty schema (anything goes).
 Json resolve_schema(const Json& root, const Json& schema);
+// The same schema without a copy when there is nothing to resolve (no "$ref", no "allOf" array:
+// `schema` itself, the usual case), else resolve_schema's result kept in `storage`. The reference
+// is valid while `schema`, `root` and `storage` are.
+const Json& resolve_schema(const Json& root, const Json& schema, Json& storage);
 
 // The single non-null type the schema asks for: "object", "array", "string", "integer",
 // "number", "boolean", "null", or "" when it names none and its keywords do not tell.

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <span>
 #include <unordered_set>
 #include <utility>
 
+#include "mock/ascii.hpp"
 #include "mock/hash.hpp"
 #include "mock/utf8.hpp"
 
@@ -51,35 +51,38 @@ constexpr std::array<const char*, 12> kFallbackVocabulary = {
 std::string ascii_lower(std::string_view word) {
   std::string out(word);
   for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    c = ascii::to_lower(c);
   }
   return out;
 }
 
-// "Science" -> "science" mid-sentence; acronyms such as "CBSE" or "pH" stay as written.
-std::string in_sentence(const std::string& word) {
+// Appends `word` as it reads mid-sentence: "Science" -> "science"; acronyms such as "CBSE" or
+// "pH" stay as written.
+void append_in_sentence(std::string& out, std::string_view word) {
   for (std::size_t i = 1; i < word.size(); ++i) {
-    if (std::isupper(static_cast<unsigned char>(word[i]))) {
-      return word;
+    if (ascii::is_upper(static_cast<unsigned char>(word[i]))) {
+      out += word;
+      return;
     }
   }
-  return ascii_lower(word);
+  for (char c : word) out += ascii::to_lower(c);
 }
 
 std::string capitalised(std::string word) {
   if (!word.empty()) {
-    word[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(word[0])));
+    word[0] = ascii::to_upper(word[0]);
   }
   return word;
 }
 
 // Replaces {0}, {1}, {2} in a template with words, lowercased for the middle of a sentence.
-std::string fill(std::string_view pattern, const std::vector<std::string>& words) {
+std::string fill(std::string_view pattern, const std::vector<std::string_view>& words) {
   std::string out;
+  out.reserve(pattern.size() + 48);
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] == '{' && i + 2 < pattern.size() && pattern[i + 2] == '}') {
       const auto slot = static_cast<std::size_t>(pattern[i + 1] - '0');
-      out += in_sentence(words[slot % words.size()]);
+      append_in_sentence(out, words[slot % words.size()]);
       i += 2;
     } else {
       out += pattern[i];
@@ -135,7 +138,7 @@ PromptWords::PromptWords(std::string_view text) {
     const std::string_view word = text.substr(start, i - start);
     const std::string key = ascii_lower(word);
     const bool numeric = std::all_of(key.begin(), key.end(), [](char c) {
-      return std::isdigit(static_cast<unsigned char>(c)) || c == '-';
+      return ascii::is_digit(static_cast<unsigned char>(c)) || c == '-';
     });
     if (letters < 3 || numeric || stop_words().count(key) > 0 || !seen.insert(key).second) {
       continue;
@@ -170,16 +173,19 @@ const std::string& PromptWords::pick(std::uint64_t hash) const {
   return words_[hash % words_.size()];
 }
 
-std::vector<std::string> PromptWords::pick_distinct(std::uint64_t hash, std::size_t count) const {
+std::vector<std::string_view> PromptWords::pick_distinct(std::uint64_t hash,
+                                                         std::size_t count) const {
   count = std::min(count, words_.size());
-  std::vector<bool> used(words_.size(), false);
-  std::vector<std::string> picked;
+  std::vector<std::string_view> picked;
+  picked.reserve(count);
+  std::vector<std::size_t> used;  // the indices taken, a handful: a scan beats a bitmap's alloc
+  used.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     std::size_t index = derive(hash, i) % words_.size();
-    while (used[index]) {
+    while (std::find(used.begin(), used.end(), index) != used.end()) {
       index = (index + 1) % words_.size();
     }
-    used[index] = true;
+    used.push_back(index);
     picked.push_back(words_[index]);
   }
   return picked;
@@ -221,7 +227,7 @@ std::string make_title(const PromptWords& words, std::uint64_t hash) {
     if (with_and && i + 1 == content.size()) {
       parts.emplace_back("and");
     }
-    parts.push_back(capitalised(content[i]));
+    parts.push_back(capitalised(std::string(content[i])));
   }
   std::string title;
   for (const auto& part : parts) {
@@ -246,9 +252,14 @@ std::string make_phrase(const PromptWords& words, std::uint64_t hash, int min_wo
   }
   std::string phrase;
   for (std::size_t i = 0; i < length; ++i) {
-    const std::string& word =
-        i < picked.size() ? picked[i] : std::string(kFallbackVocabulary[(hash + i) % 12]);
-    phrase += (i == 0 ? capitalised(word) : " " + in_sentence(word));
+    const std::string_view word =
+        i < picked.size() ? picked[i] : std::string_view(kFallbackVocabulary[(hash + i) % 12]);
+    if (i == 0) {
+      phrase += capitalised(std::string(word));
+    } else {
+      phrase += ' ';
+      append_in_sentence(phrase, word);
+    }
   }
   return phrase;
 }
@@ -300,12 +311,12 @@ std::size_t count_words(std::string_view text) {
   std::size_t count = 0;
   std::size_t i = 0;
   while (i < text.size()) {
-    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) {
+    while (i < text.size() && ascii::is_space(static_cast<unsigned char>(text[i]))) {
       ++i;
     }
     bool marker_only = true;
     const std::size_t start = i;
-    while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) {
+    while (i < text.size() && !ascii::is_space(static_cast<unsigned char>(text[i]))) {
       marker_only = marker_only && (text[i] == '#' || text[i] == '-' || text[i] == '*');
       ++i;
     }

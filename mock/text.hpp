@@ -31,7 +31,8 @@ class PromptWords {
   // The word at a hash-chosen position.
   const std::string& pick(std::uint64_t hash) const;
   // `count` distinct words (fewer only when the vocabulary is smaller), chosen by the hash.
-  std::vector<std::string> pick_distinct(std::uint64_t hash, std::size_t count) const;
+  // Views of this object's words: valid while it is.
+  std::vector<std::string_view> pick_distinct(std::uint64_t hash, std::size_t count) const;
   std::size_t size() const { return words_.size(); }
 
  private:

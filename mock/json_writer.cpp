@@ -1,0 +1,145 @@
+#include "mock/json_writer.hpp"
+
+namespace hydrate::mock {
+namespace {
+
+// The length of the well-formed UTF-8 sequence at text[i] (a lead byte of 0x80 or more), or 0:
+// no overlong forms, no surrogates, nothing past U+10FFFF, as nlohmann's decoder accepts.
+std::size_t utf8_sequence(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) {
+    return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u;
+  };
+  const auto tail = [&](std::size_t k) { return (byte(k) & 0xC0u) == 0x80u; };
+  const unsigned lead = byte(0);
+  if (lead >= 0xC2 && lead <= 0xDF) return tail(1) ? 2 : 0;
+  if (lead >= 0xE0 && lead <= 0xEF) {
+    const unsigned second = byte(1);
+    const bool ok = lead == 0xE0   ? second >= 0xA0 && second <= 0xBF
+                    : lead == 0xED ? second >= 0x80 && second <= 0x9F
+                                   : tail(1);
+    return ok && tail(2) ? 3 : 0;
+  }
+  if (lead >= 0xF0 && lead <= 0xF4) {
+    const unsigned second = byte(1);
+    const bool ok = lead == 0xF0   ? second >= 0x90 && second <= 0xBF
+                    : lead == 0xF4 ? second >= 0x80 && second <= 0x8F
+                                   : tail(1);
+    return ok && tail(2) && tail(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+// Appends `value` compactly; false when some part needs nlohmann's own dump.
+bool append_value(std::string& out, const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [key, member] : value.items()) {
+        if (!first) out += ',';
+        first = false;
+        if (!append_json_string(out, key)) return false;
+        out += ':';
+        if (!append_value(out, member)) return false;
+      }
+      out += '}';
+      return true;
+    }
+    case Json::value_t::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : value) {
+        if (!first) out += ',';
+        first = false;
+        if (!append_value(out, item)) return false;
+      }
+      out += ']';
+      return true;
+    }
+    case Json::value_t::string:
+      return append_json_string(out, value.get_ref<const std::string&>());
+    case Json::value_t::boolean:
+      out += value.get<bool>() ? "true" : "false";
+      return true;
+    case Json::value_t::null:
+      out += "null";
+      return true;
+    case Json::value_t::number_integer:
+      out += std::to_string(value.get<std::int64_t>());
+      return true;
+    case Json::value_t::number_unsigned:
+      out += std::to_string(value.get<std::uint64_t>());
+      return true;
+    case Json::value_t::number_float:
+      out += value.dump();  // nlohmann's shortest round-trip form, which no printf matches
+      return true;
+    default:
+      return false;  // binary, discarded
+  }
+}
+
+}  // namespace
+
+bool append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const std::size_t size = out.size();
+  out.reserve(size + text.size() + 2);
+  out += '"';
+  std::size_t run = 0;  // start of the bytes not yet copied
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t length = utf8_sequence(text, i);
+      if (length == 0) {
+        out.resize(size);
+        return false;
+      }
+      i += length;
+      continue;
+    }
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    out.append(text, run, i - run);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xF];
+    }
+    run = ++i;
+  }
+  out.append(text, run, text.size() - run);
+  out += '"';
+  return true;
+}
+
+std::string dump_json(const Json& value, Json::error_handler_t handler) {
+  std::string out;
+  if (append_value(out, value)) return out;
+  return value.dump(-1, ' ', false, handler);
+}
+
+}  // namespace hydrate::mock

@@ -1,0 +1,23 @@
+#pragma once
+// JSON text written byte for byte as nlohmann::json's compact dump writes it (no indent,
+// ensure_ascii off: '"', '\\', \b \f \n \r \t and \u00XX for the other C0 controls escaped,
+// everything else as it is), but without its per-byte UTF-8 state machine and allocations: the
+// answers, their schemas and the completion around them are most of what the endpoint writes.
+// Anything this writer does not handle exactly (text that is not UTF-8, whose treatment is the
+// dump's error handler's; binary values) makes it give up, and the caller dumps with nlohmann.
+#include <string>
+#include <string_view>
+
+#include "mock/schema_keywords.hpp"
+
+namespace hydrate::mock {
+
+// Appends `text` as a JSON string; false (with `out` as it was) when `text` is not valid UTF-8.
+bool append_json_string(std::string& out, std::string_view text);
+
+// value.dump(-1, ' ', false, handler): with any handler the result is the same for valid UTF-8,
+// and for the rest nlohmann's dump decides (it throws under the strict handler).
+std::string dump_json(const Json& value,
+                      Json::error_handler_t handler = Json::error_handler_t::strict);
+
+}  // namespace hydrate::mock
