@@ -7,7 +7,6 @@
 
 #include "cli/common.hpp"
 #include "core/clock.hpp"
-#include "core/duration.hpp"
 #include "core/ops_report.hpp"
 
 namespace hydrate::cli {
@@ -18,8 +17,6 @@ struct ReportFlags {
   std::string since;
   bool check = false;
 };
-
-constexpr long long kMaxWindowMs = 3660LL * 24 * 3600 * 1000;  // ten years
 
 // "root success rate 90.0% (18 of 20 roots) against > 95%; …" for the measures that missed.
 std::string missed_summary(const ops::Report& report) {
@@ -46,19 +43,8 @@ void add_report(CLI::App& app, Globals& globals) {
   command->add_flag("--check", flags->check,
                     "exit 1 when a target is missed (a figure with no data never misses)");
   command->callback([&globals, flags] {
-    Globals with_since = globals;
-    if (!flags->since.empty()) {
-      auto ms = parse_duration_ms(flags->since);
-      if (!ms || *ms < 1000 || *ms > kMaxWindowMs) {
-        throw Failure(kUsage,
-                      "--since must be a duration of at least 1s, such as 24h or 168h "
-                      "(got '" +
-                          flags->since.substr(0, 32) + "')");
-      }
-      with_since.overrides["report.since"] = flags->since;
-    }
-    Config config = load_config(with_since);
-    Millis window = unwrap(config.get_duration_ms("report.since", 1000, kMaxWindowMs));
+    Config config = load_config(globals);
+    Millis window = unwrap(ops::window_ms(config, flags->since, "--since"));
     ops::Targets targets = unwrap(ops::targets_from(config));
     auto store = open_database(config, false);
     Millis now = wall_clock_ms();

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/duration.hpp"
 #include "core/ids.hpp"
 #include "core/ops_report.hpp"
 #include "core/report.hpp"
@@ -235,12 +234,9 @@ Response history(store::Store& store, const Request& request) {
 }
 
 Response ops_report(store::Store& store, const Context& ctx, const Request& request, Millis now) {
-  Millis window = take(ctx.config.get_duration_ms("report.since", 1000, 3660LL * 24 * 3600 * 1000));
-  if (auto it = request.query.find("since"); it != request.query.end()) {
-    auto ms = parse_duration_ms(it->second);
-    if (!ms || *ms < 1000) refuse(400, "since must be a duration of at least 1s, such as 24h");
-    window = *ms;
-  }
+  auto since = request.query.find("since");
+  Millis window = take(ops::window_ms(
+      ctx.config, since == request.query.end() ? std::string() : since->second, "since"));
   auto targets = take(ops::targets_from(ctx.config));
   auto facts = take(store.ops_facts(now - window, now));
   return json_response(200, ops::render_json(ops::build_report(facts, targets, now - window, now)));

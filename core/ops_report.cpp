@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "core/clock.hpp"
+#include "core/duration.hpp"
 
 namespace hydrate::ops {
 
@@ -195,6 +196,23 @@ std::string signed_percent(double fraction) {
 }
 
 }  // namespace
+
+Result<Millis> window_ms(const Config& config, const std::string& since, const char* what) {
+  constexpr Millis kMaxWindowMs = 3660LL * 24 * 3600 * 1000;  // ten years
+  if (since.empty()) {
+    auto configured = config.get_duration_ms("report.since", 1000, kMaxWindowMs);
+    if (!configured) return configured.error();
+    return static_cast<Millis>(*configured);
+  }
+  auto ms = parse_duration_ms(since);
+  if (!ms || *ms < 1000 || *ms > kMaxWindowMs) {
+    return make_error(ErrorKind::invalid_input,
+                      fmt::format("{} must be a duration from 1s to ten years, such as 24h or 168h "
+                                  "(got '{}')",
+                                  what, since.substr(0, 32)));
+  }
+  return *ms;
+}
 
 Result<Targets> targets_from(const Config& config) {
   Targets t;

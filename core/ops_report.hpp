@@ -38,6 +38,11 @@ struct Targets {
   double min_claim_success_rate = 0.99;
 };
 
+// The report's window in milliseconds: since (a duration the caller names what in its error,
+// e.g. "--since") when not empty, else report.since; from 1 s to ten years, invalid_input
+// otherwise.
+Result<Millis> window_ms(const Config& config, const std::string& since, const char* what);
+
 // The targets the report.* config keys set; invalid_input naming the key when one is out of
 // range (rates from 0 to 1).
 Result<Targets> targets_from(const Config& config);

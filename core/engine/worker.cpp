@@ -379,7 +379,7 @@ void Worker::on_answer(Step& step, const llm::ChatResult& result,
         // during it), the store keeps the used row and this one is not logged twice.
         CallRecord unused = *output->call;
         unused.used = false;
-        unused.error = "result not saved: " + saved.error().message;
+        unused.error = store::kResultNotSaved + saved.error().message;
         log_record(step, unused);
         note_store_error(saved.error(), step);
       }

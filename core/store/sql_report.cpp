@@ -58,17 +58,18 @@ Result<OpsFacts> SqlStore::ops_facts(Millis since, Millis now) {
     }
 
     // Answers the model gave that were not used: rejected by the validator or cut off. The
-    // worker's record of a result the store refused ("result not saved: …") is not one.
+    // worker's record of a result the store refused (kResultNotSaved) is not one.
+    const std::string refused = std::string(kResultNotSaved) + "%";
     auto rejected =
         run(fmt::format("SELECT j.kind, c.error, count(*) FROM llm_calls c "
                         "JOIN jobs j ON j.id = c.job_id "
                         "WHERE c.used = 0 AND c.created_at >= ?1 AND c.created_at <= ?2 "
                         "AND c.http_status = 200 AND c.error IS NOT NULL "
-                        "AND c.error NOT LIKE 'result not saved:%' "
+                        "AND c.error NOT LIKE ?3 "
                         "GROUP BY j.kind, c.error ORDER BY count(*) DESC, j.kind, "
                         "c.error LIMIT {}",
                         kMaxRejectionTexts),
-            params(since, now));
+            params(since, now, refused));
     for (const auto& row : rejected.rows) {
       facts.rejections.push_back(RejectionCount{
           parse_job_kind(row.text(0)).value_or(JobKind::subject), row.text(1), row.int64(2)});
@@ -76,8 +77,8 @@ Result<OpsFacts> SqlStore::ops_facts(Millis since, Millis now) {
 
     facts.results_refused = run("SELECT count(*) FROM llm_calls WHERE used = 0 "
                                 "AND created_at >= ?1 AND created_at <= ?2 "
-                                "AND error LIKE 'result not saved:%'",
-                                params(since, now))
+                                "AND error LIKE ?3",
+                                params(since, now, refused))
                                 .front()
                                 .int64(0);
 

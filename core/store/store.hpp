@@ -55,6 +55,11 @@ struct RootRecord {
   Millis created_at = 0, started_at = 0, finished_at = 0;
 };
 
+// How the error of a logged call begins when it answered a step whose result the store refused
+// (its lease was lost): the call was paid for and its answer thrown away. The operations report
+// counts these apart from the answers the validator rejected.
+inline constexpr const char* kResultNotSaved = "result not saved: ";
+
 // The reason a root ends failed when its budget could not cover the next model call.
 inline constexpr const char* kBudgetExhausted = "budget_exhausted";
 

@@ -254,3 +254,25 @@ TEST_CASE("ops report: the JSON carries every measure, its figures and the week-
   CHECK(j["reconcile"]["lastRunAt"].is_null());
   CHECK(j["reconcile"]["locks"][0]["holder"] == "h:1");
 }
+
+TEST_CASE("ops report: the window comes from since, else report.since, 1 s to ten years") {
+  auto config = Config::resolve(
+      {}, [](const char*) -> const char* { return nullptr; }, "report.since = 24h\n", "f.conf");
+  REQUIRE(config);
+  CHECK(*ops::window_ms(*config, "", "--since") == 24 * 60 * kMinute);
+  CHECK(*ops::window_ms(*config, "90m", "--since") == 90 * kMinute);
+  CHECK(*ops::window_ms(*config, "1s", "--since") == 1000);
+  for (const char* bad : {"soon", "0s", "999ms", "100000000h"}) {
+    CAPTURE(bad);
+    auto window = ops::window_ms(*config, bad, "--since");
+    REQUIRE_FALSE(window);
+    CHECK(window.error().kind == ErrorKind::invalid_input);
+    CHECK(window.error().message.find("--since") != std::string::npos);
+  }
+  auto wrong = Config::resolve(
+      {}, [](const char*) -> const char* { return nullptr; }, "report.since = never\n", "f.conf");
+  REQUIRE(wrong);
+  auto window = ops::window_ms(*wrong, "", "--since");
+  REQUIRE_FALSE(window);
+  CHECK(window.error().message.find("report.since") != std::string::npos);
+}
