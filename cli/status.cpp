@@ -92,8 +92,9 @@ void print_table(store::Store& store, int limit) {
 
 // Prints one job's status; returns true when it is finished.
 bool show_job(const Globals& globals, store::Store& store, const std::string& id) {
-  auto job = unwrap(store.find_job(id));
-  if (!job.parent_id.empty()) {
+  auto view = unwrap(store.view_job(id, 5));
+  const Job& job = view.job;
+  if (!view.root) {
     if (globals.json)
       print_line(report::job_status_json(job));
     else
@@ -104,14 +105,11 @@ bool show_job(const Globals& globals, store::Store& store, const std::string& id
           job.last_transient_error.empty() ? "" : "; last transient: " + job.last_transient_error));
     return is_terminal(job.status);
   }
-  auto root = unwrap(store.find_root(id));
-  auto counts = unwrap(store.tree_counts(id));
-  auto errors = unwrap(store.recent_errors(id, 5));
   if (globals.json)
-    print_line(report::root_status_json(root, counts, errors));
+    print_line(report::root_status_json(*view.root, view.counts, view.errors));
   else
-    print_root(root, counts, errors);
-  return is_terminal(root.status);
+    print_root(*view.root, view.counts, view.errors);
+  return is_terminal(view.root->status);
 }
 
 void run_status(const Globals& globals, const StatusFlags& flags) {

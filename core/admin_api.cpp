@@ -161,11 +161,9 @@ Submission parse_submission(const std::string& text, const Config& config) {
 }
 
 std::string status_of(store::Store& store, const std::string& id) {
-  auto job = take(store.find_job(id));
-  if (!job.parent_id.empty()) return report::job_status_json(job);
-  auto root = take(store.find_root(id));
-  return report::root_status_json(root, take(store.tree_counts(id)),
-                                  take(store.recent_errors(id, 5)));
+  auto view = take(store.view_job(id, 5));
+  if (!view.root) return report::job_status_json(view.job);
+  return report::root_status_json(*view.root, view.counts, view.errors);
 }
 
 std::string job_id_of(std::string_view rest) {

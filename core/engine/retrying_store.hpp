@@ -83,6 +83,9 @@ class RetryingStore final : public store::Store {
   Result<std::vector<Job>> recent_errors(const std::string& root_id, int limit) override {
     return inner_.recent_errors(root_id, limit);
   }
+  Result<store::JobView> view_job(const std::string& id, int error_limit) override {
+    return inner_.view_job(id, error_limit);
+  }
   Result<std::vector<store::ChapterContent>> load_content(const std::string& root_id) override {
     return inner_.load_content(root_id);
   }

@@ -190,11 +190,22 @@ void insert_call(Connection& db, const CallRecord& call) {
   if (inserted.affected == 0) return;  // this call is logged already: bill it once
   // The call's cost replaces its reservation: released only while the call's lease still holds
   // the step, so a zombie's late call cannot free the reservation of the step's new holder.
-  db.run(
+  auto job = db.run(
       "UPDATE jobs SET actual_cost_usd = actual_cost_usd + ?2, "
       "  reserved_usd = CASE WHEN lease_token = ?3 THEN 0 ELSE reserved_usd END "
-      "WHERE id = ?1",
+      "WHERE id = ?1 RETURNING kind",
       params(call.job_id, call.cost_usd, call.lease_token));
+  // The tree's call totals, after its job (the lock order of sql/sqlite/007_tree_counts.sql).
+  auto kind = job.empty() ? std::nullopt : parse_job_kind(job.front().text(0));
+  db.run(
+      fmt::format("UPDATE tree_counts SET calls = calls + 1, prompt_tokens = prompt_tokens + ?2, "
+                  "  completion_tokens = completion_tokens + ?3, "
+                  "  cached_tokens = cached_tokens + ?4, cost_usd = cost_usd + ?5{} "
+                  "WHERE root_id = ?1",
+                  kind ? fmt::format(", {0}_cost_usd = {0}_cost_usd + ?5", to_string(*kind))
+                       : std::string()),
+      params(call.root_id, call.usage.prompt, call.usage.completion, call.usage.cached,
+             call.cost_usd));
   if (call.cost_usd != 0) {
     db.run("UPDATE roots SET spent_usd = spent_usd + ?2 WHERE job_id = ?1",
            params(call.root_id, call.cost_usd));

@@ -14,6 +14,7 @@ constexpr const char* kRootColumns =
     "r.status, r.reason, r.language, r.board, r.grade, r.subject, r.options, r.trace_id, "
     "r.estimates, r.estimated_cost_usd, r.budget_usd, r.created_at, r.started_at, r.finished_at, "
     "r.spent_usd";
+constexpr std::size_t kRootColumnCount = 15;
 
 RootRecord read_root_row(const Row& r) {
   RootRecord root;
@@ -39,6 +40,40 @@ std::string root_select(const char* where_and_order) {
                      job_columns("j"), kRootColumns, where_and_order);
 }
 
+// A tree's counters: one row, kept by the writes that change what it counts
+// (sql/sqlite/007_tree_counts.sql).
+constexpr const char* kCountColumns =
+    "c.pending, c.running, c.succeeded, c.failed, c.cancelled, c.subject_succeeded, "
+    "c.chapters_succeeded, c.notes_succeeded, c.questions_succeeded, c.chapter_rows, "
+    "c.topic_rows, c.topics_completed, c.question_rows, c.calls, c.prompt_tokens, "
+    "c.completion_tokens, c.cached_tokens, c.cost_usd, c.subject_cost_usd, c.chapter_cost_usd, "
+    "c.note_cost_usd, c.questions_cost_usd";
+
+// The counters at columns o… of r (NULLs, of a tree with no row yet, read as zeros).
+TreeCounts read_counts_row(const Row& r, std::size_t o) {
+  TreeCounts c;
+  c.jobs_pending = r.int64(o + 0);
+  c.jobs_running = r.int64(o + 1);
+  c.jobs_succeeded = r.int64(o + 2);
+  c.jobs_failed = r.int64(o + 3);
+  c.jobs_cancelled = r.int64(o + 4);
+  c.subject_succeeded = r.int64(o + 5) > 0;
+  c.chapter_jobs_succeeded = r.int64(o + 6);
+  c.note_jobs_succeeded = r.int64(o + 7);
+  c.questions_jobs_succeeded = r.int64(o + 8);
+  c.chapter_rows = r.int64(o + 9);
+  c.topic_rows = r.int64(o + 10);
+  c.topics_completed = r.int64(o + 11);
+  c.question_rows = r.int64(o + 12);
+  c.calls = r.int64(o + 13);
+  c.tokens = TokenUsage{r.int64(o + 14), r.int64(o + 15), r.int64(o + 16)};
+  c.actual_cost_usd = r.real(o + 17);
+  for (std::size_t kind = 0; kind < c.cost_by_kind.size(); ++kind) {
+    c.cost_by_kind[kind] = r.real(o + 18 + kind);
+  }
+  return c;
+}
+
 }  // namespace
 
 std::optional<RootRecord> SqlStore::read_root(const std::string& id) {
@@ -47,11 +82,17 @@ std::optional<RootRecord> SqlStore::read_root(const std::string& id) {
   return read_root_row(rows.front());
 }
 
+std::optional<Job> SqlStore::read_job_row(const std::string& id) {
+  auto rows = run(fmt::format("SELECT {} FROM jobs WHERE id = ?1", kJobColumns), params(id));
+  if (rows.empty()) return std::nullopt;
+  return read_job(rows.front());
+}
+
 Result<Job> SqlStore::find_job(const std::string& id) {
   return read("reading job " + id, [&]() -> Result<Job> {
-    auto rows = run(fmt::format("SELECT {} FROM jobs WHERE id = ?1", kJobColumns), params(id));
-    if (rows.empty()) return make_error(ErrorKind::not_found, "job " + id + " not found");
-    return read_job(rows.front());
+    auto job = read_job_row(id);
+    if (!job) return make_error(ErrorKind::not_found, "job " + id + " not found");
+    return *job;
   });
 }
 
@@ -85,92 +126,56 @@ Result<std::vector<RootRecord>> SqlStore::list_roots(std::optional<JobStatus> st
   });
 }
 
+TreeCounts SqlStore::read_counts(const std::string& root_id) {
+  auto rows = run(fmt::format("SELECT {} FROM tree_counts c WHERE root_id = ?1", kCountColumns),
+                  params(root_id));
+  if (rows.empty()) return TreeCounts{};  // no job of this tree was ever written
+  return read_counts_row(rows.front(), 0);
+}
+
+std::vector<Job> SqlStore::read_errors(const std::string& root_id, int limit) {
+  std::vector<Job> out;
+  for (const auto& row :
+       run(fmt::format("SELECT {} FROM jobs WHERE root_id = ?1 AND (last_error IS NOT NULL OR "
+                       "last_transient_error IS NOT NULL) ORDER BY updated_at DESC LIMIT ?2",
+                       kJobColumns),
+           params(root_id, limit))
+           .rows) {
+    out.push_back(read_job(row));
+  }
+  return out;
+}
+
 Result<TreeCounts> SqlStore::tree_counts(const std::string& root_id) {
-  return read("counting tree " + root_id, [&]() -> Result<TreeCounts> {
-    TreeCounts c;
-    for (const auto& row : run("SELECT kind, status, count(*) FROM jobs WHERE root_id = ?1 "
-                               "GROUP BY kind, status",
-                               params(root_id))
-                               .rows) {
-      auto kind = parse_job_kind(row.text(0));
-      auto status = parse_job_status(row.text(1));
-      std::int64_t n = row.int64(2);
-      if (!kind || !status) continue;
-      switch (*status) {
-        case JobStatus::pending:
-          c.jobs_pending += n;
-          break;
-        case JobStatus::running:
-          c.jobs_running += n;
-          break;
-        case JobStatus::succeeded:
-          c.jobs_succeeded += n;
-          break;
-        case JobStatus::failed:
-          c.jobs_failed += n;
-          break;
-        case JobStatus::cancelled:
-          c.jobs_cancelled += n;
-          break;
-      }
-      if (*status != JobStatus::succeeded) continue;
-      if (*kind == JobKind::subject) c.subject_succeeded = true;
-      if (*kind == JobKind::chapter) c.chapter_jobs_succeeded += n;
-      if (*kind == JobKind::note) c.note_jobs_succeeded += n;
-      if (*kind == JobKind::questions) c.questions_jobs_succeeded += n;
-    }
-    c.chapter_rows =
-        run("SELECT count(*) FROM chapters WHERE job_id = ?1", params(root_id)).front().int64(0);
-    c.topic_rows =
-        run("SELECT count(*) FROM topics WHERE root_id = ?1", params(root_id)).front().int64(0);
-    // A topic is complete when every leaf its root asks for exists and succeeded: its succeeded
-    // leaves, grouped by topic (parent and position, unique per kind), number leaves_per_topic.
-    // One pass over the tree's succeeded leaves in jobs_root, instead of a correlated query per
-    // topic (which SQLite ran on jobs_status_kind, reading every succeeded job of the database
-    // once per topic).
-    c.topics_completed =
-        run("SELECT count(*) FROM (SELECT 1 FROM jobs l WHERE l.root_id = ?1 "
-            "  AND l.status = 'succeeded' AND l.kind IN ('note', 'questions') "
-            "  GROUP BY l.parent_id, l.position "
-            "  HAVING count(*) = (SELECT leaves_per_topic FROM roots WHERE job_id = ?1)) AS done",
-            params(root_id))
-            .front()
-            .int64(0);
-    c.question_rows =
-        run("SELECT count(*) FROM questions WHERE root_id = ?1", params(root_id)).front().int64(0);
-    auto calls =
-        run("SELECT count(*), coalesce(sum(prompt_tokens), 0), "
-            "coalesce(sum(completion_tokens), 0), coalesce(sum(cached_tokens), 0), "
-            "coalesce(sum(cost_usd), 0) FROM llm_calls WHERE root_id = ?1",
-            params(root_id));
-    const Row& sums = calls.front();
-    c.calls = sums.int64(0);
-    c.tokens = TokenUsage{sums.int64(1), sums.int64(2), sums.int64(3)};
-    c.actual_cost_usd = sums.real(4);
-    for (const auto& row :
-         run("SELECT j.kind, coalesce(sum(c.cost_usd), 0) FROM llm_calls c "
-             "JOIN jobs j ON j.id = c.job_id WHERE c.root_id = ?1 GROUP BY j.kind",
-             params(root_id))
-             .rows) {
-      if (auto kind = parse_job_kind(row.text(0)))
-        c.cost_by_kind[static_cast<int>(*kind)] = row.real(1);
-    }
-    return c;
-  });
+  return read("counting tree " + root_id,
+              [&]() -> Result<TreeCounts> { return read_counts(root_id); });
 }
 
 Result<std::vector<Job>> SqlStore::recent_errors(const std::string& root_id, int limit) {
-  return read("reading errors of " + root_id, [&]() -> Result<std::vector<Job>> {
-    std::vector<Job> out;
-    for (const auto& row :
-         run(fmt::format("SELECT {} FROM jobs WHERE root_id = ?1 AND (last_error IS NOT NULL OR "
-                         "last_transient_error IS NOT NULL) ORDER BY updated_at DESC LIMIT ?2",
-                         kJobColumns),
-             params(root_id, limit))
-             .rows) {
-      out.push_back(read_job(row));
+  return read("reading errors of " + root_id,
+              [&]() -> Result<std::vector<Job>> { return read_errors(root_id, limit); });
+}
+
+Result<JobView> SqlStore::view_job(const std::string& id, int error_limit) {
+  return read("reading job " + id, [&]() -> Result<JobView> {
+    JobView view;
+    // Most lookups are of roots: the root's row brings its job's columns and its counters.
+    auto rows = run(fmt::format("SELECT {}, {}, {} FROM roots r JOIN jobs j ON j.id = r.job_id "
+                                "LEFT JOIN tree_counts c ON c.root_id = r.job_id "
+                                "WHERE r.job_id = ?1",
+                                job_columns("j"), kRootColumns, kCountColumns),
+                    params(id));
+    if (!rows.empty()) {
+      view.root = read_root_row(rows.front());
+      view.job = view.root->job;
+      view.counts = read_counts_row(rows.front(), kJobColumnCount + kRootColumnCount);
+      view.errors = read_errors(id, error_limit);
+      return view;
     }
-    return out;
+    auto job = read_job_row(id);
+    if (!job) return make_error(ErrorKind::not_found, "job " + id + " not found");
+    view.job = *job;
+    return view;
   });
 }
 

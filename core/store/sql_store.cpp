@@ -222,24 +222,32 @@ std::string json_list(const std::vector<std::string>& items) {
   return json(items).dump();
 }
 
+// Writes the step's content and adds the rows written to its tree's counters (a row already
+// there, from an earlier write of the same result, is neither written nor counted again).
 void insert_content(Connection& db, const Job& job, const StepOutput& output) {
+  std::int64_t written = 0;
+  const char* counter = nullptr;
   switch (job.kind) {
     case JobKind::subject:
+      counter = "chapter_rows";
       for (std::size_t i = 0; i < output.chapters.size(); ++i) {
-        db.run(
-            "INSERT INTO chapters (job_id, root_id, position, title, summary) "
-            "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-            params(job.id, job.root_id, i + 1, output.chapters[i].title,
-                   output.chapters[i].summary));
+        written += db.run(
+                         "INSERT INTO chapters (job_id, root_id, position, title, summary) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                         params(job.id, job.root_id, i + 1, output.chapters[i].title,
+                                output.chapters[i].summary))
+                       .affected;
       }
       break;
     case JobKind::chapter:
+      counter = "topic_rows";
       for (std::size_t i = 0; i < output.topics.size(); ++i) {
-        db.run(
-            "INSERT INTO topics (job_id, root_id, position, title, objectives) "
-            "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-            params(job.id, job.root_id, i + 1, output.topics[i].title,
-                   json_list(output.topics[i].objectives)));
+        written += db.run(
+                         "INSERT INTO topics (job_id, root_id, position, title, objectives) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                         params(job.id, job.root_id, i + 1, output.topics[i].title,
+                                json_list(output.topics[i].objectives)))
+                       .affected;
       }
       break;
     case JobKind::note:
@@ -251,16 +259,22 @@ void insert_content(Connection& db, const Job& job, const StepOutput& output) {
       }
       break;
     case JobKind::questions:
+      counter = "question_rows";
       for (std::size_t i = 0; i < output.questions.size(); ++i) {
         const Question& q = output.questions[i];
-        db.run(
-            "INSERT INTO questions (job_id, root_id, position, type, prompt, options, answer, "
-            "explanation, difficulty) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-            "ON CONFLICT DO NOTHING",
-            params(job.id, job.root_id, i + 1, q.type, q.prompt, json_list(q.options), q.answer,
-                   q.explanation, q.difficulty));
+        written += db.run(
+                         "INSERT INTO questions (job_id, root_id, position, type, prompt, "
+                         "options, answer, explanation, difficulty) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+                         params(job.id, job.root_id, i + 1, q.type, q.prompt, json_list(q.options),
+                                q.answer, q.explanation, q.difficulty))
+                       .affected;
       }
       break;
+  }
+  if (counter && written > 0) {
+    db.run(fmt::format("UPDATE tree_counts SET {0} = {0} + ?2 WHERE root_id = ?1", counter),
+           params(job.root_id, written));
   }
 }
 

@@ -110,6 +110,7 @@ class SqlStore final : public Store {
                                              int offset) override;
   Result<TreeCounts> tree_counts(const std::string& root_id) override;
   Result<std::vector<Job>> recent_errors(const std::string& root_id, int limit) override;
+  Result<JobView> view_job(const std::string& id, int error_limit) override;
   Result<std::vector<ChapterContent>> load_content(const std::string& root_id) override;
   Result<QueueOutlook> queue_outlook(Millis now) override;
   Result<History> history(const std::string& model, const Slot& slot, int max_roots) override;
@@ -152,6 +153,10 @@ class SqlStore final : public Store {
                         Millis run_after, Millis now, bool uncounted = false,
                         const char* also_count = nullptr);
   std::optional<RootRecord> read_root(const std::string& id);
+  std::optional<Job> read_job_row(const std::string& id);
+  // The bodies of tree_counts and recent_errors, inside the caller's transaction.
+  TreeCounts read_counts(const std::string& root_id);
+  std::vector<Job> read_errors(const std::string& root_id, int limit);
   Rows run(std::string_view sql, const std::vector<Value>& values = {}) {
     return db_->run(sql, values);
   }

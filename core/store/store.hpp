@@ -111,6 +111,15 @@ struct TreeCounts {
   std::int64_t calls = 0;
 };
 
+// What `status` shows of one job: the job; for a root, also its record, its counts and its most
+// recent errors.
+struct JobView {
+  Job job;
+  std::optional<RootRecord> root;  // set when the job is a root
+  TreeCounts counts;
+  std::vector<Job> errors;
+};
+
 struct TopicContent {
   int position = 0;
   TopicPlan plan;
@@ -272,6 +281,9 @@ class Store {
   virtual Result<TreeCounts> tree_counts(const std::string& root_id) = 0;
   // Jobs of the tree that carry a last_error, most recently changed first.
   virtual Result<std::vector<Job>> recent_errors(const std::string& root_id, int limit) = 0;
+  // find_job, and for a root find_root, tree_counts and recent_errors (at most error_limit), in
+  // one read transaction: one snapshot, and the fewest round trips (the admin API's hot path).
+  virtual Result<JobView> view_job(const std::string& id, int error_limit) = 0;
   virtual Result<std::vector<ChapterContent>> load_content(const std::string& root_id) = 0;
   virtual Result<QueueOutlook> queue_outlook(Millis now) = 0;
   // What the most recent max_roots succeeded trees whose options name model say about tokens

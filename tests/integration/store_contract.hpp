@@ -15,6 +15,10 @@
 #include "core/store/store.hpp"
 #include "tests/support/temp_dir.hpp"
 
+namespace hydrate::store::sql {
+class Connection;
+}
+
 namespace hydrate::testing {
 
 // One backend the suite runs against.
@@ -32,6 +36,8 @@ struct StoreBackend {
 
 // Every backend the suite knows, SQLite first.
 const std::vector<StoreBackend>& store_backends();
+// The backend of that name; throws for an unknown one.
+const StoreBackend& store_backend(const std::string& name);
 // True when the named backend can run here; false for an unknown name.
 // When the backend cannot be used, says why on stderr and ends the process with 77, which ctest
 // reports as skipped (never passed). The test is registered whatever the environment was when
@@ -50,6 +56,7 @@ class StoreFixture {
   store::Store& operator*() { return *store_; }
   store::Store* operator->() { return store_.get(); }
   const std::string& backend() const { return backend_->name; }
+  const std::string& url() const { return url_; }
   // A second, independent handle on the same database (another process's view).
   std::unique_ptr<store::Store> reopen();
 
@@ -101,6 +108,12 @@ std::string child_id(const store::StepOutput& output, JobKind kind, int position
 // unused one says "answer rejected".
 CallRecord call_for(const Job& job, std::int64_t prompt, std::int64_t completion,
                     std::int64_t cached, double cost, bool used);
+
+// The database at url opened beside any store (a driver connection, no store code on its path).
+std::unique_ptr<store::sql::Connection> open_raw(const std::string& url);
+// Builds schema version `newest` in an empty database with the embedded scripts of dir
+// ("sql/sqlite/" or "sql/postgres/") up to it, as a binary of that version would have.
+void build_version(store::sql::Connection& db, const std::string& dir, int newest);
 
 double metric(const std::vector<store::MetricSample>& samples, const std::string& name,
               const std::string& labels = "");

@@ -10,6 +10,8 @@
 
 #include "core/clock.hpp"
 #include "core/ids.hpp"
+#include "core/resources.hpp"
+#include "core/store/sql_connection.hpp"
 #include "tests/integration/store_contract.hpp"
 
 namespace hydrate::testing {
@@ -119,6 +121,13 @@ const std::vector<StoreBackend>& store_backends() {
   return backends;
 }
 
+const StoreBackend& store_backend(const std::string& name) {
+  for (const auto& backend : store_backends()) {
+    if (backend.name == name) return backend;
+  }
+  throw std::runtime_error("unknown store backend " + name);
+}
+
 void exit_skipped_unless_available(const std::string& name) {
   for (const auto& backend : store_backends()) {
     if (backend.name != name) continue;
@@ -131,11 +140,8 @@ void exit_skipped_unless_available(const std::string& name) {
   }
 }
 
-StoreFixture::StoreFixture(const std::string& backend) : dir_("hydrate-store-" + backend) {
-  for (const auto& known : store_backends()) {
-    if (known.name == backend) backend_ = &known;
-  }
-  if (backend_ == nullptr) throw std::runtime_error("unknown store backend " + backend);
+StoreFixture::StoreFixture(const std::string& backend)
+    : backend_(&store_backend(backend)), dir_("hydrate-store-" + backend) {
   try {
     url_ = backend_->create(dir_);
   } catch (const std::exception& e) {
@@ -361,6 +367,29 @@ double metric(const std::vector<store::MetricSample>& samples, const std::string
     if (sample.name == name && sample.labels == labels) total += sample.value;
   }
   return total;
+}
+
+std::unique_ptr<store::sql::Connection> open_raw(const std::string& url) {
+  const std::string sqlite = "sqlite:";
+  if (url.rfind(sqlite, 0) == 0) {
+    return store::sql::connect_sqlite(url.substr(sqlite.size()), true, 5000);
+  }
+  return store::sql::connect_postgres(url);
+}
+
+void build_version(store::sql::Connection& db, const std::string& dir, int newest) {
+  db.begin_write();
+  db.run_script(
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
+  for (auto name : resources::names()) {
+    if (name.rfind(dir, 0) != 0) continue;
+    int version = std::stoi(std::string(name.substr(dir.size(), 3)));
+    if (version > newest) continue;
+    db.run_script(*resources::find(name));
+    db.run("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, 0)",
+           {store::sql::Value(static_cast<std::int64_t>(version))});
+  }
+  db.commit();
 }
 
 }  // namespace hydrate::testing

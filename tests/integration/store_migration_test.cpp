@@ -17,22 +17,6 @@ using namespace hydrate::testing;
 
 namespace {
 
-// Builds schema version 4 with the embedded 001–004 scripts, as a version-4 binary would have.
-void build_version_4(store::sql::Connection& db, const std::string& dir) {
-  db.begin_write();
-  db.run_script(
-      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
-  for (auto name : resources::names()) {
-    if (name.rfind(dir, 0) != 0) continue;
-    int version = std::stoi(std::string(name.substr(dir.size(), 3)));
-    if (version > 4) continue;
-    db.run_script(*resources::find(name));
-    db.run("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, 0)",
-           {store::sql::Value(static_cast<std::int64_t>(version))});
-  }
-  db.commit();
-}
-
 struct OldCall {
   const char* model;
   int http_status;
@@ -85,18 +69,12 @@ double family_total(const std::vector<store::MetricSample>& samples, const std::
 }
 
 void check_migration(const std::string& backend_name) {
-  const StoreBackend* backend = nullptr;
-  for (const auto& b : store_backends()) {
-    if (b.name == backend_name) backend = &b;
-  }
-  REQUIRE(backend != nullptr);
+  const StoreBackend* backend = &store_backend(backend_name);
   TempDir dir("hydrate-migration-" + backend_name);
   std::string url = backend->create(dir);
   {
-    auto db = backend_name == "sqlite" ? store::sql::connect_sqlite(
-                                             url.substr(std::string("sqlite:").size()), true, 5000)
-                                       : store::sql::connect_postgres(url);
-    build_version_4(*db, backend_name == "sqlite" ? "sql/sqlite/" : "sql/postgres/");
+    auto db = open_raw(url);
+    build_version(*db, backend_name == "sqlite" ? "sql/sqlite/" : "sql/postgres/", 4);
     log_version_4_calls(*db, {
                                  {"gpt-4o-mini", 200, true, 400, 100, 50, 0, 0.25},
                                  {"gpt-4o-mini", 200, false, 300, 80, 0, 0, 0.125},
