@@ -189,11 +189,30 @@ Result<std::vector<Job>> SqlStore::claim_batch(const ClaimRequest& request) {
 
 Result<int> SqlStore::extend_leases(const std::vector<LeaseRef>& leases, Millis new_expiry) {
   return write("extending leases", [&]() -> Result<int> {
+    // One statement per kMaxLeases leases (one per renewal period at any concurrency hydrate
+    // allows). The list is padded to a power of two by repeating its last lease, so the
+    // statement cache holds a handful of texts whatever the count.
+    constexpr std::size_t kMaxLeases = 8192;
     int held = 0;
-    for (const auto& lease : leases) {
-      held += static_cast<int>(run("UPDATE jobs SET lease_expires_at = ?3 "
-                                   "WHERE id = ?1 AND lease_token = ?2 AND status = 'running'",
-                                   params(lease.job_id, lease.token, new_expiry))
+    for (std::size_t first = 0; first < leases.size(); first += kMaxLeases) {
+      const std::size_t n = std::min(kMaxLeases, leases.size() - first);
+      std::size_t padded = 1;
+      while (padded < n) padded *= 2;
+      std::string ids, pairs;
+      std::vector<Value> values{value(new_expiry)};
+      for (std::size_t i = 0; i < padded; ++i) {
+        const LeaseRef& lease = leases[first + std::min(i, n - 1)];
+        ids += fmt::format("{}?{}", i ? ", " : "", 2 * i + 2);
+        pairs += fmt::format("{}(?{}, ?{})", i ? ", " : "", 2 * i + 2, 2 * i + 3);
+        values.push_back(value(lease.job_id));
+        values.push_back(value(lease.token));
+      }
+      // id IN (…) finds the rows by primary key; the pairs keep only those still held.
+      held += static_cast<int>(run(fmt::format("UPDATE jobs SET lease_expires_at = ?1 "
+                                               "WHERE id IN ({}) AND status = 'running' "
+                                               "AND (id, lease_token) IN (VALUES {})",
+                                               ids, pairs),
+                                   values)
                                    .affected);
     }
     return held;

@@ -181,6 +181,39 @@ STORE_CONTRACT("extend_leases moves the expiry of held leases and counts only th
   CHECK(*after == 1);
 }
 
+STORE_CONTRACT("extend_leases renews hundreds of leases of several claims, and only those held") {
+  // 30 small trees: their 30 subjects, then their 60 chapters, claimed in three batches (three
+  // lease tokens), with leases of completed steps and made-up ones mixed in.
+  for (int i = 0; i < 30; ++i) submit_small(*fx, "S" + std::to_string(i), kT0);
+  auto subjects = claim(*fx, 30, kT0, 1000);
+  REQUIRE(subjects.size() == 30);
+  for (const auto& job : subjects) complete(*fx, job, kT0 + 1);
+  auto first = claim(*fx, 25, kT0 + 2, 1000, "worker-a");
+  auto second = claim(*fx, 35, kT0 + 2, 1000, "worker-b");
+  REQUIRE(first.size() == 25);
+  REQUIRE(second.size() == 35);
+  std::vector<store::LeaseRef> leases;
+  for (const auto& job : first) leases.push_back(lease_of(job));
+  for (const auto& job : second) leases.push_back(lease_of(job));
+  for (const auto& job : subjects) leases.push_back(lease_of(job));  // finished: not held
+  for (int i = 0; i < 7; ++i) leases.push_back({first[i].id, new_lease_token()});  // wrong token
+  auto held = fx->extend_leases(leases, kT0 + 90'000);
+  REQUIRE_OK(held);
+  CHECK(*held == 60);
+  for (const auto& job : first) CHECK(find(*fx, job.id).lease_expires_at == kT0 + 90'000);
+  for (const auto& job : second) CHECK(find(*fx, job.id).lease_expires_at == kT0 + 90'000);
+  CHECK(claim(*fx, 100, kT0 + 5000).empty());  // none taken over at the old expiry
+  // An empty list and a list of one, the smallest statements.
+  auto none = fx->extend_leases({}, kT0 + 100'000);
+  REQUIRE_OK(none);
+  CHECK(*none == 0);
+  auto one = fx->extend_leases({lease_of(second.back())}, kT0 + 100'000);
+  REQUIRE_OK(one);
+  CHECK(*one == 1);
+  CHECK(find(*fx, second.back().id).lease_expires_at == kT0 + 100'000);
+  CHECK(find(*fx, second.front().id).lease_expires_at == kT0 + 90'000);
+}
+
 STORE_CONTRACT("fencing: a result under a lost lease is a conflict and writes nothing") {
   std::string root = submit_small(*fx, "MATH", kT0);
   Job zombie = claim_one(*fx, kT0, 1000, "worker-a");
