@@ -183,10 +183,14 @@ Result<std::vector<OrphanedContent>> SqlStore::find_orphaned_content(int limit) 
   return read("looking for missing children", [&]() -> Result<std::vector<OrphanedContent>> {
     std::vector<OrphanedContent> out;
     std::string parent = job_columns("p");
+    // From the open roots (roots_open), then their content and its job: finished history costs
+    // nothing. CROSS JOIN keeps SQLite's planner to that order (it would otherwise start from
+    // every succeeded job, by jobs_status_kind); PostgreSQL plans it as any inner join.
     auto chapters =
         run(fmt::format("SELECT {}, c.position, c.title, c.summary FROM roots r "
-                        "JOIN chapters c ON c.job_id = r.job_id JOIN jobs p ON p.id = c.job_id "
-                        "WHERE r.status IN ('pending', 'running') AND p.status = 'succeeded' "
+                        "CROSS JOIN chapters c CROSS JOIN jobs p "
+                        "WHERE r.status IN ('pending', 'running') AND c.job_id = r.job_id "
+                        "AND p.id = c.job_id AND p.status = 'succeeded' "
                         "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.parent_id = c.job_id "
                         "  AND k.kind = 'chapter' AND k.position = c.position) LIMIT ?1",
                         parent),
@@ -201,8 +205,9 @@ Result<std::vector<OrphanedContent>> SqlStore::find_orphaned_content(int limit) 
     }
     auto topics =
         run(fmt::format("SELECT {}, t.position, t.title, t.objectives FROM roots r "
-                        "JOIN topics t ON t.root_id = r.job_id JOIN jobs p ON p.id = t.job_id "
-                        "WHERE r.status IN ('pending', 'running') AND p.status = 'succeeded' "
+                        "CROSS JOIN topics t CROSS JOIN jobs p "
+                        "WHERE r.status IN ('pending', 'running') AND t.root_id = r.job_id "
+                        "AND p.id = t.job_id AND p.status = 'succeeded' "
                         "AND (SELECT count(*) FROM jobs k WHERE k.parent_id = t.job_id "
                         "  AND k.position = t.position AND k.kind IN ('note', 'questions')) "
                         "  < r.leaves_per_topic LIMIT ?1",

@@ -2,6 +2,8 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <map>
 
 #include "core/store/sql_connection.hpp"
@@ -110,8 +112,9 @@ class SqliteConnection final : public Connection {
 
  private:
   SQLite::Statement& prepared(std::string_view sql) {
-    auto it = statements_.find(std::string(sql));
+    auto it = statements_.find(sql);
     if (it == statements_.end()) {
+      explain(sql);
       it =
           statements_
               .emplace(std::string(sql), std::make_unique<SQLite::Statement>(db_, std::string(sql)))
@@ -120,8 +123,21 @@ class SqliteConnection final : public Connection {
     return *it->second;
   }
 
+  // With HYDRATE_SQLITE_EXPLAIN=FILE, appends each statement's query plan to FILE the first time
+  // this connection prepares it: "-- statement" and then the plan's lines, as EXPLAIN QUERY PLAN
+  // prints them (tests/e2e/sqlite_query_plans.sh reads them). Never set in production.
+  void explain(std::string_view sql) {
+    static const char* const path = std::getenv("HYDRATE_SQLITE_EXPLAIN");
+    if (path == nullptr || *path == '\0') return;
+    std::ofstream out(path, std::ios::app);
+    out << "-- " << sql << "\n";
+    SQLite::Statement plan(db_, "EXPLAIN QUERY PLAN " + std::string(sql));
+    while (plan.executeStep()) out << plan.getColumn(3).getString() << "\n";
+  }
+
   SQLite::Database db_;
-  std::map<std::string, std::unique_ptr<SQLite::Statement>> statements_;
+  // Keyed by text; std::less<> finds a statement without copying its text.
+  std::map<std::string, std::unique_ptr<SQLite::Statement>, std::less<>> statements_;
 };
 
 }  // namespace
