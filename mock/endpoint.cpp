@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "mock/azure.hpp"
+#include "mock/chat_answer.hpp"
 #include "mock/connection.hpp"
 #include "mock/hash.hpp"
 #include "mock/limit_replies.hpp"
@@ -286,8 +287,13 @@ void Endpoint::chat_completions(const httplib::Request& request, httplib::Respon
       send_reply(response, gateway_timeout_reply());
       return finish(504, fault);
     default: {
-      const int status = answer(chat, fault, hash, response);
-      return finish(status, fault);
+      const WrittenAnswer written =
+          write_answer(options_, chat, fault, hash, static_cast<std::int64_t>(std::time(nullptr)));
+      if (written.wrong_language) stats_.record_wrong_language(*written.wrong_language);
+      if (written.hostile) stats_.record_hostile(*written.hostile);
+      if (written.billed) stats_.bill(*written.billed);
+      send_reply(response, written.reply);
+      return finish(written.reply.status, written.fault);
     }
   }
 }
