@@ -1,5 +1,6 @@
 #pragma once
-// The HTTP face of the endpoint: the OpenAI routes (chat completions, models), /health and /stats,
+// The HTTP face of the endpoint: the OpenAI routes (chat completions, models, and under the openai
+// flavor the Batch API's files and batches), /health and /stats,
 // OpenAI-style errors for everything else, API-key checks, latency and fault injection.
 #include <atomic>
 #include <chrono>
@@ -12,6 +13,7 @@
 
 #include <httplib.h>
 
+#include "mock/batch_api.hpp"
 #include "mock/chat_request.hpp"
 #include "mock/faults.hpp"
 #include "mock/flavor.hpp"
@@ -45,6 +47,11 @@ class Endpoint {
   // `deployment` is the Azure route's; empty on /v1/chat/completions.
   void chat_completions(const httplib::Request& request, httplib::Response& response,
                         const std::string& deployment);
+  // The Files and Batches routes (endpoint_batch.cpp), answered by batches_.
+  void install_batch_routes(httplib::Server& server);
+  // One line of a batch answered as the online route answers its body, with the content faults
+  // (--rate-truncated, --rate-invalid) and no other.
+  LineAnswer answer_batch_line(const std::string& body, std::uint64_t hash, std::int64_t created);
   // The refusal Azure itself sends before the model sees the request (api-version, api-key,
   // deployment), or nothing.
   std::optional<Reply> refuse_at_azure_gate(const httplib::Request& request,
@@ -66,6 +73,7 @@ class Endpoint {
   RepeatCounter repeats_;
   std::atomic<std::uint64_t> sequence_{0};
   std::atomic<std::int64_t> accepted_{0};  // well-formed chat requests, for --quota-after
+  BatchApi batches_;
 };
 
 }  // namespace hydrate::mock

@@ -16,6 +16,7 @@
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include "mock/batch_flags.hpp"
 #include "mock/endpoint.hpp"
 #include "mock/provider_flags.hpp"
 
@@ -88,6 +89,7 @@ void define_flags(CLI::App& app, Flags& flags) {
                "encode answers as Accept-Encoding asks (brotli, else gzip), as OpenAI's servers "
                "do; off by default, since brotli costs far more CPU than writing an answer");
   hydrate::mock::define_provider_flags(app, flags.provider, flags.endpoint);
+  hydrate::mock::define_batch_flags(app, flags.endpoint.batch);
 }
 
 std::string url_host(const std::string& host) {

@@ -1,6 +1,7 @@
 #pragma once
-// What the command line sets for the endpoint. Plain values, free of HTTP, so that the parts
-// that answer without a connection can read them.
+// What the command line sets for the endpoint: the online chat route's behaviour and faults
+// (EndpointOptions) and the Batch API's timings, limits and faults (BatchOptions). Plain values,
+// free of HTTP, so the parts that answer without a connection (a batch's lines) can read them.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,6 +12,23 @@
 #include "mock/hostile.hpp"
 
 namespace hydrate::mock {
+
+// The Batch API (/v1/files, /v1/batches): how long each stage lasts, OpenAI's limits, and the
+// batch faults, each a probability in [0, 1] drawn per batch (per line for error_line).
+struct BatchOptions {
+  std::int64_t validating_ms = 50;   // validating, before in_progress (or failed)
+  std::int64_t processing_ms = 200;  // in_progress: the whole batch's lines, answered evenly
+  std::int64_t finalizing_ms = 50;   // finalizing, before completed
+  std::int64_t cancelling_ms = 50;   // cancelling, before cancelled
+  double rate_failed = 0;            // the batch fails in validation
+  double rate_expired = 0;           // the batch expires part way through in_progress
+  double rate_error_line = 0;        // a line is answered 500 (in the error file)
+  double rate_slow_finalizing = 0;   // finalizing takes slow_finalizing_ms longer
+  std::int64_t slow_finalizing_ms = 2000;
+  std::int64_t token_limit = 0;          // enqueued prompt tokens per model; 0: no limit
+  std::int64_t max_requests = 50000;     // lines per input file
+  std::int64_t max_bytes = 200LL << 20;  // bytes per input file
+};
 
 struct EndpointOptions {
   std::uint64_t seed = 1;
@@ -31,6 +49,7 @@ struct EndpointOptions {
   // Probability that an answer free of other faults is written in another language than the
   // prompt asks for (see draws_wrong_language).
   double wrong_language_rate = 0;
+  BatchOptions batch;
 };
 
 }  // namespace hydrate::mock
