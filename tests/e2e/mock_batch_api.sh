@@ -342,7 +342,17 @@ api POST "/v1/batches/$BATCH_ID/cancel" -d ""
 assert_api_error 409 null batch_not_cancellable "cancelling a cancelled batch"
 assert_eq 1 "$(stats | jq .batches.byStatus.cancelled)" "/stats cancelled batches"
 stop_mock
-note "faults: failed, expired, error lines, token limit, cancel"
+# A slow batch stays finalizing --batch-slow-finalizing-ms longer.
+start_mock --seed "$SEED" "${FAST[@]}" --batch-rate-slow-finalizing 1 --batch-slow-finalizing-ms 800
+upload "$E2E_DIR/input.jsonl"
+create_batch "$FILE_ID"
+poll_batch "$BATCH_ID" '.status == "finalizing"'
+finalizing_seen=$(date +%s%N)
+poll_batch "$BATCH_ID"
+assert_eq "finalizing completed" "$SEEN" "statuses of a slow batch from finalizing on"
+assert_ge 500 $((($(date +%s%N) - finalizing_seen) / 1000000)) "ms between finalizing seen and completed"
+stop_mock
+note "faults: failed, expired, error lines, token limit, cancel, slow finalizing"
 
 # --- lists, metadata, files -----------------------------------------------------------------
 
@@ -380,6 +390,13 @@ for query in limit=0 limit=101 limit=two; do
 done
 api GET /v1/batches?after=batch_0000
 assert_eq 404 "$API_STATUS" "GET /v1/batches with an unknown after"
+
+# output_expires_after sets the output files' expiry.
+api_ok Batch POST /v1/batches -H 'Content-Type: application/json' \
+  -d "$(batch_body "$SMALL_FILE" | jq -c '.output_expires_after = {anchor: "created_at", seconds: 3600}')"
+poll_batch "$(jq -r .id <<<"$API_BODY")"
+api_ok OpenAIFile GET "/v1/files/$(bj .output_file_id)"
+assert_eq 3600 "$(jq -r '.expires_at - .created_at' <<<"$API_BODY")" "expiry of an output file with output_expires_after"
 
 # A body the chat route refuses is answered as it would be online: its 400 in the error file.
 cp "$E2E_DIR/small.jsonl" "$E2E_DIR/with_bad.jsonl"
