@@ -5,7 +5,8 @@
 # with metadata through validating → in_progress → finalizing → completed, every custom_id
 # answered exactly once by a chat.completion with usage whose content is what the online route
 # answers the same body under the same seed. Then each batch fault (failed, expired part way,
-# 500 error lines, the enqueued-token limit seen only when polled), cancel mid-run, list paging
+# 500 error lines, slow finalizing, the enqueued-token limit seen only when polled), the online
+# faults (only those of the content reach a batch's lines), cancel mid-run, list paging
 # and the lookup of a batch by its metadata, file deletion, the API key, and the requests OpenAI
 # refuses (at create, and in validation with errors.data[]). Every File and Batch object answered
 # is checked against batch-api.yaml's schemas (tests/tools/batch_spec_check.py).
@@ -298,6 +299,28 @@ for part in out err; do
     fail "two runs with the same seed and input wrote different .$part files"
 done
 
+# The online faults of how an answer travels never reach a batch's lines; the faults of what
+# the model writes do.
+start_mock --seed "$SEED" "${FAST[@]}" --rate-429 1 --rate-500 1 --rate-503 1 --rate-timeout 1 \
+  --rate-malformed 1 --rate-hostile 1 --quota-after 0 --rpm 1
+upload "$E2E_DIR/input.jsonl"
+create_batch "$FILE_ID"
+poll_batch "$BATCH_ID"
+assert_eq "completed $N 0" "$(bj '"\(.status) \(.request_counts.completed) \(.request_counts.failed)"')" \
+  "a batch under every online transport fault"
+download "$(bj .output_file_id)" "$E2E_DIR/transport.out"
+assert_eq 0 "$(jq -c 'select(.response.status_code != 200)' "$E2E_DIR/transport.out" | wc -l)" \
+  "lines not answered 200 under the online transport faults"
+stop_mock
+start_mock --seed "$SEED" "${FAST[@]}" --rate-truncated 1
+upload "$E2E_DIR/input.jsonl"
+create_batch "$FILE_ID"
+poll_batch "$BATCH_ID"
+download "$(bj .output_file_id)" "$E2E_DIR/truncated.out"
+assert_eq "$N" "$(jq -c 'select(.response.body.choices[0].finish_reason == "length")' "$E2E_DIR/truncated.out" | wc -l)" \
+  "lines cut off (finish_reason length) under --rate-truncated 1"
+stop_mock
+
 # The enqueued-token limit: one half of the requests fits, both halves do not. The second batch
 # is accepted, and fails with token_limit_exceeded only when polled; once the first is done, the
 # same requests go through.
@@ -367,7 +390,7 @@ assert_path "finalizing completed" "statuses of a slow batch from finalizing on"
 # 20 + 40 + 20 ms without the fault: it cannot be done sooner than the 1500 ms it adds.
 assert_ge 1500 $((($(date +%s%N) - created) / 1000000)) "ms from create to completed of a slow batch"
 stop_mock
-note "faults: failed, expired, error lines, token limit, cancel, slow finalizing"
+note "faults: failed, expired, error lines, online faults, token limit, cancel, slow finalizing"
 
 # --- lists, metadata, files -----------------------------------------------------------------
 
