@@ -224,7 +224,7 @@ cmp -s "$E2E_DIR/online.tsv" "$E2E_DIR/batched.tsv" ||
 # Prompt tokens by custom_id, for the token-limit batches below.
 cut -f1,3 "$E2E_DIR/online.tsv" | sed 's/\t.*"prompt_tokens":\([0-9]*\).*/\t\1/' >"$E2E_DIR/prompt_tokens.tsv"
 
-api POST "/v1/batches/$MAIN_BATCH/cancel" -d ""
+api POST "/v1/batches/$MAIN_BATCH/cancel"
 assert_api_error 409 null batch_not_cancellable "cancelling a completed batch"
 stop_mock
 note "a batch of $N requests: answered once each, as online"
@@ -361,7 +361,8 @@ start_mock --seed "$SEED" --batch-validating-ms 20 --batch-ms 5000 --batch-cance
 upload "$E2E_DIR/input.jsonl"
 create_batch "$FILE_ID"
 poll_batch "$BATCH_ID" '.request_counts.completed >= 10'
-api_ok Batch POST "/v1/batches/$BATCH_ID/cancel" -d ""
+# A bare POST, as OpenAI documents it (curl -X POST, no body, no Content-Length).
+api_ok Batch POST "/v1/batches/$BATCH_ID/cancel"
 BATCH=$API_BODY
 assert_eq "cancelling true null" "$(bj '"\(.status) \((.cancelling_at | type) == "number" and .cancelling_at >= .in_progress_at) \(.cancelled_at)"')" \
   "status, cancelling_at, cancelled_at answered by cancel"
@@ -375,7 +376,7 @@ assert_le $((N - 1)) "$CANCELLED_AT_COUNT" "lines answered before cancel"
 download "$(bj .output_file_id)" "$E2E_DIR/cancelled.out"
 assert_eq "$CANCELLED_AT_COUNT" "$(jq -r .custom_id "$E2E_DIR/cancelled.out" | sort -u | grep -cFxf "$E2E_DIR/input.ids")" \
   "distinct requests of the input in the cancelled batch's output file"
-api POST "/v1/batches/$BATCH_ID/cancel" -d ""
+api POST "/v1/batches/$BATCH_ID/cancel"
 assert_api_error 409 null batch_not_cancellable "cancelling a cancelled batch"
 assert_eq 1 "$(stats | jq .batches.byStatus.cancelled)" "/stats cancelled batches"
 stop_mock
@@ -538,7 +539,7 @@ stop_mock
 # The API key guards these routes as every /v1 route; other flavors have no Batch API.
 start_mock --seed "$SEED" "${FAST[@]}" --api-key sk-batch-test-key
 for route in "GET /v1/batches" "GET /v1/files" "POST /v1/batches" "POST /v1/files"; do
-  api ${route% *} "${route#* }" -d '{}'
+  api ${route% *} "${route#* }"
   assert_eq 401 "$API_STATUS" "$route without the key"
 done
 AUTH=(-H "Authorization: Bearer sk-batch-test-key")
