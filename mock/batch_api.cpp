@@ -377,9 +377,13 @@ void BatchApi::finish(Batch& batch, BatchStatus status, SteadyClock::time_point 
     }
   }
   batch.status = status;
-  (status == BatchStatus::completed ? batch.completed_at
-   : status == BatchStatus::expired ? batch.expired_at
-                                    : batch.cancelled_at) = at;
+  if (status == BatchStatus::completed) {
+    batch.completed_at = at;
+  } else if (status == BatchStatus::expired) {
+    batch.expired_at = at;
+  } else {
+    batch.cancelled_at = at;
+  }
   const std::int64_t created = unix_clock_.at(at);
   const std::int64_t expires = created + batch.output_expires_after.value_or(kBatchFileLifetime);
   if (!batch.output.empty()) {
