@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "mock/azure.hpp"
+#include "mock/chat_answer.hpp"
 #include "mock/connection.hpp"
 #include "mock/hash.hpp"
 #include "mock/limit_replies.hpp"
@@ -47,7 +48,15 @@ bool Stopper::sleep_for(std::chrono::milliseconds duration) {
 }
 
 Endpoint::Endpoint(EndpointOptions options, Stopper& stopper)
-    : options_(std::move(options)), traits_(traits_of(options_.flavor)), stopper_(stopper) {
+    : options_(std::move(options)),
+      traits_(traits_of(options_.flavor)),
+      stopper_(stopper),
+      batches_(
+          options_.batch, options_.seed,
+          [this](const std::string& body, std::uint64_t hash, std::int64_t created) {
+            return answer_batch_line(body, hash, created);
+          },
+          stats_) {
   if (auto limits = effective_limits(options_.flavor, options_.rpm, options_.tpm)) {
     limiter_.emplace(*limits, started_);
   }
@@ -83,6 +92,7 @@ void Endpoint::install(httplib::Server& server) {
                 [this](const httplib::Request& request, httplib::Response& response) {
                   chat_completions(request, response, "");
                 });
+    if (options_.flavor == Flavor::openai) install_batch_routes(server);
     server.Get("/v1/models", [this](const httplib::Request& request, httplib::Response& response) {
       pause_for_latency();
       if (auto refusal = refuse_unauthorized(request)) {
@@ -100,6 +110,7 @@ void Endpoint::install(httplib::Server& server) {
     response.set_content(R"({"status":"ok"})", "application/json");
   });
   server.Get("/stats", [this](const httplib::Request&, httplib::Response& response) {
+    batches_.catch_up();
     response.set_content(stats_.to_json(), "application/json");
   });
   // Unknown paths (and any error httplib raises itself) get the flavor's error shape.
@@ -286,8 +297,13 @@ void Endpoint::chat_completions(const httplib::Request& request, httplib::Respon
       send_reply(response, gateway_timeout_reply());
       return finish(504, fault);
     default: {
-      const int status = answer(chat, fault, hash, response);
-      return finish(status, fault);
+      const WrittenAnswer written =
+          write_answer(options_, chat, fault, hash, static_cast<std::int64_t>(std::time(nullptr)));
+      if (written.wrong_language) stats_.record_wrong_language(*written.wrong_language);
+      if (written.hostile) stats_.record_hostile(*written.hostile);
+      if (written.billed) stats_.bill(*written.billed);
+      send_reply(response, written.reply);
+      return finish(written.reply.status, written.fault);
     }
   }
 }

@@ -16,6 +16,7 @@
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include "mock/batch_flags.hpp"
 #include "mock/endpoint.hpp"
 #include "mock/provider_flags.hpp"
 
@@ -88,6 +89,7 @@ void define_flags(CLI::App& app, Flags& flags) {
                "encode answers as Accept-Encoding asks (brotli, else gzip), as OpenAI's servers "
                "do; off by default, since brotli costs far more CPU than writing an answer");
   hydrate::mock::define_provider_flags(app, flags.provider, flags.endpoint);
+  hydrate::mock::define_batch_flags(app, flags.endpoint.batch);
 }
 
 std::string url_host(const std::string& host) {
@@ -149,16 +151,25 @@ int main(int argc, char** argv) {
     setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     listening_socket = socket;
   });
-  if (!flags.compress) {
-    // httplib encodes every JSON or text answer as the request's Accept-Encoding allows, at
-    // brotli's highest quality: 95 % of the endpoint's CPU. Forgetting the header before routing
-    // sends every answer as it is. The Request is httplib's own non-const object, handed out as
-    // const, and nothing reads the header later but the encoder.
-    server.set_pre_routing_handler([](const httplib::Request& request, httplib::Response&) {
-      const_cast<httplib::Request&>(request).headers.erase("Accept-Encoding");
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
-  }
+  // Runs before httplib reads a body. The Request is httplib's own non-const object, handed out
+  // as const.
+  const bool compress = flags.compress;
+  server.set_pre_routing_handler([compress](const httplib::Request& request, httplib::Response&) {
+    auto& headers = const_cast<httplib::Request&>(request).headers;
+    if (!compress) {
+      // httplib encodes every JSON or text answer as the request's Accept-Encoding allows, at
+      // brotli's highest quality: 95 % of the endpoint's CPU. Forgetting the header sends every
+      // answer as it is; nothing reads it later but the encoder.
+      headers.erase("Accept-Encoding");
+    }
+    // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112, 6.3),
+    // as `curl -X POST …/cancel` sends it to OpenAI; httplib would answer such a POST 400.
+    if (headers.find("Content-Length") == headers.end() &&
+        headers.find("Transfer-Encoding") == headers.end()) {
+      headers.emplace("Content-Length", "0");
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   endpoint.install(server);
 
   const int port = flags.port == 0

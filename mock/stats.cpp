@@ -47,6 +47,52 @@ void Stats::record_loading() {
   ++loading_;
 }
 
+void Stats::record_batch_created() {
+  const std::lock_guard lock(mutex_);
+  ++batches_created_;
+}
+
+void Stats::record_batch_end(const std::string& status) {
+  const std::lock_guard lock(mutex_);
+  ++batches_by_status_[status];
+}
+
+void Stats::record_batch_line(BatchLineKind kind, const std::optional<Usage>& billed) {
+  const std::lock_guard lock(mutex_);
+  ++batch_lines_[static_cast<std::size_t>(kind)];
+  if (billed) {
+    batch_billed_.prompt_tokens += billed->prompt_tokens;
+    batch_billed_.completion_tokens += billed->completion_tokens;
+    batch_billed_.reasoning_tokens += billed->reasoning_tokens;
+    ++batch_billed_calls_;
+  }
+}
+
+nlohmann::ordered_json Stats::batches_json() const {
+  nlohmann::ordered_json by_status = nlohmann::ordered_json::object();
+  for (const char* status : {"completed", "failed", "expired", "cancelled"}) {
+    const auto found = batches_by_status_.find(status);
+    by_status[status] = found == batches_by_status_.end() ? 0 : found->second;
+  }
+  const auto lines = [this](BatchLineKind kind) {
+    return batch_lines_[static_cast<std::size_t>(kind)];
+  };
+  return {{"created", batches_created_},
+          {"byStatus", by_status},
+          {"lines",
+           {{"answered", lines(BatchLineKind::answered)},
+            {"errors", lines(BatchLineKind::refused) + lines(BatchLineKind::server_error) +
+                           lines(BatchLineKind::expired)},
+            {"refused", lines(BatchLineKind::refused)},
+            {"serverErrors", lines(BatchLineKind::server_error)},
+            {"expired", lines(BatchLineKind::expired)}}},
+          {"billed",
+           {{"promptTokens", batch_billed_.prompt_tokens},
+            {"completionTokens", batch_billed_.completion_tokens},
+            {"reasoningTokens", batch_billed_.reasoning_tokens},
+            {"calls", batch_billed_calls_}}}};
+}
+
 std::string Stats::to_json() const {
   const std::lock_guard lock(mutex_);
   nlohmann::ordered_json by_status = nlohmann::ordered_json::object();
@@ -85,7 +131,8 @@ std::string Stats::to_json() const {
         {"completionTokens", completion_tokens_},
         {"reasoningTokens", reasoning_tokens_},
         {"cachedTokens", 0},
-        {"calls", billed_calls_}}}};
+        {"calls", billed_calls_}}},
+      {"batches", batches_json()}};
   return stats.dump();
 }
 

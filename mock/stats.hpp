@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "mock/faults.hpp"
 #include "mock/hostile.hpp"
 #include "mock/lexicon.hpp"
@@ -17,6 +19,10 @@
 #include "mock/wire.hpp"
 
 namespace hydrate::mock {
+
+// Where one line of a batch went: the output file (answered), or the error file as a 4xx answer
+// to its body (refused), an injected 500 (server_error) or unanswered when the batch expired.
+enum class BatchLineKind { answered, refused, server_error, expired };
 
 class Stats {
  public:
@@ -35,14 +41,26 @@ class Stats {
   void record_limited(LimitKind kind);
   // One request answered 503 because the model was still loading (--loading-ms).
   void record_loading();
+  // One batch created (POST /v1/batches answered 200).
+  void record_batch_created();
+  // One batch reached its final `status`: "completed", "failed", "expired" or "cancelled".
+  void record_batch_end(const std::string& status);
+  // One line of a batch written to its output or error file; `billed` for an answered line.
+  void record_batch_line(BatchLineKind kind, const std::optional<Usage>& billed);
   // {"requests":{"total","byStatus","byFault","byHostile","byWrongLanguage","loading"},
   //  "limiter":{"admitted":{"requests","tokens"},"refused":{"total","requests","tokens"}},
   //  "billed":{"promptTokens","completionTokens","reasoningTokens","cachedTokens","calls"}}
+  //  "batches":{"created","byStatus":{"completed","failed","expired","cancelled"},
+  //   "lines":{"answered","errors","refused","serverErrors","expired"},
+  //   "billed":{"promptTokens","completionTokens","reasoningTokens","calls"}}}
   //  byWrongLanguage counts the wrong-language answers by the language they were written in
-  //  ("en", "hi", "fr", "es").
+  //  ("en", "hi", "fr", "es"). "billed" counts the online answers only, batches.billed the
+  //  answered lines of batches.
   std::string to_json() const;
 
  private:
+  nlohmann::ordered_json batches_json() const;  // the "batches" member; mutex_ held
+
   mutable std::mutex mutex_;
   std::int64_t total_ = 0;
   std::map<int, std::int64_t> by_status_;
@@ -58,6 +76,11 @@ class Stats {
   std::int64_t completion_tokens_ = 0;
   std::int64_t reasoning_tokens_ = 0;
   std::int64_t billed_calls_ = 0;
+  std::int64_t batches_created_ = 0;
+  std::map<std::string, std::int64_t> batches_by_status_;
+  std::array<std::int64_t, 4> batch_lines_{};  // by BatchLineKind
+  Usage batch_billed_;
+  std::int64_t batch_billed_calls_ = 0;
 };
 
 // The models requests have named, plus the endpoint's default. Thread-safe.

@@ -106,9 +106,13 @@ std::string completion_body(const Completion& completion) {
   return written ? out : dumped_completion_body(completion);
 }
 
+std::string derived_alnum(std::uint64_t hash, std::size_t length) {
+  return derived_chars(hash, length,
+                       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+}
+
 std::string completion_id(std::uint64_t hash) {
-  return "chatcmpl-" +
-         derived_chars(hash, 29, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+  return "chatcmpl-" + derived_alnum(hash, 29);
 }
 
 std::string request_id(std::uint64_t hash) {

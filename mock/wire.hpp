@@ -46,6 +46,9 @@ struct Completion {
 // The chat.completion object, shaped like OpenAI's (usage with its details, refusal null …).
 std::string completion_body(const Completion& completion);
 
+// `length` letters and digits (A-Z, a-z, 0-9) derived from the hash.
+std::string derived_alnum(std::uint64_t hash, std::size_t length);
+
 // "chatcmpl-" and 29 letters and digits derived from the hash.
 std::string completion_id(std::uint64_t hash);
 // "req_" and 32 hex digits derived from the hash, for the x-request-id header.

@@ -3,13 +3,8 @@
 
 usage: request_spec_check.py SPEC.yaml < bodies.tsv
 
-SPEC.yaml is an OpenAPI 3 document (../shared/openai/chat-completions.yaml). Its
-components/schemas are converted to one JSON Schema (Draft 2020-12): each $ref to
-#/components/schemas/NAME becomes #/$defs/NAME; OpenAPI 3.0's `nullable: true` adds "null" to the
-type (or wraps the schema in anyOf with null) and its boolean exclusiveMinimum/Maximum become the
-numeric form; a 3.0 $ref's siblings are dropped, as 3.0 ignores them; OpenAPI-only keywords
-(discriminator, example, xml, externalDocs) and x-* extensions are dropped. Property names,
-enum, const and default values are left alone.
+SPEC.yaml is an OpenAPI 3 document (../shared/openai/chat-completions.yaml), converted to JSON
+Schema (Draft 2020-12) by openapi_schema.py beside this file.
 
 Each stdin line is "LABEL<TAB>BODY" (hydrate_request_bodies writes them). A body must be strict
 JSON in UTF-8 (no invalid bytes, lone surrogates, duplicate keys or NaN) and valid against
@@ -29,78 +24,18 @@ errors and exits 1 otherwise; exits 2 on a usage error or an unreadable spec.
 import copy
 import functools
 import json
+import os
 import re
 import sys
 
 import jsonschema
 import yaml
 
-DROPPED = {"discriminator", "example", "xml", "externalDocs"}
-SCHEMA_MAPS = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"}
-SCHEMA_LISTS = {"allOf", "anyOf", "oneOf", "prefixItems"}
-SCHEMA_VALUES = {"items", "additionalProperties", "not", "if", "then", "else", "contains",
-                 "propertyNames", "unevaluatedProperties", "unevaluatedItems",
-                 "additionalItems"}
-REF_PREFIX = "#/components/schemas/"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from openapi_schema import schema_validator  # noqa: E402  (beside this file)
+
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 SHOWN_FAILURES = 5
-
-
-def convert(node, openapi_30):
-    """One OpenAPI schema object as a Draft 2020-12 schema."""
-    if isinstance(node, bool):
-        return node
-    if not isinstance(node, dict):
-        raise ValueError(f"not a schema object: {node!r:.80}")
-    if openapi_30 and "$ref" in node:
-        node = {"$ref": node["$ref"]}
-    out = {}
-    for key, value in node.items():
-        if key.startswith("x-") or key in DROPPED or key == "nullable":
-            continue
-        if key == "$ref":
-            if not value.startswith(REF_PREFIX):
-                raise ValueError(f"$ref outside components/schemas: {value}")
-            out[key] = "#/$defs/" + value[len(REF_PREFIX):]
-        elif key in SCHEMA_MAPS:
-            out[key] = {name: convert(schema, openapi_30) for name, schema in value.items()}
-        elif key in SCHEMA_LISTS:
-            out[key] = [convert(schema, openapi_30) for schema in value]
-        elif key in SCHEMA_VALUES:
-            out[key] = convert(value, openapi_30)
-        elif key in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, bool):
-            bound = "minimum" if key == "exclusiveMinimum" else "maximum"
-            if value and bound in node:
-                out[key] = node[bound]
-        else:
-            out[key] = value
-    for key in ("exclusiveMinimum", "exclusiveMaximum"):
-        bound = "minimum" if key == "exclusiveMinimum" else "maximum"
-        if node.get(key) is True:
-            out.pop(bound, None)
-    if node.get("nullable") is True:
-        if "type" in out:
-            types = out["type"] if isinstance(out["type"], list) else [out["type"]]
-            out["type"] = types + ["null"] if "null" not in types else types
-            if "enum" in out and None not in out["enum"]:
-                out["enum"] = out["enum"] + [None]
-        else:
-            out = {"anyOf": [out, {"type": "null"}]}
-    return out
-
-
-def request_validator(spec_path):
-    with open(spec_path, encoding="utf-8") as file:
-        spec = yaml.safe_load(file)
-    openapi_30 = str(spec.get("openapi", "")).startswith("3.0")
-    schemas = spec["components"]["schemas"]
-    root = {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$ref": "#/$defs/CreateChatCompletionRequest",
-        "$defs": {name: convert(schema, openapi_30) for name, schema in schemas.items()},
-    }
-    jsonschema.Draft202012Validator.check_schema(root)
-    return jsonschema.Draft202012Validator(root)
 
 
 def reject_duplicates(pairs):
@@ -246,7 +181,7 @@ def main():
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     try:
-        validator = request_validator(sys.argv[1])
+        validator = schema_validator(sys.argv[1], "CreateChatCompletionRequest")
     except (OSError, KeyError, ValueError, yaml.YAMLError, jsonschema.SchemaError) as error:
         print(f"request_spec_check: cannot read {sys.argv[1]}: {error}", file=sys.stderr)
         return 2
