@@ -55,6 +55,7 @@ class RetryingStore final : public store::Store {
                                           Millis now, Millis retry_at) override;
   Result<Job> find_job(const std::string& id) override;
   Result<store::QueueOutlook> queue_outlook(Millis now) override;
+  bool wait_for_work(Millis timeout_ms) override { return inner_.wait_for_work(timeout_ms); }
 
   // The first outage_error any call returned, if one did: the worker must then exit non-zero
   // even when it stopped for another reason, since a result may have been dropped.

@@ -146,8 +146,12 @@ Result<WorkerReport> Worker::run() {
     }
     send_ready(now());
     if (steps_.empty()) {
+      // Idle: woken at once by new work on PostgreSQL, else at the next poll.
       Millis wait = std::clamp<Millis>(next_claim_at_ - now(), 0, 200);
-      std::this_thread::sleep_for(std::chrono::milliseconds(wait));
+      if (wait > 0 && ctx_.store.wait_for_work(wait)) {
+        idle_wait = ctx_.options.idle_poll_ms;
+        next_claim_at_ = now();
+      }
       continue;
     }
     Millis wait = std::clamp<Millis>(std::min(next_claim_at_, next_extend_at_) - now(), 1, 100);

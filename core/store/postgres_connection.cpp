@@ -155,18 +155,40 @@ class PostgresConnection final : public Connection {
   void reconnect_if_broken() override {
     if (!broken_ && conn_ && conn_->is_open()) return;
     tx_.reset();
+    receiver_.reset();
     conn_.reset();
     statements_.clear();
     connect();
     broken_ = false;
   }
 
- private:
   static std::string first_line(const char* text) {
     std::string s = text;
     auto newline = s.find('\n');
     return newline == std::string::npos ? s : s.substr(0, newline);
   }
+
+  bool await_notification(const std::string& channel, int timeout_ms) override {
+    if (tx_) tx_.reset();  // LISTEN and the wait happen outside any transaction
+    if (!receiver_ || receiver_->channel() != channel) {
+      receiver_.reset();
+      receiver_ = std::make_unique<Receiver>(*conn_, channel);  // issues LISTEN
+    }
+    receiver_->notified = false;
+    if (conn_->get_notifs() == 0) {
+      conn_->await_notification(timeout_ms / 1000, (timeout_ms % 1000) * 1000L);
+    }
+    return receiver_->notified;
+  }
+
+ private:
+  // Marks that a notification came; the payload is not used.
+  struct Receiver final : pqxx::notification_receiver {
+    Receiver(pqxx::connection_base& c, const std::string& channel)
+        : pqxx::notification_receiver(c, channel) {}
+    void operator()(const std::string&, int) override { notified = true; }
+    bool notified = false;
+  };
 
   void connect() {
     try {
@@ -200,6 +222,7 @@ class PostgresConnection final : public Connection {
   std::string url_;
   std::unique_ptr<pqxx::connection> conn_;
   std::unique_ptr<pqxx::work> tx_;
+  std::unique_ptr<Receiver> receiver_;             // set once the connection listens
   std::map<std::string, std::string> statements_;  // SQL text -> prepared statement name
   mutable bool broken_ = false;
 };

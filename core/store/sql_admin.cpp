@@ -78,6 +78,7 @@ Result<int> SqlStore::requeue(const std::string& job_id, Millis now) {
       run("UPDATE roots SET status = 'running', reason = NULL, finished_at = NULL "
           "WHERE status = 'failed' AND EXISTS (SELECT 1 FROM jobs "
           "WHERE jobs.root_id = roots.job_id AND jobs.status = 'pending')");
+      if (moved > 0) announce_work();
       return static_cast<int>(moved);
     }
     auto found = locate(*db_, job_id);
@@ -93,6 +94,7 @@ Result<int> SqlStore::requeue(const std::string& job_id, Millis now) {
       run("UPDATE roots SET status = 'running', reason = NULL, finished_at = NULL "
           "WHERE job_id = ?1 AND status IN ('failed', 'cancelled', 'succeeded')",
           params(root_id));
+      announce_work();
     }
     return static_cast<int>(moved);
   });
@@ -175,6 +177,7 @@ Result<int> SqlStore::rescue_expired_leases(Millis now) {
       add_metric(*db_, metrics::kJobsFailed, fmt::format("kind=\"{}\"", row.text(2)), 1);
     }
     for (const auto& root : failed_roots) close_root(*db_, root, now);
+    if (rows.rows.size() > failed_roots.size()) announce_work();  // some went back to pending
     return static_cast<int>(rows.rows.size());
   });
 }
@@ -225,7 +228,11 @@ Result<std::vector<OrphanedContent>> SqlStore::find_orphaned_content(int limit) 
 }
 
 Result<int> SqlStore::insert_jobs(const std::vector<NewJob>& jobs, Millis now) {
-  return write("inserting jobs", [&]() -> Result<int> { return insert_job_rows(*db_, jobs, now); });
+  return write("inserting jobs", [&]() -> Result<int> {
+    int inserted = insert_job_rows(*db_, jobs, now);
+    if (inserted > 0) announce_work();
+    return inserted;
+  });
 }
 
 Result<std::vector<std::string>> SqlStore::open_root_ids(int limit) {

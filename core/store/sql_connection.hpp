@@ -63,6 +63,10 @@ class Connection {
   virtual bool should_retry(const std::exception& e) const = 0;
   // Re-establishes a lost connection; no-op when healthy. Throws when it cannot.
   virtual void reconnect_if_broken() = 0;
+  // Waits up to timeout for a notification on channel, outside any transaction; true when one
+  // came. The first call starts listening (PostgreSQL LISTEN). A backend without notifications
+  // (SQLite) sleeps the whole timeout and returns false: its waiters poll.
+  virtual bool await_notification(const std::string& channel, int timeout_ms) = 0;
 };
 
 // What a driver's connect throws when the database cannot be opened: kind says whether waiting

@@ -1,6 +1,8 @@
 // The SQL store: opening, schema migrations, submit, claims and step results.
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -126,6 +128,7 @@ Result<SubmitOutcome> SqlStore::submit_root(const NewRoot& root) {
                  root.slot.subject, encode_root_options(root.options), root.dedupe_key,
                  root.trace_id, root.estimates_json, root.estimated_cost_usd, root.budget_usd,
                  root.now, leaves));
+      announce_work();
       auto created = read_root(root.job.id);
       if (!created) return make_error(ErrorKind::permanent, "root " + root.job.id + " vanished");
       return SubmitOutcome{*created, false};
@@ -314,7 +317,8 @@ Status SqlStore::complete_step(const LeaseRef& lease, const StepOutput& output, 
     }
     Job job = read_job(rows.front());
     insert_content(*db_, job, output);
-    insert_job_rows(*db_, output.children, now);
+    // Children (of subject and chapter steps only, a few per tree) wake idle workers.
+    if (insert_job_rows(*db_, output.children, now) > 0) announce_work();
     add_metric(*db_, metrics::kJobsCompleted, fmt::format("kind=\"{}\"", to_string(job.kind)), 1);
     double seconds = static_cast<double>(now - job.started_at) / 1000.0;
     for (const auto& sample : metrics::duration_observation(to_string(job.kind), seconds)) {
@@ -439,3 +443,27 @@ Status SqlStore::log_call(const CallRecord& call) {
 
 }  // namespace sql
 }  // namespace hydrate::store
+
+namespace hydrate::store::sql {
+
+namespace {
+constexpr const char* kWorkChannel = "hydrate_work";
+}
+
+void SqlStore::announce_work() {
+  if (db_->backend() == Backend::postgres) run("SELECT pg_notify(?1, '')", params(kWorkChannel));
+}
+
+bool SqlStore::wait_for_work(Millis timeout_ms) {
+  try {
+    db_->reconnect_if_broken();
+    return db_->await_notification(kWorkChannel, static_cast<int>(timeout_ms));
+  } catch (const std::exception& e) {
+    // A lost connection: the next claim reconnects (or reports the outage); meanwhile poll.
+    db_->classify(e, "waiting for work");
+    std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));
+    return false;
+  }
+}
+
+}  // namespace hydrate::store::sql

@@ -113,6 +113,7 @@ class SqlStore final : public Store {
   Result<JobView> view_job(const std::string& id, int error_limit) override;
   Result<std::vector<ChapterContent>> load_content(const std::string& root_id) override;
   Result<QueueOutlook> queue_outlook(Millis now) override;
+  bool wait_for_work(Millis timeout_ms) override;
   Result<History> history(const std::string& model, const Slot& slot, int max_roots) override;
 
   Result<int> cancel(const std::string& job_id, const std::string& reason, Millis now) override;
@@ -154,6 +155,8 @@ class SqlStore final : public Store {
                         const char* also_count = nullptr);
   std::optional<RootRecord> read_root(const std::string& id);
   std::optional<Job> read_job_row(const std::string& id);
+  // Announces new work to idle workers, inside the caller's write (PostgreSQL; none on SQLite).
+  void announce_work();
   // The bodies of tree_counts and recent_errors, inside the caller's transaction.
   TreeCounts read_counts(const std::string& root_id);
   std::vector<Job> read_errors(const std::string& root_id, int limit);

@@ -2,9 +2,11 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "core/store/sql_connection.hpp"
 
@@ -109,6 +111,10 @@ class SqliteConnection final : public Connection {
 
   bool should_retry(const std::exception&) const override { return false; }
   void reconnect_if_broken() override {}
+  bool await_notification(const std::string&, int timeout_ms) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));
+    return false;
+  }
 
  private:
   SQLite::Statement& prepared(std::string_view sql) {

@@ -286,6 +286,11 @@ class Store {
   virtual Result<JobView> view_job(const std::string& id, int error_limit) = 0;
   virtual Result<std::vector<ChapterContent>> load_content(const std::string& root_id) = 0;
   virtual Result<QueueOutlook> queue_outlook(Millis now) = 0;
+  // An idle worker's wait: returns true as soon as new work was announced (a submit, a requeue,
+  // children repaired, leases rescued: PostgreSQL NOTIFY on channel hydrate_work, delivered when
+  // the writing transaction commits), false after timeout_ms without one. SQLite announces
+  // nothing: the wait is a sleep, and its workers find work by polling.
+  virtual bool wait_for_work(Millis timeout_ms) = 0;
   // What the most recent max_roots succeeded trees whose options name model say about tokens
   // per step and, for those of slot's board and grade, about the counts the model writes.
   virtual Result<History> history(const std::string& model, const Slot& slot, int max_roots) = 0;
