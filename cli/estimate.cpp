@@ -17,10 +17,22 @@ void print_estimate(const Estimate& e, const std::string& model) {
   print_line(fmt::format("steps               {}", e.steps));
   print_line(fmt::format("tokens              {:.0f} prompt, {:.0f} completion", e.prompt_tokens,
                          e.completion_tokens));
-  print_line(fmt::format("cost                ${:.4f} ({})", e.cost_usd, model));
+  if (e.mode == CallMode::batch) {
+    print_line(
+        fmt::format("cost                ${:.4f} ({}, batch; ${:.4f} online, saving ${:.4f})",
+                    e.cost_usd, model, e.online_cost_usd, e.online_cost_usd - e.cost_usd));
+  } else {
+    print_line(fmt::format("cost                ${:.4f} ({})", e.cost_usd, model));
+  }
   print_line(
       fmt::format("worst case          ${:.4f} (every step at its limits)", e.worst_case_usd));
-  print_line(fmt::format("duration            {:.1f} min", e.duration_mins));
+  if (e.mode == CallMode::batch) {
+    print_line(
+        fmt::format("duration            at most {:.0f} h (a 24-hour batch window per level)",
+                    e.duration_mins / 60));
+  } else {
+    print_line(fmt::format("duration            {:.1f} min", e.duration_mins));
+  }
   if (e.basis == "history") {
     print_line(fmt::format("basis               history: {} call(s) of {} finished tree(s)",
                            e.samples, e.history_roots));
@@ -67,6 +79,15 @@ void add_estimate(CLI::App& app, Globals& globals) {
       ->add_option("--max-cost", flags->request.max_cost_usd,
                    "exit 3 when the estimate exceeds USD")
       ->check(CLI::NonNegativeNumber);
+  command
+      ->add_option_function<std::string>(
+          "--mode",
+          [flags](const std::string& text) {
+            flags->request.mode = parse_call_mode(text).value_or(CallMode::online);
+          },
+          "online (default) or batch: price the calls at the Batch API's price, and bound the "
+          "duration by its 24-hour window per level")
+      ->check(CLI::IsMember({"online", "batch"}));
   command->add_flag("--history,!--no-history", flags->history,
                     "calibrate on the database's finished trees when it has some (default on)");
   command->callback([&globals, flags] { run_estimate(globals, flags->request, flags->history); });

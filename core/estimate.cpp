@@ -73,10 +73,14 @@ Estimate estimate_subject(const EstimateInput& in) {
   }
 
   // Critical path: subject, then a chapter, then a leaf; the rest spread over the concurrency.
-  double critical = in.seconds_per_step * (e.chapters > 0 ? (e.topics > 0 ? 3 : 2) : 1);
+  const double levels = e.chapters > 0 ? (e.topics > 0 ? 3 : 2) : 1;
+  double critical = in.seconds_per_step * levels;
   double bulk = static_cast<double>(std::max<std::int64_t>(0, e.steps - 3)) * in.seconds_per_step /
                 std::max(1, in.concurrency);
   e.duration_mins = std::ceil((critical + bulk) / 60.0 * 10) / 10;
+  e.mode = in.mode;
+  e.online_cost_usd = e.cost_usd;
+  if (in.mode == CallMode::batch) e.duration_mins = levels * kBatchWindowMins;
   e.basis = in.tokens.basis;
   e.samples = in.tokens.samples;
   e.history_roots = in.history_roots;
@@ -118,7 +122,12 @@ std::string estimate_json(const Estimate& e, const std::string& model) {
       {"basis", e.basis},
       {"samples", e.samples},
       {"historyRoots", e.history_roots},
+      {"mode", to_string(e.mode)},
   };
+  if (e.mode == CallMode::batch) {
+    j["onlineCostUsd"] = std::round(e.online_cost_usd * 1e6) / 1e6;
+    j["savingsUsd"] = std::round((e.online_cost_usd - e.cost_usd) * 1e6) / 1e6;
+  }
   return j.dump();
 }
 

@@ -63,6 +63,9 @@ struct EstimateInput {
   int concurrency = 8;
   double seconds_per_step = 8.0;   // latency of one call: observed, or a guess without history
   std::int64_t history_roots = 0;  // finished trees the calibration used
+  // batch: price is the batch price, and the duration is a bound, one completion window per
+  // level of the tree (a level's batch must finish before its children exist).
+  CallMode mode = CallMode::online;
 };
 
 struct Estimate {
@@ -71,7 +74,9 @@ struct Estimate {
   double cost_usd = 0;
   std::array<double, 4> cost_by_kind{};  // the steps of each JobKind
   double worst_case_usd = 0;             // the most the tree can cost (see worst_case_cost_usd)
-  double duration_mins = 0;
+  double duration_mins = 0;              // batch mode: the bound (levels x the 24-hour window)
+  CallMode mode = CallMode::online;
+  double online_cost_usd = 0;  // the same tokens at the online price (batch mode: the saving)
   std::string basis;
   std::int64_t samples = 0;        // calls behind a history basis
   std::int64_t history_roots = 0;  // finished trees behind it

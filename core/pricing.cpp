@@ -23,13 +23,30 @@ std::optional<double> parse_price(const std::string& text) {
 PriceTable PriceTable::builtin() {
   PriceTable table;
   for (const auto& fields : parse_tsv(resources::find("data/prices.tsv").value_or(""))) {
-    if (fields.size() != 5) continue;
+    if (fields.size() != 5 && fields.size() != 8) continue;
     auto input = parse_price(fields[1]), cached = parse_price(fields[2]),
          output = parse_price(fields[3]);
     if (!input || !cached || !output) continue;
     table.prices_[fields[0]] = Price{*input, *cached, *output, fields[4]};
+    if (fields.size() == 8) {
+      auto b_input = parse_price(fields[5]), b_cached = parse_price(fields[6]),
+           b_output = parse_price(fields[7]);
+      if (b_input && b_cached && b_output) {
+        table.batch_prices_[fields[0]] = Price{*b_input, *b_cached, *b_output, fields[4]};
+      }
+    }
   }
   return table;
+}
+
+const char* to_string(CallMode mode) {
+  return mode == CallMode::batch ? "batch" : "online";
+}
+
+std::optional<CallMode> parse_call_mode(std::string_view text) {
+  if (text == "online") return CallMode::online;
+  if (text == "batch") return CallMode::batch;
+  return std::nullopt;
 }
 
 Status PriceTable::set_from_text(const std::string& model, std::string_view text) {
@@ -55,10 +72,11 @@ Status PriceTable::set_from_text(const std::string& model, std::string_view text
   price.output_per_million = *parts.back();
   price.taken = "config";
   prices_[model] = price;
+  batch_prices_.erase(model);  // half of the new price from now on
   return ok_status();
 }
 
-Result<Price> PriceTable::find(const std::string& model) const {
+Result<Price> PriceTable::find(const std::string& model, CallMode mode) const {
   auto it = prices_.find(model);
   if (it == prices_.end()) {
     return make_error(ErrorKind::invalid_input,
@@ -66,7 +84,13 @@ Result<Price> PriceTable::find(const std::string& model) const {
                                   "(USD per million tokens) to the config file",
                                   model, model));
   }
-  return it->second;
+  if (mode == CallMode::online) return it->second;
+  if (auto batch = batch_prices_.find(model); batch != batch_prices_.end()) return batch->second;
+  Price half = it->second;
+  half.input_per_million /= 2;
+  half.cached_input_per_million /= 2;
+  half.output_per_million /= 2;
+  return half;
 }
 
 double call_cost_usd(const Price& price, const TokenUsage& usage) {

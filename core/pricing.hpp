@@ -17,17 +17,29 @@ struct Price {
   std::string taken;  // the date the price was published, or "config"
 };
 
+// How a tree's calls are sent: one request each (online), or in files through the provider's
+// Batch API, answered within its 24-hour window at the batch price.
+enum class CallMode { online, batch };
+const char* to_string(CallMode mode);
+std::optional<CallMode> parse_call_mode(std::string_view text);  // "online" | "batch"
+
+// The Batch API's completion window: the longest one batch may take.
+inline constexpr double kBatchWindowMins = 24 * 60;
+
 class PriceTable {
  public:
   static PriceTable builtin();  // data/prices.tsv embedded at build time
   // Adds or replaces a model's price; "INPUT,CACHED,OUTPUT" or "INPUT,OUTPUT" (cached = input).
+  // Its batch price becomes half of it.
   Status set_from_text(const std::string& model, std::string_view text);
-  // The model's price; invalid_input naming the model when it has none.
-  Result<Price> find(const std::string& model) const;
+  // The model's price in that mode; invalid_input naming the model when it has none. The batch
+  // price is the table's batch columns, else half of each online price (OpenAI's rule).
+  Result<Price> find(const std::string& model, CallMode mode = CallMode::online) const;
   const std::map<std::string, Price>& all() const { return prices_; }
 
  private:
   std::map<std::string, Price> prices_;
+  std::map<std::string, Price> batch_prices_;  // the models data/prices.tsv gives them for
 };
 
 // (prompt - cached) x input + cached x cached_input + completion x output, per million tokens.

@@ -100,11 +100,12 @@ Result<Estimate> estimate_request(const SubmitRequest& request, const Catalog& c
                                   const PriceTable& prices, const PromptSet& prompts,
                                   const History* history) {
   HYDRATE_TRY(validate_request(request));
-  auto price = prices.find(request.options.model);
+  auto price = prices.find(request.options.model, request.mode);
   if (!price) return price.error();
   const RootOptions asked = resolve_counts(request.options, catalog.lookup(request.slot));
   EstimateInput input;
   input.price = *price;
+  input.mode = request.mode;
   input.concurrency = request.concurrency;
   if (history && history->roots > 0) {
     input.options = calibrated_counts(*history, asked);
@@ -119,6 +120,12 @@ Result<Estimate> estimate_request(const SubmitRequest& request, const Catalog& c
     input.tokens = default_token_profile(input.options);
   }
   Estimate estimate = estimate_subject(input);
+  if (request.mode == CallMode::batch) {  // what the same tokens cost online
+    EstimateInput online = input;
+    online.price = *prices.find(request.options.model);
+    online.mode = CallMode::online;
+    estimate.online_cost_usd = estimate_subject(online).cost_usd;
+  }
   StepInput root;
   root.slot = request.slot;
   root.options = asked;

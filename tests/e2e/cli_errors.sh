@@ -55,6 +55,22 @@ expect 3 "estimate over --max-cost" estimate "${SLOT[@]}" --max-cost 0.0001
 assert_contains "$ERR_LINE" "exceeds --max-cost" "error line of estimate over budget"
 [[ -n $RUN_OUT ]] || fail "estimate over budget printed no estimate on stdout"
 hy estimate "${SLOT[@]}" --max-cost 1000
+# Batch mode: the same tokens at the batch price (half, data/prices.tsv) pass a gate between the
+# two prices that the online estimate fails; a mode that does not exist is a usage error.
+hy --json estimate "${SLOT[@]}"
+online=$(jq -er .estimates.estimatedCostUsd <<<"$RUN_OUT")
+hy --json estimate "${SLOT[@]}" --mode batch
+batch=$(jq -er .estimates.estimatedCostUsd <<<"$RUN_OUT")
+assert_eq batch "$(jq -r .estimates.mode <<<"$RUN_OUT")" "mode of a batch estimate"
+assert_eq "$online" "$(jq -r .estimates.onlineCostUsd <<<"$RUN_OUT")" "its online cost"
+assert_eq 4320 "$(jq -r .estimates.estimatedDurationMins <<<"$RUN_OUT")" "its duration bound"
+awk -v o="$online" -v b="$batch" 'BEGIN { exit !(b > 0 && (b - o / 2) ^ 2 < 1e-12) }' ||
+  fail "batch estimate \$$batch is not half the online \$$online"
+gate=$(awk -v o="$online" 'BEGIN { printf "%.6f", o * 0.75 }')
+hy estimate "${SLOT[@]}" --mode batch --max-cost "$gate"
+expect 3 "online estimate over a gate batch mode passes" estimate "${SLOT[@]}" --max-cost "$gate"
+expect 2 "an unknown mode" estimate "${SLOT[@]}" --mode weekly
+assert_contains "$ERR_LINE" "--mode" "error line of an unknown mode"
 expect 3 "submit over --max-cost" submit "${SLOT[@]}" --max-cost 0.0001
 assert_contains "$ERR_LINE" "exceeds --max-cost" "error line of submit over budget"
 assert_eq "" "$RUN_OUT" "stdout of a refused submit"

@@ -308,3 +308,35 @@ TEST_CASE("estimate: a request estimated on history says so, and keeps the worst
   CHECK(j["historyRoots"] == 1);
   CHECK(j["samples"] == 11);
 }
+
+TEST_CASE("estimate: batch mode prices the same tokens at the batch price, its duration a bound") {
+  auto prompts = hydrate::PromptSet::load("");
+  REQUIRE(prompts.ok());
+  hydrate::SubmitRequest request;
+  request.slot = {"en", "CBSE", "1", "MATH"};
+  request.options.model = "gpt-4o-mini";
+  const auto table = hydrate::PriceTable::builtin();
+  auto online = hydrate::estimate_request(request, hydrate::Catalog::builtin(), table, *prompts);
+  request.mode = hydrate::CallMode::batch;
+  auto batch = hydrate::estimate_request(request, hydrate::Catalog::builtin(), table, *prompts);
+  REQUIRE(online.ok());
+  REQUIRE(batch.ok());
+  CHECK(batch->steps == online->steps);
+  CHECK(batch->prompt_tokens == doctest::Approx(online->prompt_tokens));
+  CHECK(batch->cost_usd == doctest::Approx(online->cost_usd / 2));  // data/prices.tsv: half
+  CHECK(batch->worst_case_usd == doctest::Approx(online->worst_case_usd / 2));
+  CHECK(batch->online_cost_usd == doctest::Approx(online->cost_usd));
+  CHECK(online->online_cost_usd == doctest::Approx(online->cost_usd));
+  // Subject, chapters, leaves: three levels, each at most one 24-hour window.
+  CHECK(batch->duration_mins == doctest::Approx(3 * 24 * 60));
+  CHECK(online->duration_mins < 60);
+
+  auto json = nlohmann::json::parse(hydrate::estimate_json(*batch, "gpt-4o-mini"));
+  CHECK(json["mode"] == "batch");
+  CHECK(json["onlineCostUsd"].get<double>() == doctest::Approx(online->cost_usd).epsilon(1e-5));
+  CHECK(json["savingsUsd"].get<double>() ==
+        doctest::Approx(online->cost_usd - batch->cost_usd).epsilon(1e-5));
+  auto plain = nlohmann::json::parse(hydrate::estimate_json(*online, "gpt-4o-mini"));
+  CHECK(plain["mode"] == "online");
+  CHECK_FALSE(plain.contains("savingsUsd"));
+}

@@ -117,3 +117,34 @@ TEST_CASE("pricing: a call's worst case is every byte a token at full price, and
   // Never below the cost of a call within those limits, cached or not.
   CHECK(worst_case_call_usd(price, 1000, 500) >= call_cost_usd(price, TokenUsage{1000, 500, 400}));
 }
+
+TEST_CASE("pricing: the batch price is the table's batch columns, else half of the online one") {
+  PriceTable table = PriceTable::builtin();
+  auto online = table.find("gpt-4o", CallMode::online);
+  auto batch = table.find("gpt-4o", CallMode::batch);
+  REQUIRE(online.ok());
+  REQUIRE(batch.ok());
+  CHECK(batch->input_per_million == doctest::Approx(1.25));  // data/prices.tsv's batch columns
+  CHECK(batch->cached_input_per_million == doctest::Approx(0.625));
+  CHECK(batch->output_per_million == doctest::Approx(5.0));
+  // Every built-in model has its batch price, each at most the online one.
+  for (const auto& [model, price] : table.all()) {
+    CAPTURE(model);
+    auto b = table.find(model, CallMode::batch);
+    REQUIRE(b.ok());
+    CHECK(b->input_per_million <= price.input_per_million);
+    CHECK(b->output_per_million <= price.output_per_million);
+    CHECK(b->output_per_million > 0);
+  }
+  // A price from the config file replaces the table's batch price too: half of it.
+  REQUIRE(table.set_from_text("gpt-4o", "4,2,16").ok());
+  auto configured = table.find("gpt-4o", CallMode::batch);
+  REQUIRE(configured.ok());
+  CHECK(configured->input_per_million == doctest::Approx(2));
+  CHECK(configured->cached_input_per_million == doctest::Approx(1));
+  CHECK(configured->output_per_million == doctest::Approx(8));
+  CHECK(table.find("no-such-model", CallMode::batch).error().kind == ErrorKind::invalid_input);
+  CHECK(parse_call_mode("batch") == CallMode::batch);
+  CHECK(parse_call_mode("online") == CallMode::online);
+  CHECK_FALSE(parse_call_mode("Batch").has_value());
+}
