@@ -42,10 +42,14 @@ CREATE TABLE tree_counts (
 );
 ALTER TABLE topics ADD COLUMN leaves_succeeded INTEGER NOT NULL DEFAULT 0;
 
--- Adds signed moves (a job entering, +1, or leaving, -1, a status) to the trees' counters: one
--- write per tree, in root order.
-CREATE FUNCTION tree_counts_add(root_ids TEXT[], kinds TEXT[], statuses TEXT[], signs INTEGER[])
-RETURNS void LANGUAGE sql AS $$
+-- The trigger functions: each writes the statement's moves with one statement of its own, which
+-- PL/pgSQL plans once per session (the same upsert, repeated: shared through an SQL function it
+-- was planned again at every call). Most UPDATEs of jobs change no status (a call's cost, a
+-- reservation, a lease renewed): the moved trigger returns after one probe of its rows.
+CREATE FUNCTION tree_counts_jobs_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- Signed moves (a job entering, +1, or leaving, -1, a status), one write per tree in root
+  -- order.
   INSERT INTO tree_counts AS t (root_id, pending, running, succeeded, failed, cancelled,
                                 subject_succeeded, chapters_succeeded, notes_succeeded,
                                 questions_succeeded)
@@ -56,7 +60,7 @@ RETURNS void LANGUAGE sql AS $$
          sum(d * (s = 'succeeded' AND k = 'chapter')::int),
          sum(d * (s = 'succeeded' AND k = 'note')::int),
          sum(d * (s = 'succeeded' AND k = 'questions')::int)
-  FROM unnest(root_ids, kinds, statuses, signs) AS m(root_id, k, s, d)
+  FROM (SELECT root_id, kind, status, 1 FROM new_jobs) AS m(root_id, k, s, d)
   GROUP BY root_id ORDER BY root_id
   ON CONFLICT (root_id) DO UPDATE SET
     pending = t.pending + excluded.pending, running = t.running + excluded.running,
@@ -65,32 +69,69 @@ RETURNS void LANGUAGE sql AS $$
     subject_succeeded = t.subject_succeeded + excluded.subject_succeeded,
     chapters_succeeded = t.chapters_succeeded + excluded.chapters_succeeded,
     notes_succeeded = t.notes_succeeded + excluded.notes_succeeded,
-    questions_succeeded = t.questions_succeeded + excluded.questions_succeeded
-$$;
-
-CREATE FUNCTION tree_counts_jobs_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM tree_counts_add(array_agg(root_id), array_agg(kind), array_agg(status),
-                          array_agg(1)) FROM new_jobs;
+    questions_succeeded = t.questions_succeeded + excluded.questions_succeeded;
   RETURN NULL;
 END $$;
 
 CREATE FUNCTION tree_counts_jobs_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM tree_counts_add(array_agg(root_id), array_agg(kind), array_agg(status),
-                          array_agg(-1)) FROM old_jobs;
+  -- Signed moves (a job entering, +1, or leaving, -1, a status), one write per tree in root
+  -- order.
+  INSERT INTO tree_counts AS t (root_id, pending, running, succeeded, failed, cancelled,
+                                subject_succeeded, chapters_succeeded, notes_succeeded,
+                                questions_succeeded)
+  SELECT root_id, sum(d * (s = 'pending')::int), sum(d * (s = 'running')::int),
+         sum(d * (s = 'succeeded')::int), sum(d * (s = 'failed')::int),
+         sum(d * (s = 'cancelled')::int),
+         sum(d * (s = 'succeeded' AND k = 'subject')::int),
+         sum(d * (s = 'succeeded' AND k = 'chapter')::int),
+         sum(d * (s = 'succeeded' AND k = 'note')::int),
+         sum(d * (s = 'succeeded' AND k = 'questions')::int)
+  FROM (SELECT root_id, kind, status, -1 FROM old_jobs) AS m(root_id, k, s, d)
+  GROUP BY root_id ORDER BY root_id
+  ON CONFLICT (root_id) DO UPDATE SET
+    pending = t.pending + excluded.pending, running = t.running + excluded.running,
+    succeeded = t.succeeded + excluded.succeeded, failed = t.failed + excluded.failed,
+    cancelled = t.cancelled + excluded.cancelled,
+    subject_succeeded = t.subject_succeeded + excluded.subject_succeeded,
+    chapters_succeeded = t.chapters_succeeded + excluded.chapters_succeeded,
+    notes_succeeded = t.notes_succeeded + excluded.notes_succeeded,
+    questions_succeeded = t.questions_succeeded + excluded.questions_succeeded;
   RETURN NULL;
 END $$;
 
 CREATE FUNCTION tree_counts_jobs_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM tree_counts_add(array_agg(m.root_id), array_agg(m.kind), array_agg(m.status),
-                          array_agg(m.sign))
-  FROM (SELECT n.root_id, n.kind, n.status, 1 AS sign
+  IF NOT EXISTS (SELECT 1 FROM new_jobs n JOIN old_jobs o ON o.id = n.id
+                 WHERE o.status <> n.status) THEN
+    RETURN NULL;
+  END IF;
+  -- Signed moves (a job entering, +1, or leaving, -1, a status), one write per tree in root
+  -- order.
+  INSERT INTO tree_counts AS t (root_id, pending, running, succeeded, failed, cancelled,
+                                subject_succeeded, chapters_succeeded, notes_succeeded,
+                                questions_succeeded)
+  SELECT root_id, sum(d * (s = 'pending')::int), sum(d * (s = 'running')::int),
+         sum(d * (s = 'succeeded')::int), sum(d * (s = 'failed')::int),
+         sum(d * (s = 'cancelled')::int),
+         sum(d * (s = 'succeeded' AND k = 'subject')::int),
+         sum(d * (s = 'succeeded' AND k = 'chapter')::int),
+         sum(d * (s = 'succeeded' AND k = 'note')::int),
+         sum(d * (s = 'succeeded' AND k = 'questions')::int)
+  FROM (SELECT n.root_id, n.kind, n.status, 1
         FROM new_jobs n JOIN old_jobs o ON o.id = n.id WHERE o.status <> n.status
         UNION ALL
         SELECT o.root_id, o.kind, o.status, -1
-        FROM new_jobs n JOIN old_jobs o ON o.id = n.id WHERE o.status <> n.status) AS m;
+        FROM new_jobs n JOIN old_jobs o ON o.id = n.id WHERE o.status <> n.status) AS m(root_id, k, s, d)
+  GROUP BY root_id ORDER BY root_id
+  ON CONFLICT (root_id) DO UPDATE SET
+    pending = t.pending + excluded.pending, running = t.running + excluded.running,
+    succeeded = t.succeeded + excluded.succeeded, failed = t.failed + excluded.failed,
+    cancelled = t.cancelled + excluded.cancelled,
+    subject_succeeded = t.subject_succeeded + excluded.subject_succeeded,
+    chapters_succeeded = t.chapters_succeeded + excluded.chapters_succeeded,
+    notes_succeeded = t.notes_succeeded + excluded.notes_succeeded,
+    questions_succeeded = t.questions_succeeded + excluded.questions_succeeded;
   -- A leaf (note or questions) belongs to the topic at its parent chapter and position.
   WITH leaves AS (
     SELECT n.parent_id, n.position,
