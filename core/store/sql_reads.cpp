@@ -10,11 +10,18 @@ namespace hydrate::store::sql {
 
 namespace {
 
-constexpr const char* kRootColumns =
+constexpr std::string_view kRootColumns =
     "r.status, r.reason, r.language, r.board, r.grade, r.subject, r.options, r.trace_id, "
     "r.estimates, r.estimated_cost_usd, r.budget_usd, r.created_at, r.started_at, r.finished_at, "
     "r.spent_usd";
-constexpr std::size_t kRootColumnCount = 15;
+
+// How many columns a comma-separated list names: counted from the list, never kept by hand.
+constexpr std::size_t column_count(std::string_view columns) {
+  std::size_t n = 1;
+  for (char c : columns) n += c == ',' ? 1 : 0;
+  return n;
+}
+constexpr std::size_t kRootColumnCount = column_count(kRootColumns);
 
 RootRecord read_root_row(const Row& r) {
   RootRecord root;
@@ -42,12 +49,14 @@ std::string root_select(const char* where_and_order) {
 
 // A tree's counters: one row, kept by the writes that change what it counts
 // (sql/sqlite/007_tree_counts.sql).
-constexpr const char* kCountColumns =
+constexpr std::string_view kCountColumns =
     "c.pending, c.running, c.succeeded, c.failed, c.cancelled, c.subject_succeeded, "
     "c.chapters_succeeded, c.notes_succeeded, c.questions_succeeded, c.chapter_rows, "
     "c.topic_rows, c.topics_completed, c.question_rows, c.calls, c.prompt_tokens, "
     "c.completion_tokens, c.cached_tokens, c.cost_usd, c.subject_cost_usd, c.chapter_cost_usd, "
     "c.note_cost_usd, c.questions_cost_usd";
+
+static_assert(column_count(kCountColumns) == 22, "read_counts_row reads 22 columns");
 
 // The counters at columns o… of r (NULLs, of a tree with no row yet, read as zeros).
 TreeCounts read_counts_row(const Row& r, std::size_t o) {
