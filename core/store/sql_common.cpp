@@ -57,10 +57,24 @@ Job read_job(const Row& r, std::size_t o) {
 }
 
 void add_metric(Connection& db, const std::string& name, const std::string& labels, double delta) {
+  db.metric_deltas[{name, labels}] += delta;
+}
+
+void write_metrics(Connection& db) {
+  if (db.metric_deltas.empty()) return;
+  std::vector<Value> values;
+  std::string rows;
+  for (const auto& [key, delta] : db.metric_deltas) {
+    rows += fmt::format("{}(?{}, ?{}, ?{})", rows.empty() ? "" : ", ", values.size() + 1,
+                        values.size() + 2, values.size() + 3);
+    values.insert(values.end(), {key.first, key.second, delta});
+  }
+  db.metric_deltas.clear();
   db.run(
-      "INSERT INTO metrics (name, labels, value) VALUES (?1, ?2, ?3) "
-      "ON CONFLICT (name, labels) DO UPDATE SET value = metrics.value + excluded.value",
-      params(name, labels, delta));
+      fmt::format("INSERT INTO metrics (name, labels, value) VALUES {} "
+                  "ON CONFLICT (name, labels) DO UPDATE SET value = metrics.value + excluded.value",
+                  rows),
+      values);
 }
 
 void set_metric(Connection& db, const std::string& name, const std::string& labels, double value) {
@@ -149,6 +163,29 @@ void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Mil
       params(lease.token, lease.job_id, outcome, now));
 }
 
+void add_tree_counts(Connection& db, const std::string& root_id,
+                     const std::vector<CountDelta>& deltas) {
+  const bool postgres = db.backend() == Backend::postgres;
+  const char* row = postgres ? "m" : "tree_counts";
+  std::vector<Value> values{root_id};
+  std::string columns, placeholders, sums;
+  for (const auto& d : deltas) {
+    values.push_back(d.delta);
+    columns += ", " + d.column;
+    placeholders += fmt::format(", ?{}", values.size());
+    sums += fmt::format("{0}{1} = {2}.{1} + ?{3}", sums.empty() ? "" : ", ", d.column, row,
+                        values.size());
+  }
+  if (postgres) {
+    db.run(fmt::format("INSERT INTO tree_count_moves AS m (root_id{}) VALUES (?1{}) "
+                       "ON CONFLICT (xid, root_id) DO UPDATE SET {}",
+                       columns, placeholders, sums),
+           values);
+  } else {
+    db.run(fmt::format("UPDATE tree_counts SET {} WHERE root_id = ?1", sums), values);
+  }
+}
+
 void insert_call(Connection& db, const CallRecord& call) {
   auto optional_int = [](const std::optional<std::int64_t>& v) -> Value {
     return v ? Value(*v) : Value(nullptr);
@@ -197,15 +234,13 @@ void insert_call(Connection& db, const CallRecord& call) {
       params(call.job_id, call.cost_usd, call.lease_token));
   // The tree's call totals, after its job (the lock order of sql/sqlite/007_tree_counts.sql).
   auto kind = job.empty() ? std::nullopt : parse_job_kind(job.front().text(0));
-  db.run(
-      fmt::format("UPDATE tree_counts SET calls = calls + 1, prompt_tokens = prompt_tokens + ?2, "
-                  "  completion_tokens = completion_tokens + ?3, "
-                  "  cached_tokens = cached_tokens + ?4, cost_usd = cost_usd + ?5{} "
-                  "WHERE root_id = ?1",
-                  kind ? fmt::format(", {0}_cost_usd = {0}_cost_usd + ?5", to_string(*kind))
-                       : std::string()),
-      params(call.root_id, call.usage.prompt, call.usage.completion, call.usage.cached,
-             call.cost_usd));
+  std::vector<CountDelta> totals{{"calls", std::int64_t{1}},
+                                 {"prompt_tokens", std::int64_t{call.usage.prompt}},
+                                 {"completion_tokens", std::int64_t{call.usage.completion}},
+                                 {"cached_tokens", std::int64_t{call.usage.cached}},
+                                 {"cost_usd", call.cost_usd}};
+  if (kind) totals.push_back({fmt::format("{}_cost_usd", to_string(*kind)), call.cost_usd});
+  add_tree_counts(db, call.root_id, totals);
   if (call.cost_usd != 0) {
     db.run("UPDATE roots SET spent_usd = spent_usd + ?2 WHERE job_id = ?1",
            params(call.root_id, call.cost_usd));

@@ -4,10 +4,12 @@
 // sql_store*.cpp) is written once for SQLite and PostgreSQL. Statements use ?1, ?2 … placeholders;
 // a driver rewrites them for its database. Drivers throw; the store maps with classify().
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -67,6 +69,12 @@ class Connection {
   // came. The first call starts listening (PostgreSQL LISTEN). A backend without notifications
   // (SQLite) sleeps the whole timeout and returns false: its waiters poll.
   virtual bool await_notification(const std::string& channel, int timeout_ms) = 0;
+
+  // The metric deltas of the open write transaction by (name, labels), which the store adds up
+  // as it goes and writes with one statement just before it commits (sql_common.cpp,
+  // add_metric and write_metrics): the metric rows every step shares are locked only for the
+  // commit. Emptied when the transaction ends, whichever way.
+  std::map<std::pair<std::string, std::string>, double> metric_deltas;
 };
 
 // What a driver's connect throws when the database cannot be opened: kind says whether waiting

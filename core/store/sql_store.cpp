@@ -295,8 +295,7 @@ void insert_content(Connection& db, const Job& job, const StepOutput& output) {
       break;
   }
   if (counter && written > 0) {
-    db.run(fmt::format("UPDATE tree_counts SET {0} = {0} + ?2 WHERE root_id = ?1", counter),
-           params(job.root_id, written));
+    add_tree_counts(db, job.root_id, {{counter, std::int64_t{written}}});
   }
 }
 

@@ -46,7 +46,11 @@ inline constexpr std::size_t kJobColumnCount = 23;
 std::string job_columns(const char* alias);
 Job read_job(const Row& row, std::size_t offset = 0);
 
+// Inside a write transaction: adds delta to a counter, written when the transaction commits.
 void add_metric(Connection& db, const std::string& name, const std::string& labels, double delta);
+// Writes the transaction's metric deltas (Connection::metric_deltas) in one statement, in key
+// order (two writers lock shared rows in the same order), and forgets them.
+void write_metrics(Connection& db);
 void set_metric(Connection& db, const std::string& name, const std::string& labels, double value);
 // Inside a transaction: closes the root when nothing of its tree is pending or running.
 std::optional<JobStatus> close_root(Connection& db, const std::string& root_id, Millis now);
@@ -72,6 +76,17 @@ std::optional<EndedAttempt> end_held_attempt(Connection& db, const LeaseRef& lea
 // Inside a transaction: ends the attempt-log row of the claim behind lease with outcome (see
 // sql/sqlite/006_attempts.sql); nothing when that row is ended already.
 void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Millis now);
+
+// Inside a transaction: adds each delta to the named column of root_id's row of tree_counts
+// (sql/sqlite/007_tree_counts.sql). SQLite writes the row; PostgreSQL appends the moves, folded
+// into the row when the transaction commits (sql/postgres/008_tree_count_moves.sql). Column
+// names are hydrate's own, never input.
+struct CountDelta {
+  std::string column;
+  Value delta;
+};
+void add_tree_counts(Connection& db, const std::string& root_id,
+                     const std::vector<CountDelta>& deltas);
 
 // Inside a transaction: logs a model call, adds its cost to the job and counts it in metrics;
 // nothing when a call with its call_id is logged already.
@@ -172,17 +187,22 @@ auto SqlStore::transaction(const std::string& what, bool read_only, F&& body) ->
   for (int attempt = 1;; ++attempt) {
     try {
       db_->reconnect_if_broken();
+      db_->metric_deltas.clear();
       if (read_only)
         db_->begin_read();
       else
         db_->begin_write();
       auto result = body();
-      if (result)
+      if (result) {
+        write_metrics(*db_);
         db_->commit();
-      else
+      } else {
+        db_->metric_deltas.clear();
         db_->rollback();
+      }
       return result;
     } catch (const std::exception& e) {
+      db_->metric_deltas.clear();
       db_->rollback();
       Error error = db_->classify(e, what);
       if (!db_->should_retry(e) || attempt >= 5) return error;

@@ -95,6 +95,10 @@ void check_agree(StoreFixture& fx, store::sql::Connection& db, const std::string
     CAPTURE(kind);
     CHECK(kept.cost_by_kind[kind] == doctest::Approx(rows.cost_by_kind[kind]).epsilon(1e-12));
   }
+  // PostgreSQL folds each transaction's moves into the counters when it commits
+  // (sql/postgres/008_tree_count_moves.sql): none may be left behind.
+  if (db.backend() == store::sql::Backend::postgres)
+    CHECK(db.run("SELECT count(*) FROM tree_count_moves", {}).front().int64(0) == 0);
 }
 
 }  // namespace
