@@ -27,11 +27,14 @@ struct BatchLine {
   std::string custom_id;
   std::string line_id;        // the line's own id (batch_req_…); empty when absent
   int status_code = 0;        // response.status_code; 0 when response is null
-  HttpResponse response;      // status and body of response, for interpret_response
+  HttpResponse response;      // status and body of response, for interpret_response; when
+                              // response is null, status 0 and transport_error "batch line
+                              // CODE: MESSAGE", which interpret_response reads as unanswered
   std::string error_code;     // error.code when error is set (batch_expired, …), else empty
   std::string error_message;  // error.message, one clean line
 };
-// Parses a line; an error naming what is wrong when it is not an output/error line.
+// Parses a line (without its newline); a permanent error naming what is wrong when it is not
+// an output/error line: not a JSON object, no custom_id, neither response nor error.
 Result<BatchLine> parse_batch_line(std::string_view line);
 
 enum class BatchStatus {
@@ -81,9 +84,9 @@ struct BatchEndpoint {
 };
 
 // Every call returns an Error whose kind says what the caller may do: transient (timeout, network,
-// 429 with its wait in retry_after_ms, 5xx), not_found (404), permanent (other 4xx, a body that
-// is not the object asked for). The message is one line: the HTTP status, the error's code and
-// message from the body, never the key.
+// 429 with its wait in retry_after_ms, 408, 5xx), not_found (404), permanent (other 4xx, a 429
+// insufficient_quota, a body that is not the object asked for, a download past its cap). The
+// message is one line: the HTTP status, the error's code and message from the body, never the key.
 struct BatchCallError {
   Error error;
   std::optional<std::int64_t> retry_after_ms;
@@ -98,18 +101,19 @@ struct BatchCall {
 class BatchClient {
  public:
   virtual ~BatchClient() = default;
-  // POST /files, multipart, purpose=batch: the file's id.
+  // POST /files, multipart, purpose=batch: the file's id. The filename must end in .jsonl.
   virtual BatchCall<std::string> upload(const std::string& filename, const std::string& jsonl) = 0;
   // POST /batches with endpoint /v1/chat/completions and completion_window 24h.
   virtual BatchCall<BatchInfo> create(
       const std::string& input_file_id,
       const std::vector<std::pair<std::string, std::string>>& metadata) = 0;
   virtual BatchCall<BatchInfo> retrieve(const std::string& batch_id) = 0;
-  // GET /batches?limit=&after= (newest first).
+  // GET /batches?limit=&after= (newest first); limit is kept within 1..100.
   virtual BatchCall<BatchPage> list(const std::string& after, int limit) = 0;
   virtual BatchCall<BatchInfo> cancel(const std::string& batch_id) = 0;
   // GET /files/{id}/content; cut at max_download_bytes (then a permanent error).
   virtual BatchCall<std::string> content(const std::string& file_id) = 0;
+  // DELETE /files/{id}: the answer's `deleted`.
   virtual BatchCall<bool> remove(const std::string& file_id) = 0;
 };
 
