@@ -16,9 +16,62 @@
 namespace hydrate::llm {
 namespace {
 
+constexpr std::size_t kMaxMessageBytes = 300;
+
+bool is_token_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+         c == '*';
+}
+
+// Hides anything that looks like an API key ("sk-…", "Bearer …") that a server echoed back.
+std::string redact_keys(std::string text) {
+  for (const std::string_view marker :
+       {std::string_view("sk-"), std::string_view("Bearer "), std::string_view("bearer ")}) {
+    for (std::size_t at = text.find(marker); at != std::string::npos;
+         at = text.find(marker, at + 1)) {
+      if (at > 0 && is_token_char(text[at - 1]) && marker == "sk-") continue;
+      const std::size_t start = at + marker.size();
+      std::size_t end = start;
+      while (end < text.size() && is_token_char(text[end])) ++end;
+      if (end - start < 8) continue;
+      text.replace(start, end - start, "[redacted]");
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string one_line(std::string_view raw) {
+  const std::string text = replace_invalid_utf8(raw);
+  std::string line;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const bool c1 = c == 0xC2 && i + 1 < text.size() &&
+                    static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(text[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7f || c == ' ' || c1) {
+      if (!line.empty() && line.back() != ' ') line += ' ';
+      if (c1) ++i;
+    } else {
+      line += text[i];
+    }
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  line = redact_keys(std::move(line));
+  if (line.size() > kMaxMessageBytes) {
+    std::size_t cut = kMaxMessageBytes;
+    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+    line.resize(cut);
+    line += "…";
+  }
+  return line;
+}
+
+namespace {
+
 using nlohmann::json;
 
-constexpr std::size_t kMaxMessageBytes = 300;
 // A chat completion nests 4 levels deep, an error body 3 (the message content is a string, so
 // its own nesting does not count). Anything past this is refused before it is parsed.
 constexpr int kMaxBodyDepth = 64;
@@ -59,57 +112,6 @@ std::string fit_schema_name(std::string_view name) {
     fitted += allowed ? c : '_';
   }
   return fitted.empty() ? "response" : fitted;
-}
-
-bool is_token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
-         c == '*';
-}
-
-// Hides anything that looks like an API key ("sk-…", "Bearer …") that a server echoed back.
-std::string redact_keys(std::string text) {
-  for (const std::string_view marker :
-       {std::string_view("sk-"), std::string_view("Bearer "), std::string_view("bearer ")}) {
-    for (std::size_t at = text.find(marker); at != std::string::npos;
-         at = text.find(marker, at + 1)) {
-      if (at > 0 && is_token_char(text[at - 1]) && marker == "sk-") continue;
-      const std::size_t start = at + marker.size();
-      std::size_t end = start;
-      while (end < text.size() && is_token_char(text[end])) ++end;
-      if (end - start < 8) continue;
-      text.replace(start, end - start, "[redacted]");
-    }
-  }
-  return text;
-}
-
-// One line for an operator, safe to print and to store: valid UTF-8 (anything else becomes
-// U+FFFD), no control characters (C0, DEL and C1, so no terminal escapes), runs of blanks
-// collapsed, keys hidden, at most ~300 bytes, cut on a UTF-8 boundary.
-std::string one_line(std::string_view raw) {
-  const std::string text = replace_invalid_utf8(raw);
-  std::string line;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    const bool c1 = c == 0xC2 && i + 1 < text.size() &&
-                    static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-                    static_cast<unsigned char>(text[i + 1]) <= 0x9F;
-    if (c < 0x20 || c == 0x7f || c == ' ' || c1) {
-      if (!line.empty() && line.back() != ' ') line += ' ';
-      if (c1) ++i;
-    } else {
-      line += text[i];
-    }
-  }
-  while (!line.empty() && line.back() == ' ') line.pop_back();
-  line = redact_keys(std::move(line));
-  if (line.size() > kMaxMessageBytes) {
-    std::size_t cut = kMaxMessageBytes;
-    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
-    line.resize(cut);
-    line += "…";
-  }
-  return line;
 }
 
 // A string or number field as text ("" when absent, null or of another type).

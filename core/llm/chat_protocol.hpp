@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/llm/model_profile.hpp"
@@ -78,5 +79,11 @@ struct ChatResult {
 };
 
 ChatResult interpret_response(const HttpResponse& response);
+
+// One line for an operator, safe to print and to store: valid UTF-8 (anything else becomes
+// U+FFFD), no control characters (C0, DEL and C1, so no terminal escapes), runs of blanks
+// collapsed, anything that looks like a key ("sk-…", "Bearer …") hidden, at most ~300 bytes,
+// cut on a UTF-8 boundary. The error messages of ChatResult are made by it.
+std::string one_line(std::string_view raw);
 
 }  // namespace hydrate::llm

@@ -1,8 +1,6 @@
 // The libcurl multi transport: every request is an easy handle on one multi handle, driven from
 // the caller's thread by poll(). Connections and DNS lookups are cached by the multi handle and
 // reused across requests; finished easy handles go back to a small pool.
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -18,40 +16,18 @@
 #include <utility>
 #include <vector>
 
+#include "core/llm/curl_support.hpp"
 #include "core/llm/transport.hpp"
 
 namespace hydrate::llm {
 namespace {
 
 constexpr std::size_t kMaxIdleHandles = 64;
-constexpr std::string_view kLoopbackHosts = "127.0.0.1,localhost,::1";
-
-void init_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // A non-negative decimal number (fractions allowed), as a count of `unit_ms` milliseconds,
 // rounded up. nullopt for anything else, including absurd values.
 std::optional<std::int64_t> parse_delay(std::string_view text, double unit_ms) {
-  text = trim(text);
+  text = trim_space(text);
   if (text.empty() || !(std::isdigit(static_cast<unsigned char>(text.front())) || text[0] == '.')) {
     return std::nullopt;
   }
@@ -66,43 +42,17 @@ std::optional<std::int64_t> parse_delay(std::string_view text, double unit_ms) {
   return static_cast<std::int64_t>(ms);
 }
 
-// The NO_PROXY list the user configured, plus the loopback hosts: setting CURLOPT_NOPROXY
-// replaces the environment variable, so the user's entries are carried over.
-std::string no_proxy_list() {
-  std::string list;
-  for (const char* name : {"NO_PROXY", "no_proxy"}) {
-    if (const char* value = std::getenv(name); value != nullptr && *value != '\0') {
-      list = value;
-      break;
-    }
-  }
-  if (trim(list) == "*") return list;
-  if (!list.empty()) list += ',';
-  list += kLoopbackHosts;
-  return list;
-}
-
-// Replaces every occurrence of each secret in text.
-void redact(std::string& text, const std::vector<std::string>& secrets) {
-  for (const std::string& secret : secrets) {
-    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
-      text.replace(at, secret.size(), "[redacted]");
-      at += 10;
-    }
-  }
-}
-
 // The values of the request's headers (and the token of "Bearer <token>"): never to be echoed.
 std::vector<std::string> header_secrets(const std::vector<std::string>& headers) {
   std::vector<std::string> secrets;
   for (const std::string& line : headers) {
     const auto colon = line.find(':');
     if (colon == std::string::npos) continue;
-    std::string_view value = trim(std::string_view(line).substr(colon + 1));
+    std::string_view value = trim_space(std::string_view(line).substr(colon + 1));
     if (value.size() < 6) continue;  // short values ("json", "1") are no secret and too common
     secrets.emplace_back(value);
     if (const auto space = value.find(' '); space != std::string_view::npos) {
-      const std::string_view token = trim(value.substr(space + 1));
+      const std::string_view token = trim_space(value.substr(space + 1));
       if (token.size() >= 6) secrets.emplace_back(token);
     }
   }
@@ -120,8 +70,7 @@ struct Transfer {
   curl_slist* headers = nullptr;
   char error_buffer[CURL_ERROR_SIZE] = {};
   HttpResponse response;
-  std::string retry_after_ms_header;
-  std::string retry_after_header;
+  HeaderCapture header;
 };
 
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
@@ -162,45 +111,10 @@ int on_seek(void* user, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
-// Headers worth keeping on a response: who answered (for the provider's support desk) and the
-// account's rate limits.
-bool kept_header(std::string_view name) {
-  return iequals(name, "x-request-id") || iequals(name, "apim-request-id") ||
-         (name.size() > 12 && iequals(name.substr(0, 12), "x-ratelimit-"));
-}
-
 std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
-  const std::size_t bytes = size * count;
-  const std::string_view line(data, bytes);
-  if (line.starts_with("HTTP/")) {
-    // A new response begins (after a 100 Continue, say): forget the previous one's headers.
-    transfer->retry_after_ms_header.clear();
-    transfer->retry_after_header.clear();
-    transfer->response.headers.clear();
-    const auto space = line.find(' ');
-    int status = 0;
-    if (space != std::string_view::npos) {
-      const std::string_view rest = line.substr(space + 1);
-      std::from_chars(rest.data(), rest.data() + rest.size(), status);
-    }
-    transfer->response.status = status;
-    return bytes;
-  }
-  const auto colon = line.find(':');
-  if (colon == std::string_view::npos) return bytes;
-  const std::string_view name = trim(line.substr(0, colon));
-  const std::string_view value = trim(line.substr(colon + 1));
-  if (iequals(name, "retry-after-ms")) {
-    transfer->retry_after_ms_header = value;
-  } else if (iequals(name, "retry-after")) {
-    transfer->retry_after_header = value;
-  } else if (kept_header(name) && transfer->response.headers.size() < 16) {
-    std::string lower(name);
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    transfer->response.headers.emplace_back(std::move(lower), std::string(value.substr(0, 200)));
-  }
-  return bytes;
+  capture_header_line(std::string_view(data, size * count), transfer->header);
+  return size * count;
 }
 
 class CurlTransport final : public Transport {
@@ -286,7 +200,7 @@ class CurlTransport final : public Transport {
       transfer.headers = curl_slist_append(transfer.headers, line.c_str());
       const auto colon = line.find(':');
       if (colon != std::string::npos &&
-          iequals(trim(std::string_view(line).substr(0, colon)), "content-type")) {
+          iequals(trim_space(std::string_view(line).substr(0, colon)), "content-type")) {
         has_content_type = true;
       }
     }
@@ -359,9 +273,9 @@ class CurlTransport final : public Transport {
         status != 0) {
       response.status = static_cast<int>(status);
     }
-    response.retry_after_ms =
-        parse_retry_after_ms(transfer.retry_after_ms_header, transfer.retry_after_header,
-                             std::chrono::system_clock::now());
+    if (response.status == 0) response.status = transfer.header.status;
+    response.headers = std::move(transfer.header.kept);
+    response.retry_after_ms = retry_after_of(transfer.header);
     if (response.too_large) {
       response.transport_error =
           "response exceeded " + std::to_string(transfer.request.max_response_bytes) + " bytes";
@@ -373,17 +287,8 @@ class CurlTransport final : public Transport {
     } else if (code != CURLE_OK) {
       response.status = 0;
       response.timed_out = code == CURLE_OPERATION_TIMEDOUT;
-      // The error buffer says what failed where ("Failed to connect to 127.0.0.1 port 9 after
-      // 0 ms: Couldn't connect to server"); the code's text alone is the fallback.
-      std::string message = curl_easy_strerror(code);
-      const std::string_view detail = trim(transfer.error_buffer);
-      if (detail.find(message) != std::string_view::npos) {
-        message = detail;
-      } else if (!detail.empty()) {
-        message += std::string(": ") += detail;
-      }
-      redact(message, header_secrets(transfer.request.headers));
-      response.transport_error = std::move(message);
+      response.transport_error = describe_curl_error(code, transfer.error_buffer,
+                                                     header_secrets(transfer.request.headers));
     }
     return response;
   }
@@ -407,7 +312,7 @@ std::optional<std::int64_t> parse_retry_after_ms(std::string_view retry_after_ms
                                                  std::chrono::system_clock::time_point now) {
   if (auto ms = parse_delay(retry_after_ms, 1.0)) return ms;
   if (auto ms = parse_delay(retry_after, 1000.0)) return ms;
-  const std::string date(trim(retry_after));
+  const std::string date(trim_space(retry_after));
   // Every HTTP-date form names its month; without a letter it is a malformed delay, not a date.
   if (std::none_of(date.begin(), date.end(),
                    [](char c) { return std::isalpha(static_cast<unsigned char>(c)); })) {

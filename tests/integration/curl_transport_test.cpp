@@ -21,12 +21,14 @@
 
 #include "core/llm/chat_protocol.hpp"
 #include "core/llm/transport.hpp"
+#include "tests/support/refusing_port.hpp"
 
 namespace {
 
 using hydrate::llm::HttpRequest;
 using hydrate::llm::HttpResponse;
 using hydrate::llm::Transport;
+using hydrate::testing::RefusingPort;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -141,29 +143,6 @@ class TestServer {
   int port_ = 0;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
-};
-
-// A loopback port that refuses connections: bound, never listening, held for the test's life.
-class RefusingPort {
- public:
-  RefusingPort() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    REQUIRE(fd_ >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    socklen_t length = sizeof address;
-    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    port_ = ntohs(address.sin_port);
-  }
-  ~RefusingPort() { ::close(fd_); }
-  RefusingPort(const RefusingPort&) = delete;
-  RefusingPort& operator=(const RefusingPort&) = delete;
-  int port() const { return port_; }
-
- private:
-  int fd_;
-  int port_ = 0;
 };
 
 // A bare HTTP/1.1 server on loopback that answers the first request of each connection and
