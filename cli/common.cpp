@@ -112,7 +112,7 @@ std::string holder_name() {
   return std::string(host) + ":" + std::to_string(getpid());
 }
 
-void add_slot_options(CLI::App& command, SubmitRequest& request) {
+void add_slot_options(CLI::App& command, SubmitRequest& request, std::string& mode) {
   command.add_option("--language", request.slot.language, "language code, e.g. en")->required();
   command.add_option("--board", request.slot.board, "board, e.g. CBSE")->required();
   command.add_option("--grade", request.slot.grade, "grade, e.g. 1")->required();
@@ -132,10 +132,22 @@ void add_slot_options(CLI::App& command, SubmitRequest& request) {
                   "questions per topic (default 10)")
       ->check(CLI::Range(1, 50));
   command.add_option("--model", request.options.model, "model (default: llm.model)");
+  command
+      .add_option("--mode", mode,
+                  "online, or batch: the calls go through the provider's Batch API at half the "
+                  "price, answered within its 24-hour window (default: submit.mode, online)")
+      ->check(CLI::IsMember({"online", "batch"}));
 }
 
-void complete_request(SubmitRequest& request, const Config& config) {
+void complete_request(SubmitRequest& request, const Config& config, const std::string& mode) {
   if (request.options.model.empty()) request.options.model = config.get("llm.model");
+  const std::string& text = mode.empty() ? config.get("submit.mode") : mode;
+  auto parsed = parse_call_mode(text);
+  if (!parsed) {
+    throw Failure(kUsage, fmt::format("submit.mode must be online or batch (got '{}' from {})",
+                                      text, config.origin("submit.mode")));
+  }
+  request.options.mode = *parsed;
   request.concurrency = static_cast<int>(unwrap(config.get_int("work.concurrency", 1, 1024)));
   request.max_attempts = static_cast<int>(unwrap(config.get_int("work.max_attempts", 1, 100)));
 }

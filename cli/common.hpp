@@ -68,9 +68,9 @@ std::string api_key(const Config& config);
 std::string holder_name();
 
 // Adds --language/--board/--grade/--subject and the content options to a subcommand.
-void add_slot_options(CLI::App& command, SubmitRequest& request);
+void add_slot_options(CLI::App& command, SubmitRequest& request, std::string& mode);
 // Fills the request's model and concurrency from the config where flags left them empty.
-void complete_request(SubmitRequest& request, const Config& config);
+void complete_request(SubmitRequest& request, const Config& config, const std::string& mode);
 
 // The curriculum catalog: catalog.file when configured, else the built-in one.
 Catalog load_catalog(const Config& config);

@@ -43,14 +43,16 @@ void print_estimate(const Estimate& e, const std::string& model) {
 
 struct EstimateFlags {
   SubmitRequest request;
+  std::string mode;  // --mode, else submit.mode
   bool history = true;
 };
 
 }  // namespace
 
-void run_estimate(const Globals& globals, SubmitRequest request, bool use_history) {
+void run_estimate(const Globals& globals, SubmitRequest request, const std::string& mode,
+                  bool use_history) {
   Config config = load_config(globals);
-  complete_request(request, config);
+  complete_request(request, config, mode);
   auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
   std::optional<History> history;
   if (use_history) {
@@ -74,23 +76,15 @@ void add_estimate(CLI::App& app, Globals& globals) {
   auto* command = app.add_subcommand(
       "estimate", "predict counts, tokens, cost and duration; exit 3 over --max-cost");
   auto flags = std::make_shared<EstimateFlags>();
-  add_slot_options(*command, flags->request);
+  add_slot_options(*command, flags->request, flags->mode);
   command
       ->add_option("--max-cost", flags->request.max_cost_usd,
                    "exit 3 when the estimate exceeds USD")
       ->check(CLI::NonNegativeNumber);
-  command
-      ->add_option_function<std::string>(
-          "--mode",
-          [flags](const std::string& text) {
-            flags->request.mode = parse_call_mode(text).value_or(CallMode::online);
-          },
-          "online (default) or batch: price the calls at the Batch API's price, and bound the "
-          "duration by its 24-hour window per level")
-      ->check(CLI::IsMember({"online", "batch"}));
   command->add_flag("--history,!--no-history", flags->history,
                     "calibrate on the database's finished trees when it has some (default on)");
-  command->callback([&globals, flags] { run_estimate(globals, flags->request, flags->history); });
+  command->callback(
+      [&globals, flags] { run_estimate(globals, flags->request, flags->mode, flags->history); });
 }
 
 }  // namespace hydrate::cli

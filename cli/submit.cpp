@@ -12,13 +12,14 @@ namespace {
 
 struct SubmitFlags {
   SubmitRequest request;
+  std::string mode;  // --mode, else submit.mode
   bool dry_run = false;
 };
 
 void run_submit(const Globals& globals, SubmitFlags flags) {
   Config config = load_config(globals);
   SubmitRequest& request = flags.request;
-  complete_request(request, config);
+  complete_request(request, config, flags.mode);
   Catalog catalog = load_catalog(config);
   auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
   unwrap(validate_request(request));  // a bad request is named before any database is opened
@@ -60,7 +61,7 @@ void add_submit(CLI::App& app, Globals& globals) {
   auto* command = app.add_subcommand(
       "submit", "create the root job of a subject (or return the live duplicate)");
   auto flags = std::make_shared<SubmitFlags>();
-  add_slot_options(*command, flags->request);
+  add_slot_options(*command, flags->request, flags->mode);
   command->add_flag("--dry-run", flags->dry_run, "estimate only; touch no database");
   command->add_option("--max-cost", flags->request.max_cost_usd, "the root's budget in USD")
       ->check(CLI::NonNegativeNumber);

@@ -5,10 +5,12 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
+#include "core/engine/batch_cycle.hpp"
 #include "core/engine/retrying_store.hpp"
 #include "core/engine/worker.hpp"
 #include "core/log.hpp"
@@ -75,6 +77,59 @@ engine::Endpoint endpoint_from_config(const Config& config) {
   return endpoint;
 }
 
+// The batch cycle of `work` (core/engine/batch_cycle.hpp) in its own thread, with its own store
+// and Batch API client. Only an OpenAI endpoint has a Batch API: elsewhere nothing starts, and
+// batch-mode steps wait for a worker whose endpoint has one.
+class BatchRunner {
+ public:
+  BatchRunner(const Config& config, const engine::StoreRetryPolicy& retry, const PromptSet& prompts,
+              const engine::Endpoint& endpoint, const engine::WorkerOptions& online)
+      : config_(config), retry_(retry), prompts_(prompts), endpoint_(endpoint) {
+    options_.holder = online.holder;
+    options_.retry = online.retry;
+    options_.limits = online.limits;
+    options_.poll_min_ms = unwrap(config.get_int("batch.poll_min_ms", 10, 3600000));
+    options_.poll_max_ms = std::max<Millis>(
+        options_.poll_min_ms, unwrap(config.get_int("batch.poll_max_ms", 10, 86400000)));
+  }
+  ~BatchRunner() { join(); }
+
+  void start(const std::atomic<bool>& done) {
+    if (endpoint_.flavor != llm::Flavor::openai) return;
+    std::string base = config_.get("llm.url");
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    thread_ = std::thread([this, base, &done] {
+      auto opened =
+          engine::open_store_riding_out(config_.get("db"), store::OpenOptions{}, retry_, &g_stop);
+      if (!opened || !*opened) {
+        if (!opened) log::warn("batch cycle: {}", opened.error().message);
+        return;
+      }
+      engine::RetryingStore store(**opened, retry_, &g_stop);
+      auto client = llm::make_batch_client({base, endpoint_.api_key, endpoint_.timeout_ms});
+      engine::BatchCycle cycle(
+          {store, *client, prompts_, config_.prices(), endpoint_, options_, nullptr});
+      engine::run_batch_cycle(cycle, g_stop, done, options_.poll_min_ms);
+      const auto& r = cycle.report();
+      if (r.created + r.applied > 0) {
+        log::info("batches: {} created, {} applied, {} abandoned; {} step(s) succeeded, ${:.4f}",
+                  r.created, r.applied, r.abandoned, r.succeeded, r.cost_usd);
+      }
+    });
+  }
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  const Config& config_;
+  engine::StoreRetryPolicy retry_;
+  const PromptSet& prompts_;
+  engine::Endpoint endpoint_;
+  engine::BatchOptions options_;
+  std::thread thread_;
+};
+
 void run_work(const Globals& globals, const WorkFlags& flags) {
   // First, so that a stop asked for while the database opens (and migrates) is an orderly exit 0
   // before any claim, not a death by signal.
@@ -137,7 +192,15 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
       std::fflush(stderr);
     };
   }
-  auto report = unwrap(engine::run_worker(context));
+  // Batch-mode roots: the batch cycle runs beside the online worker, in its own thread on its own
+  // database connection, since its calls block (uploads, downloads, thousands of lines applied).
+  std::atomic<bool> online_done{false};
+  BatchRunner batches(config, store_retry, prompts, endpoint, options);
+  batches.start(online_done);
+  auto outcome = engine::run_worker(context);
+  online_done = true;
+  batches.join();
+  auto report = unwrap(std::move(outcome));
   if (show_progress) std::fputc('\n', stderr);
   if (globals.json) {
     print_line(fmt::format(

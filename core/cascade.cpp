@@ -10,13 +10,17 @@ using nlohmann::json;
 
 namespace {
 
+// An online root's options leave the mode out, as they did before batch mode existed: the
+// dedupe keys of live roots stay what they were.
 json options_json(const RootOptions& o) {
-  return {{"notes", o.notes},
-          {"questions", o.questions},
-          {"chapters", o.chapters},
-          {"topicsPerChapter", o.topics_per_chapter},
-          {"questionsPerTopic", o.questions_per_topic},
-          {"model", o.model}};
+  json j = {{"notes", o.notes},
+            {"questions", o.questions},
+            {"chapters", o.chapters},
+            {"topicsPerChapter", o.topics_per_chapter},
+            {"questionsPerTopic", o.questions_per_topic},
+            {"model", o.model}};
+  if (o.mode != CallMode::online) j["mode"] = to_string(o.mode);
+  return j;
 }
 
 RootOptions options_from(const json& j) {
@@ -27,6 +31,7 @@ RootOptions options_from(const json& j) {
   o.topics_per_chapter = j.value("topicsPerChapter", o.topics_per_chapter);
   o.questions_per_topic = j.value("questionsPerTopic", o.questions_per_topic);
   o.model = j.value("model", o.model);
+  o.mode = parse_call_mode(j.value("mode", "online")).value_or(CallMode::online);
   return o;
 }
 
@@ -101,6 +106,7 @@ NewJob make_root_job(const StepInput& input, int priority, int max_attempts, Mil
   job.priority = priority;
   job.input = encode_step_input(input);
   job.max_attempts = max_attempts;
+  job.mode = input.options.mode;
   return job;
 }
 
@@ -116,6 +122,7 @@ NewJob child_of(const Job& parent, JobKind kind, int position, const StepInput& 
   child.priority = parent.priority;
   child.input = encode_step_input(input);
   child.max_attempts = parent.max_attempts;
+  child.mode = input.options.mode;
   return child;
 }
 

@@ -38,6 +38,16 @@ const char* to_string(JobKind kind) {
   return "unknown";
 }
 
+const char* to_string(CallMode mode) {
+  return mode == CallMode::batch ? "batch" : "online";
+}
+
+std::optional<CallMode> parse_call_mode(std::string_view text) {
+  if (text == "online") return CallMode::online;
+  if (text == "batch") return CallMode::batch;
+  return std::nullopt;
+}
+
 const char* to_string(JobStatus status) {
   switch (status) {
     case JobStatus::pending:

@@ -30,6 +30,12 @@ struct Slot {
   bool operator==(const Slot&) const = default;
 };
 
+// How a tree's calls are sent: one request each (online), or in files through the provider's
+// Batch API, answered within its 24-hour window at the batch price.
+enum class CallMode { online, batch };
+const char* to_string(CallMode mode);
+std::optional<CallMode> parse_call_mode(std::string_view text);  // "online" | "batch"
+
 // What a root asks for. Counts of 0 mean "use the catalog".
 struct RootOptions {
   bool notes = true;
@@ -38,6 +44,7 @@ struct RootOptions {
   int topics_per_chapter = 0;  // 0 = catalog
   int questions_per_topic = 10;
   std::string model;
+  CallMode mode = CallMode::online;
   bool operator==(const RootOptions&) const = default;
 };
 
@@ -82,6 +89,7 @@ struct NewJob {
   std::string input;
   int max_attempts = 5;
   double estimated_cost_usd = 0;
+  CallMode mode = CallMode::online;  // the root's: who claims it, the workers or the batch cycle
 };
 
 // Generated content, as a step's validated output.

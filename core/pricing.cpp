@@ -39,16 +39,6 @@ PriceTable PriceTable::builtin() {
   return table;
 }
 
-const char* to_string(CallMode mode) {
-  return mode == CallMode::batch ? "batch" : "online";
-}
-
-std::optional<CallMode> parse_call_mode(std::string_view text) {
-  if (text == "online") return CallMode::online;
-  if (text == "batch") return CallMode::batch;
-  return std::nullopt;
-}
-
 Status PriceTable::set_from_text(const std::string& model, std::string_view text) {
   std::vector<std::optional<double>> parts;
   std::size_t start = 0;

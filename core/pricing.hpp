@@ -17,12 +17,6 @@ struct Price {
   std::string taken;  // the date the price was published, or "config"
 };
 
-// How a tree's calls are sent: one request each (online), or in files through the provider's
-// Batch API, answered within its 24-hour window at the batch price.
-enum class CallMode { online, batch };
-const char* to_string(CallMode mode);
-std::optional<CallMode> parse_call_mode(std::string_view text);  // "online" | "batch"
-
 // The Batch API's completion window: the longest one batch may take.
 inline constexpr double kBatchWindowMins = 24 * 60;
 

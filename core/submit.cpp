@@ -100,12 +100,12 @@ Result<Estimate> estimate_request(const SubmitRequest& request, const Catalog& c
                                   const PriceTable& prices, const PromptSet& prompts,
                                   const History* history) {
   HYDRATE_TRY(validate_request(request));
-  auto price = prices.find(request.options.model, request.mode);
+  auto price = prices.find(request.options.model, request.options.mode);
   if (!price) return price.error();
   const RootOptions asked = resolve_counts(request.options, catalog.lookup(request.slot));
   EstimateInput input;
   input.price = *price;
-  input.mode = request.mode;
+  input.mode = request.options.mode;
   input.concurrency = request.concurrency;
   if (history && history->roots > 0) {
     input.options = calibrated_counts(*history, asked);
@@ -120,7 +120,7 @@ Result<Estimate> estimate_request(const SubmitRequest& request, const Catalog& c
     input.tokens = default_token_profile(input.options);
   }
   Estimate estimate = estimate_subject(input);
-  if (request.mode == CallMode::batch) {  // what the same tokens cost online
+  if (request.options.mode == CallMode::batch) {  // what the same tokens cost online
     EstimateInput online = input;
     online.price = *prices.find(request.options.model);
     online.mode = CallMode::online;

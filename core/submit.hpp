@@ -19,9 +19,6 @@ struct SubmitRequest {
   bool force = false;       // submit even when the estimate exceeds max_cost_usd
   int max_attempts = 5;
   int concurrency = 8;  // for the duration estimate
-  // How the estimate prices and times the calls. Only estimate takes batch so far: the worker
-  // sends every call online.
-  CallMode mode = CallMode::online;
 };
 
 // invalid_input naming the flag --name when value is blank, longer than max bytes or holds a

@@ -136,6 +136,32 @@ class RetryingStore final : public store::Store {
   Result<store::OpsFacts> ops_facts(Millis since, Millis now) override {
     return inner_.ops_facts(since, now);
   }
+  // The batch cycle's calls: each is a step of a cycle that starts again from the database on
+  // its next visit, so a failure is simply tried again then.
+  Result<std::optional<store::BatchClaim>> claim_for_batch(
+      const store::BatchClaimRequest& request) override {
+    return inner_.claim_for_batch(request);
+  }
+  Result<std::vector<store::BatchRecord>> take_open_batches(const std::string& holder,
+                                                            Millis hold_ms, Millis now,
+                                                            int limit) override {
+    return inner_.take_open_batches(holder, hold_ms, now, limit);
+  }
+  Result<std::vector<Job>> batch_steps(const store::BatchRecord& batch) override {
+    return inner_.batch_steps(batch);
+  }
+  Status update_batch(const store::BatchRecord& batch, const std::string& holder,
+                      Millis now) override {
+    return inner_.update_batch(batch, holder, now);
+  }
+  Result<int> close_batch(const store::BatchRecord& batch, const std::string& holder,
+                          Millis now) override {
+    return inner_.close_batch(batch, holder, now);
+  }
+  Result<std::vector<store::BatchRecord>> root_batches(const std::string& root_id,
+                                                       int limit) override {
+    return inner_.root_batches(root_id, limit);
+  }
 
  private:
   // Runs call until it returns a value or a non-retryable error, or the outage passes its limit.

@@ -8,6 +8,7 @@
 #include "core/cascade.hpp"
 #include "core/clock.hpp"
 #include "core/engine/pacer.hpp"
+#include "core/engine/step_request.hpp"
 #include "core/ids.hpp"
 #include "core/llm/chat_protocol.hpp"
 #include "core/log.hpp"
@@ -194,32 +195,21 @@ void Worker::prepare(Job job, Millis t) {
   step.lease = {job.id, job.lease_token};
   step.attempt = job.attempts;
   step.trace_id = trace_id_of(job.root_id);
-  auto input = decode_step_input(job.input);
-  std::string model = input ? input->options.model : "";
-  if (model.empty()) model = ctx_.endpoint.default_model;
-  auto price = ctx_.prices.find(model);
-  if (!input || !price) {
-    std::string error = !input ? input.error().message : price.error().message;
-    log::warn({step.trace_id, job.root_id, job.id, step.attempt}, "job {}: {}", job.id, error);
-    auto failed = ctx_.store.fail_step(step.lease, error, t);
+  auto built = build_step_request(job, ctx_.endpoint, ctx_.prompts, ctx_.prices);
+  if (!built) {
+    log::warn({step.trace_id, job.root_id, job.id, step.attempt}, "job {}: {}", job.id,
+              built.error().message);
+    auto failed = ctx_.store.fail_step(step.lease, built.error().message, t);
     if (failed) ++report_.failed;
     return;
   }
-  step.input = std::move(*input);
-  step.model = model;
-  step.price = *price;
-  step.rendered = ctx_.prompts.render(job.kind, step.input);
-  step.request.model = model;
-  step.request.messages = {{"system", step.rendered.system}, {"user", step.rendered.user}};
-  step.request.max_tokens = step.rendered.max_tokens;
-  const llm::ModelProfile profile = ctx_.endpoint.profiles.find(ctx_.endpoint.flavor, model);
-  step.request.use_max_completion_tokens =
-      ctx_.endpoint.max_completion_tokens.value_or(profile.max_completion_tokens);
-  step.request.send_temperature = profile.temperature;
-  step.request.mode = output_mode(model, profile);
-  step.request.dialect = profile.dialect;
-  step.request.schema_name = step.rendered.schema_name;
-  step.request.json_schema = step.rendered.schema_json;
+  step.input = std::move(built->input);
+  step.model = std::move(built->model);
+  step.price = built->price;
+  step.rendered = std::move(built->rendered);
+  step.request = std::move(built->request);
+  step.request.mode =
+      output_mode(step.model, ctx_.endpoint.profiles.find(ctx_.endpoint.flavor, step.model));
   step.job = std::move(job);
   log::debug(fields(step), "claimed {} {} (attempt {})", to_string(step.job.kind), step.job.id,
              step.attempt);

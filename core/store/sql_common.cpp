@@ -122,11 +122,11 @@ int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now)
   for (const auto& job : jobs) {
     auto rows = db.run(
         "INSERT INTO jobs (id, kind, parent_id, root_id, position, status, priority, input, "
-        "attempts, max_attempts, run_after, created_at, updated_at, estimated_cost_usd) "
-        "VALUES (?1, ?2, NULLIF(?3, ''), ?4, ?5, 'pending', ?6, ?7, 0, ?8, ?9, ?9, ?9, ?10) "
+        "attempts, max_attempts, run_after, created_at, updated_at, estimated_cost_usd, mode) "
+        "VALUES (?1, ?2, NULLIF(?3, ''), ?4, ?5, 'pending', ?6, ?7, 0, ?8, ?9, ?9, ?9, ?10, ?11) "
         "ON CONFLICT DO NOTHING",
         params(job.id, to_string(job.kind), job.parent_id, job.root_id, job.position, job.priority,
-               job.input, job.max_attempts, now, job.estimated_cost_usd));
+               job.input, job.max_attempts, now, job.estimated_cost_usd, to_string(job.mode)));
     if (rows.affected > 0) {
       ++inserted;
       ++created[job.kind];
@@ -154,6 +154,21 @@ std::optional<EndedAttempt> end_held_attempt(Connection& db, const LeaseRef& lea
   end_attempt(db, lease, retry ? "retried" : "failed", now);
   return EndedAttempt{parse_job_kind(rows.front().text(0)).value_or(JobKind::subject),
                       rows.front().text(1)};
+}
+
+void open_attempts(Connection& db, const std::string& token, Millis now, Millis expiry) {
+  const char* just_claimed =
+      "SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at = ?3 "
+      "AND lease_token = ?1";
+  db.run(fmt::format("UPDATE attempts SET outcome = 'lease_lost', ended_at = ?2 "
+                     "WHERE outcome IS NULL AND job_id IN ({})",
+                     just_claimed),
+         params(token, now, expiry));
+  db.run(
+      "INSERT INTO attempts (lease_token, job_id, root_id, kind, holder, claimed_at) "
+      "SELECT lease_token, id, root_id, kind, lease_holder, ?2 FROM jobs "
+      "WHERE status = 'running' AND lease_expires_at = ?3 AND lease_token = ?1",
+      params(token, now, expiry));
 }
 
 void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Millis now) {

@@ -122,12 +122,12 @@ Result<SubmitOutcome> SqlStore::submit_root(const NewRoot& root) {
       int leaves = (root.options.notes ? 1 : 0) + (root.options.questions ? 1 : 0);
       run("INSERT INTO roots (job_id, status, language, board, grade, subject, options, "
           "dedupe_key, trace_id, estimates, estimated_cost_usd, budget_usd, created_at, "
-          "leaves_per_topic) "
-          "VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+          "leaves_per_topic, mode) "
+          "VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
           params(root.job.id, root.slot.language, root.slot.board, root.slot.grade,
                  root.slot.subject, encode_root_options(root.options), root.dedupe_key,
                  root.trace_id, root.estimates_json, root.estimated_cost_usd, root.budget_usd,
-                 root.now, leaves));
+                 root.now, leaves, to_string(root.options.mode)));
       announce_work();
       auto created = read_root(root.job.id);
       if (!created) return make_error(ErrorKind::permanent, "root " + root.job.id + " vanished");
@@ -151,11 +151,12 @@ Result<std::vector<Job>> SqlStore::claim_batch(const ClaimRequest& request) {
         "  updated_at = ?4, reserved_usd = 0 "
         "WHERE id IN (SELECT id FROM ("
         "  SELECT * FROM (SELECT id, priority, run_after FROM jobs "
-        "    WHERE status = 'pending' AND run_after <= ?4 "
+        "    WHERE status = 'pending' AND mode = 'online' AND run_after <= ?4 "
         "    ORDER BY priority DESC, run_after LIMIT ?5 {0}) AS due "
         "  UNION ALL "
         "  SELECT * FROM (SELECT id, priority, run_after FROM jobs "
         "    WHERE status = 'running' AND lease_expires_at < ?4 AND attempts < max_attempts "
+        "      AND mode = 'online' "
         "    ORDER BY lease_expires_at LIMIT ?5 {0}) AS expired) AS candidates "
         "  ORDER BY priority DESC, run_after LIMIT ?5) "
         "RETURNING {1}",
@@ -165,19 +166,7 @@ Result<std::vector<Job>> SqlStore::claim_batch(const ClaimRequest& request) {
     auto rows = run(sql, params(request.holder, token, expiry, request.now, request.limit));
     for (const auto& row : rows.rows) claimed.push_back(read_job(row));
     if (claimed.empty()) return claimed;
-    // The attempt log: a step claimed again after its lease expired ends its previous claim as
-    // lost; then one open row per claim. The claimed rows are found through the running index.
-    const char* just_claimed =
-        "SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at = ?3 "
-        "AND lease_token = ?1";
-    run(fmt::format("UPDATE attempts SET outcome = 'lease_lost', ended_at = ?2 "
-                    "WHERE outcome IS NULL AND job_id IN ({})",
-                    just_claimed),
-        params(token, request.now, expiry));
-    run("INSERT INTO attempts (lease_token, job_id, root_id, kind, holder, claimed_at) "
-        "SELECT lease_token, id, root_id, kind, lease_holder, ?2 FROM jobs "
-        "WHERE status = 'running' AND lease_expires_at = ?3 AND lease_token = ?1",
-        params(token, request.now, expiry));
+    open_attempts(*db_, token, request.now, expiry);
     for (const auto& job : claimed) {
       if (job.kind == JobKind::subject) {
         run("UPDATE roots SET status = 'running', started_at = ?2 "

@@ -73,6 +73,11 @@ std::optional<EndedAttempt> end_held_attempt(Connection& db, const LeaseRef& lea
                                              const std::string& error, Millis run_after, Millis now,
                                              bool uncounted);
 
+// Inside a claim's transaction: the attempt log of the steps just claimed under token with
+// lease expiry (found through the running index): a step claimed again after its lease expired
+// ends its previous claim as lost, then one open row per claim.
+void open_attempts(Connection& db, const std::string& token, Millis now, Millis expiry);
+
 // Inside a transaction: ends the attempt-log row of the claim behind lease with outcome (see
 // sql/sqlite/006_attempts.sql); nothing when that row is ended already.
 void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Millis now);
@@ -148,6 +153,14 @@ class SqlStore final : public Store {
   Status record_reconcile_run(const ReconcileRun& run) override;
   Result<std::vector<MetricSample>> read_metrics(Millis now, Millis stuck_after_ms) override;
   Result<OpsFacts> ops_facts(Millis since, Millis now) override;
+
+  Result<std::optional<BatchClaim>> claim_for_batch(const BatchClaimRequest& request) override;
+  Result<std::vector<BatchRecord>> take_open_batches(const std::string& holder, Millis hold_ms,
+                                                     Millis now, int limit) override;
+  Result<std::vector<Job>> batch_steps(const BatchRecord& batch) override;
+  Status update_batch(const BatchRecord& batch, const std::string& holder, Millis now) override;
+  Result<int> close_batch(const BatchRecord& batch, const std::string& holder, Millis now) override;
+  Result<std::vector<BatchRecord>> root_batches(const std::string& root_id, int limit) override;
 
  private:
   // Runs body in a transaction (a write one unless read_only), committing when it returns a

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/estimate.hpp"
@@ -199,6 +200,44 @@ struct OpsFacts {
   std::vector<HeldLock> locks;  // the locks held at now, by name
 };
 
+// --- batch mode (sql/sqlite/009_batches.sql) ---
+// Where hydrate's record of one provider batch stands; see the migration for each state.
+enum class BatchState { claimed, uploaded, created, applied, abandoned };
+const char* to_string(BatchState state);
+std::optional<BatchState> parse_batch_state(std::string_view text);
+
+// One batch record: the steps of one root held under lease_token, and what the provider said of
+// the batch so far (empty until known).
+struct BatchRecord {
+  std::string id;  // hydrate's; sent as the batch's metadata hydrate_batch
+  std::string root_id;
+  std::string model;
+  std::string lease_token;
+  BatchState state = BatchState::claimed;
+  std::string provider_status;  // validating … cancelled, as the provider spells it
+  std::string input_file_id, provider_batch_id, output_file_id, error_file_id;
+  int lines = 0;  // steps the batch was claimed with
+  int completed = 0, failed = 0;
+  std::string error;  // the latest problem with the batch, one line
+  bool cancel_requested = false;
+  Millis next_poll_at = 0;
+  Millis created_at = 0, updated_at = 0, finished_at = 0;
+};
+
+struct BatchClaimRequest {
+  std::string holder;   // the worker that will drive the batch
+  int limit = 50000;    // steps at most (the Batch API's lines per file)
+  Millis lease_ms = 0;  // the steps' lease: the completion window and a margin
+  Millis hold_ms = 0;   // the worker's hold on the record
+  Millis now = 0;
+};
+
+// A new batch record and the steps it holds.
+struct BatchClaim {
+  BatchRecord batch;
+  std::vector<Job> jobs;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -348,6 +387,28 @@ class Store {
   // --- operations report ---
   // The facts of the window [since, now] that `hydrate report` measures against its targets.
   virtual Result<OpsFacts> ops_facts(Millis since, Millis now) = 0;
+  // --- batch mode ---
+  // Claims the due steps (up to limit) of the batch-mode root whose step has waited longest into
+  // a new batch record held by holder, in state claimed; nullopt when no batch-mode step is due.
+  // Each step gets attempts + 1 and the batch's lease token, held by "batch:ID".
+  virtual Result<std::optional<BatchClaim>> claim_for_batch(const BatchClaimRequest& request) = 0;
+  // The open batch records due a visit by now (next_poll_at) that holder may drive: unheld, its
+  // own, or held past their hold; each taken until now + hold_ms. Oldest first, at most limit.
+  virtual Result<std::vector<BatchRecord>> take_open_batches(const std::string& holder,
+                                                             Millis hold_ms, Millis now,
+                                                             int limit) = 0;
+  // The steps still held under the batch's token, in position order.
+  virtual Result<std::vector<Job>> batch_steps(const BatchRecord& batch) = 0;
+  // Writes the record's state, provider fields, counts, error and next_poll_at while holder
+  // holds it (taking the hold until next_poll_at + hold_ms); conflict when another took it.
+  virtual Status update_batch(const BatchRecord& batch, const std::string& holder, Millis now) = 0;
+  // Ends the batch (state applied or abandoned, with its error) and puts the steps it still
+  // holds back to pending, due now, their attempt given back: a step no line answered is asked
+  // again in a later batch. Returns how many went back. Fenced on holder's hold.
+  virtual Result<int> close_batch(const BatchRecord& batch, const std::string& holder,
+                                  Millis now) = 0;
+  // The root's batch records, newest first (status).
+  virtual Result<std::vector<BatchRecord>> root_batches(const std::string& root_id, int limit) = 0;
 };
 
 struct OpenOptions {

@@ -317,7 +317,7 @@ TEST_CASE("estimate: batch mode prices the same tokens at the batch price, its d
   request.options.model = "gpt-4o-mini";
   const auto table = hydrate::PriceTable::builtin();
   auto online = hydrate::estimate_request(request, hydrate::Catalog::builtin(), table, *prompts);
-  request.mode = hydrate::CallMode::batch;
+  request.options.mode = hydrate::CallMode::batch;
   auto batch = hydrate::estimate_request(request, hydrate::Catalog::builtin(), table, *prompts);
   REQUIRE(online.ok());
   REQUIRE(batch.ok());

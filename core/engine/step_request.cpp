@@ -1,0 +1,31 @@
+#include "core/engine/step_request.hpp"
+
+namespace hydrate::engine {
+
+Result<StepRequest> build_step_request(const Job& job, const Endpoint& endpoint,
+                                       const PromptSet& prompts, const PriceTable& prices) {
+  auto input = decode_step_input(job.input);
+  if (!input) return input.error();
+  StepRequest step;
+  step.input = std::move(*input);
+  step.model = step.input.options.model.empty() ? endpoint.default_model : step.input.options.model;
+  auto price = prices.find(step.model, step.input.options.mode);
+  if (!price) return price.error();
+  step.price = *price;
+  step.rendered = prompts.render(job.kind, step.input);
+  llm::ChatRequest& request = step.request;
+  request.model = step.model;
+  request.messages = {{"system", step.rendered.system}, {"user", step.rendered.user}};
+  request.max_tokens = step.rendered.max_tokens;
+  const llm::ModelProfile profile = endpoint.profiles.find(endpoint.flavor, step.model);
+  request.use_max_completion_tokens =
+      endpoint.max_completion_tokens.value_or(profile.max_completion_tokens);
+  request.send_temperature = profile.temperature;
+  request.mode = endpoint.output_mode.value_or(profile.output_mode);
+  request.dialect = profile.dialect;
+  request.schema_name = step.rendered.schema_name;
+  request.json_schema = step.rendered.schema_json;
+  return step;
+}
+
+}  // namespace hydrate::engine

@@ -1,0 +1,25 @@
+#pragma once
+// The call a step makes, built the same way whether it is sent online or as a line of a batch:
+// the step's input decoded, its model (the root's, else the endpoint's default) priced in the
+// root's mode, its prompt rendered, and the chat request shaped by the model's profile.
+#include "core/cascade.hpp"
+#include "core/engine/worker.hpp"
+#include "core/llm/chat_protocol.hpp"
+#include "core/pricing.hpp"
+#include "core/prompts.hpp"
+
+namespace hydrate::engine {
+
+struct StepRequest {
+  StepInput input;
+  std::string model;
+  Price price;  // in the root's mode: a batch line is billed at the batch price
+  RenderedStep rendered;
+  llm::ChatRequest request;  // output mode: the operator's override, else the profile's
+};
+
+// invalid_input when the input does not decode or the model has no price.
+Result<StepRequest> build_step_request(const Job& job, const Endpoint& endpoint,
+                                       const PromptSet& prompts, const PriceTable& prices);
+
+}  // namespace hydrate::engine

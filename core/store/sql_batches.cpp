@@ -1,0 +1,221 @@
+// Batch mode in the SQL store: batch records and the steps they hold (sql/sqlite/009_batches.sql).
+#include <algorithm>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "core/ids.hpp"
+#include "core/metrics.hpp"
+#include "core/store/sql_store_impl.hpp"
+
+namespace hydrate::store {
+
+const char* to_string(BatchState state) {
+  switch (state) {
+    case BatchState::claimed:
+      return "claimed";
+    case BatchState::uploaded:
+      return "uploaded";
+    case BatchState::created:
+      return "created";
+    case BatchState::applied:
+      return "applied";
+    case BatchState::abandoned:
+      return "abandoned";
+  }
+  return "claimed";
+}
+
+std::optional<BatchState> parse_batch_state(std::string_view text) {
+  for (auto state : {BatchState::claimed, BatchState::uploaded, BatchState::created,
+                     BatchState::applied, BatchState::abandoned}) {
+    if (text == to_string(state)) return state;
+  }
+  return std::nullopt;
+}
+
+namespace sql {
+
+namespace {
+
+constexpr const char* kBatchColumns =
+    "id, root_id, model, lease_token, state, provider_status, input_file_id, provider_batch_id, "
+    "output_file_id, error_file_id, lines, completed, failed, error, cancel_requested, "
+    "next_poll_at, created_at, updated_at, finished_at";
+
+BatchRecord read_batch(const Row& r) {
+  BatchRecord b;
+  b.id = r.text(0);
+  b.root_id = r.text(1);
+  b.model = r.text(2);
+  b.lease_token = r.text(3);
+  b.state = parse_batch_state(r.text(4)).value_or(BatchState::claimed);
+  b.provider_status = r.text(5);
+  b.input_file_id = r.text(6);
+  b.provider_batch_id = r.text(7);
+  b.output_file_id = r.text(8);
+  b.error_file_id = r.text(9);
+  b.lines = r.int32(10);
+  b.completed = r.int32(11);
+  b.failed = r.int32(12);
+  b.error = r.text(13);
+  b.cancel_requested = r.int64(14) != 0;
+  b.next_poll_at = r.int64(15);
+  b.created_at = r.int64(16);
+  b.updated_at = r.int64(17);
+  b.finished_at = r.int64(18);
+  return b;
+}
+
+bool is_open(BatchState state) {
+  return state != BatchState::applied && state != BatchState::abandoned;
+}
+
+}  // namespace
+
+Result<std::optional<BatchClaim>> SqlStore::claim_for_batch(const BatchClaimRequest& request) {
+  return write("claiming steps for a batch", [&]() -> Result<std::optional<BatchClaim>> {
+    std::optional<BatchClaim> none;
+    if (request.limit <= 0) return none;
+    const bool postgres = db_->backend() == Backend::postgres;
+    // The root whose batch-mode step has been due longest; its due steps make the batch.
+    auto due = run(std::string("SELECT root_id FROM jobs "
+                               "WHERE status = 'pending' AND mode = 'batch' AND run_after <= ?1 "
+                               "ORDER BY run_after LIMIT 1") +
+                       (postgres ? " FOR UPDATE SKIP LOCKED" : ""),
+                   params(request.now));
+    if (due.empty()) return none;
+    BatchClaim claim;
+    BatchRecord& batch = claim.batch;
+    batch.id = "batch-" + new_job_id(request.now);
+    batch.root_id = due.front().text(0);
+    batch.lease_token = new_lease_token();
+    batch.created_at = batch.updated_at = request.now;
+    const Millis expiry = request.now + request.lease_ms;
+    auto rows = run(
+        fmt::format("UPDATE jobs SET status = 'running', attempts = attempts + 1, "
+                    "  lease_holder = ?1, lease_token = ?2, lease_expires_at = ?3, "
+                    "  started_at = coalesce(started_at, ?4), updated_at = ?4, reserved_usd = 0 "
+                    "WHERE id IN (SELECT id FROM jobs WHERE root_id = ?5 AND status = 'pending' "
+                    "  AND mode = 'batch' AND run_after <= ?4 ORDER BY run_after, position "
+                    "  LIMIT ?6 {}) "
+                    "RETURNING {}",
+                    postgres ? "FOR UPDATE SKIP LOCKED" : "", kJobColumns),
+        params("batch:" + batch.id, batch.lease_token, expiry, request.now, batch.root_id,
+               request.limit));
+    for (const auto& row : rows.rows) claim.jobs.push_back(read_job(row));
+    if (claim.jobs.empty()) return none;
+    std::sort(claim.jobs.begin(), claim.jobs.end(), [](const Job& a, const Job& b) {
+      return std::tie(a.kind, a.parent_id, a.position) < std::tie(b.kind, b.parent_id, b.position);
+    });
+    batch.lines = static_cast<int>(claim.jobs.size());
+    open_attempts(*db_, batch.lease_token, request.now, expiry);
+    run("UPDATE roots SET status = 'running', started_at = ?2 "
+        "WHERE job_id = ?1 AND status = 'pending'",
+        params(batch.root_id, request.now));
+    run("INSERT INTO batches (id, root_id, lease_token, state, lines, holder, held_until, "
+        "created_at, updated_at) VALUES (?1, ?2, ?3, 'claimed', ?4, ?5, ?6, ?7, ?7)",
+        params(batch.id, batch.root_id, batch.lease_token, batch.lines, request.holder,
+               request.now + request.hold_ms, request.now));
+    add_metric(*db_, metrics::kJobsClaimed, "", static_cast<double>(claim.jobs.size()));
+    return std::optional<BatchClaim>(std::move(claim));
+  });
+}
+
+Result<std::vector<BatchRecord>> SqlStore::take_open_batches(const std::string& holder,
+                                                             Millis hold_ms, Millis now,
+                                                             int limit) {
+  return write("taking open batches", [&]() -> Result<std::vector<BatchRecord>> {
+    const bool postgres = db_->backend() == Backend::postgres;
+    auto rows =
+        run(fmt::format("UPDATE batches SET holder = ?1, held_until = ?2 "
+                        "WHERE id IN (SELECT id FROM batches "
+                        "  WHERE state NOT IN ('applied', 'abandoned') AND next_poll_at <= ?3 "
+                        "    AND (holder = ?1 OR held_until < ?3) "
+                        "  ORDER BY next_poll_at, created_at LIMIT ?4 {}) "
+                        "RETURNING {}",
+                        postgres ? "FOR UPDATE SKIP LOCKED" : "", kBatchColumns),
+            params(holder, now + hold_ms, now, limit));
+    std::vector<BatchRecord> out;
+    for (const auto& row : rows.rows) out.push_back(read_batch(row));
+    std::sort(out.begin(), out.end(), [](const BatchRecord& a, const BatchRecord& b) {
+      return a.created_at < b.created_at || (a.created_at == b.created_at && a.id < b.id);
+    });
+    return out;
+  });
+}
+
+Result<std::vector<Job>> SqlStore::batch_steps(const BatchRecord& batch) {
+  return read("reading a batch's steps", [&]() -> Result<std::vector<Job>> {
+    auto rows = run(fmt::format("SELECT {} FROM jobs WHERE root_id = ?1 AND status = 'running' "
+                                "AND lease_token = ?2",
+                                kJobColumns),
+                    params(batch.root_id, batch.lease_token));
+    std::vector<Job> out;
+    for (const auto& row : rows.rows) out.push_back(read_job(row));
+    std::sort(out.begin(), out.end(), [](const Job& a, const Job& b) {
+      return std::tie(a.kind, a.parent_id, a.position) < std::tie(b.kind, b.parent_id, b.position);
+    });
+    return out;
+  });
+}
+
+Status SqlStore::update_batch(const BatchRecord& b, const std::string& holder, Millis now) {
+  return write("recording a batch", [&]() -> Status {
+    auto rows =
+        run("UPDATE batches SET model = ?3, state = ?4, provider_status = ?5, input_file_id = ?6, "
+            "  provider_batch_id = ?7, output_file_id = ?8, error_file_id = ?9, completed = ?10, "
+            "  failed = ?11, error = ?12, next_poll_at = ?13, updated_at = ?14 "
+            "WHERE id = ?1 AND holder = ?2 AND state NOT IN ('applied', 'abandoned')",
+            params(b.id, holder, b.model, to_string(b.state), b.provider_status, b.input_file_id,
+                   b.provider_batch_id, b.output_file_id, b.error_file_id, b.completed, b.failed,
+                   b.error, b.next_poll_at, now));
+    if (rows.affected == 0)
+      return make_error(ErrorKind::conflict, "batch " + b.id + ": held by another worker");
+    return ok_status();
+  });
+}
+
+Result<int> SqlStore::close_batch(const BatchRecord& b, const std::string& holder, Millis now) {
+  return write("closing a batch", [&]() -> Result<int> {
+    if (is_open(b.state))
+      return make_error(ErrorKind::invalid_input, "batch " + b.id + ": closed while open");
+    auto rows =
+        run("UPDATE batches SET state = ?3, provider_status = ?4, output_file_id = ?5, "
+            "  error_file_id = ?6, completed = ?7, failed = ?8, error = ?9, updated_at = ?10, "
+            "  finished_at = ?10, holder = '', held_until = 0 "
+            "WHERE id = ?1 AND holder = ?2 AND state NOT IN ('applied', 'abandoned')",
+            params(b.id, holder, to_string(b.state), b.provider_status, b.output_file_id,
+                   b.error_file_id, b.completed, b.failed, b.error, now));
+    if (rows.affected == 0)
+      return make_error(ErrorKind::conflict, "batch " + b.id + ": held by another worker");
+    // The steps no line answered: back to pending, their attempt given back, for a later batch.
+    auto left =
+        run("UPDATE jobs SET status = 'pending', attempts = attempts - 1, run_after = ?3, "
+            "  updated_at = ?3, reserved_usd = 0, "
+            "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
+            "WHERE root_id = ?1 AND status = 'running' AND lease_token = ?2 RETURNING id",
+            params(b.root_id, b.lease_token, now));
+    run("UPDATE attempts SET outcome = 'retried', ended_at = ?2 "
+        "WHERE lease_token = ?1 AND outcome IS NULL",
+        params(b.lease_token, now));
+    if (!left.empty()) announce_work();
+    close_root(*db_, b.root_id, now);
+    return static_cast<int>(left.rows.size());
+  });
+}
+
+Result<std::vector<BatchRecord>> SqlStore::root_batches(const std::string& root_id, int limit) {
+  return read("reading a root's batches", [&]() -> Result<std::vector<BatchRecord>> {
+    auto rows = run(fmt::format("SELECT {} FROM batches WHERE root_id = ?1 "
+                                "ORDER BY created_at DESC, id DESC LIMIT ?2",
+                                kBatchColumns),
+                    params(root_id, limit));
+    std::vector<BatchRecord> out;
+    for (const auto& row : rows.rows) out.push_back(read_batch(row));
+    return out;
+  });
+}
+
+}  // namespace sql
+}  // namespace hydrate::store

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Batch mode (SQLite here; postgres_batch_mode.sh runs it on PostgreSQL): the same tree submitted
+# online and with --mode batch, worked by one `work --until-idle`. The batch tree ends succeeded
+# with the online tree's shape, through one provider batch per level (subject, chapters, leaves),
+# every step answered by a batch line and none by an online call; its tokens are the online
+# tree's and its cost half of theirs, to the micro-dollar; every token the endpoint billed, online
+# and in batches, is logged once.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
+e2e_backend_init batch_mode "$E2E_BACKEND"
+
+start_mock --batch-validating-ms 50 --batch-ms 300 --batch-finalizing-ms 50
+export HYDRATE_CONFIG=$E2E_DIR/hydrate.conf
+printf 'batch.poll_min_ms = 200\nbatch.poll_max_ms = 1000\n' >"$HYDRATE_CONFIG"
+tree=(--language en --board CBSE --grade 6 --subject SCIENCE
+  --chapters 4 --topics-per-chapter 3 --questions-per-topic 2)
+
+hy --json estimate "${tree[@]}" --mode batch
+assert_eq batch "$(jq -r .estimates.mode <<<"$RUN_OUT")" "mode of the batch estimate"
+hy --json submit "${tree[@]}"
+ONLINE=$(jq -er .rootJobId <<<"$RUN_OUT")
+hy --json submit "${tree[@]}" --mode batch
+BATCH=$(jq -er .rootJobId <<<"$RUN_OUT")
+assert_eq false "$(jq -r .deduplicated <<<"$RUN_OUT")" "a batch root deduplicated against the online one"
+note "online root $ONLINE, batch root $BATCH"
+
+WORK_TIMEOUT=180 work_until_idle --concurrency 4
+assert_tree_succeeded "$ONLINE"
+assert_tree_succeeded "$BATCH"
+assert_no_duplicate_content
+
+# The same shape: content rows of each kind, per root.
+shape() {
+  sql "SELECT (SELECT count(*) FROM chapters WHERE root_id = '$1') || ' ' ||
+              (SELECT count(*) FROM topics WHERE root_id = '$1') || ' ' ||
+              (SELECT count(*) FROM notes WHERE root_id = '$1') || ' ' ||
+              (SELECT count(*) FROM questions WHERE root_id = '$1')"
+}
+assert_eq "$(shape "$ONLINE")" "$(shape "$BATCH")" "chapters, topics, notes and questions: online vs batch"
+STEPS=$(sql_count "SELECT count(*) FROM jobs WHERE root_id = '$BATCH'")
+
+# One batch per level, each applied, its lines the level's steps.
+assert_eq "applied 1|applied 4|applied 24" \
+  "$(sql "SELECT state || ' ' || lines FROM batches WHERE root_id = '$BATCH' ORDER BY created_at, id" | paste -sd '|')" \
+  "the batch root's batches (state, lines), in order"
+assert_eq 0 "$(sql_count "SELECT count(*) FROM batches WHERE root_id <> '$BATCH'")" "batches of other roots"
+
+# Every step of the batch tree answered by one used batch line, none by an online call.
+assert_eq "$STEPS" "$(sql_count "SELECT count(*) FROM llm_calls WHERE root_id = '$BATCH' AND used = 1
+                                  AND call_id LIKE 'batch-%/%'")" "used batch lines of the batch root"
+assert_eq 0 "$(sql_count "SELECT count(*) FROM llm_calls WHERE root_id = '$BATCH' AND call_id NOT LIKE 'batch-%/%'")" \
+  "online calls of the batch root"
+assert_eq 0 "$(sql_count "SELECT count(*) FROM llm_calls WHERE root_id = '$ONLINE' AND call_id LIKE 'batch-%'")" \
+  "batch lines of the online root"
+
+# The same tokens, at half the price.
+tokens() { sql "SELECT sum(prompt_tokens) || ' ' || sum(completion_tokens) FROM llm_calls WHERE root_id = '$1'"; }
+assert_eq "$(tokens "$ONLINE")" "$(tokens "$BATCH")" "prompt and completion tokens: online vs batch"
+online_cost=$(sql "SELECT sum(cost_usd) FROM llm_calls WHERE root_id = '$ONLINE'")
+batch_cost=$(sql "SELECT sum(cost_usd) FROM llm_calls WHERE root_id = '$BATCH'")
+awk -v o="$online_cost" -v b="$batch_cost" 'BEGIN { d = o - 2 * b; exit !(o > 0 && d < 1e-6 && d > -1e-6) }' ||
+  fail "batch cost \$$batch_cost is not half of the online cost \$$online_cost"
+note "online \$$online_cost, batch \$$batch_cost"
+status_json "$BATCH"
+awk -v s="$(jqs .actualCostUsd)" -v b="$batch_cost" 'BEGIN { d = s - b; exit !(d < 1e-6 && d > -1e-6) }' ||
+  fail "status shows \$$(jqs .actualCostUsd) for the batch root, its calls \$$batch_cost"
+
+# Exact accounting on both sides of the endpoint.
+stats=$(mock_stats)
+assert_eq "$(sql_count "SELECT count(*) FROM llm_calls WHERE call_id NOT LIKE 'batch-%'")" \
+  "$(jq -r .requests.total <<<"$stats")" "online calls: made vs logged"
+assert_eq "$(jq -r '"\(.batches.billed.promptTokens) \(.batches.billed.completionTokens)"' <<<"$stats")" \
+  "$(tokens "$BATCH")" "batch tokens: billed by the endpoint vs logged"
+assert_eq "$(jq -r '"\(.billed.promptTokens) \(.billed.completionTokens)"' <<<"$stats")" \
+  "$(tokens "$ONLINE")" "online tokens: billed by the endpoint vs logged"
+note "batch tree of $STEPS steps in 3 batches at half the online cost"
