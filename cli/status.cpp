@@ -26,7 +26,7 @@ std::string level_cell(const LevelCount& count) {
 }
 
 void print_root(const store::RootRecord& root, const store::TreeCounts& counts,
-                const std::vector<Job>& errors) {
+                const std::vector<Job>& errors, const std::vector<store::BatchRecord>& batches) {
   Progress p = derive_progress(counts, root.options);
   print_line(fmt::format("job        {}  {}/{}/{}/{}", root.job.id, root.slot.language,
                          root.slot.board, root.slot.grade, root.slot.subject));
@@ -62,6 +62,14 @@ void print_root(const store::RootRecord& root, const store::TreeCounts& counts,
   print_line(fmt::format("created    {}  started {}  finished {}", format_utc(root.created_at),
                          root.started_at ? format_utc(root.started_at) : "-",
                          root.finished_at ? format_utc(root.finished_at) : "-"));
+  if (root.options.mode == CallMode::batch)
+    print_line(fmt::format("mode       batch, {} open batch(es)", batches.size()));
+  for (const auto& b : batches) {
+    print_line(fmt::format(
+        "batch      {} {} {} {}/{} lines, {} failed, since {}{}", b.id, store::to_string(b.state),
+        b.provider_status.empty() ? "-" : b.provider_status, b.completed, b.lines, b.failed,
+        format_utc(b.created_at), b.error.empty() ? "" : ": " + b.error));
+  }
   for (const auto& job : errors) {
     std::string line =
         fmt::format("error      {} {} ({} attempts, {} transient retries, {})", to_string(job.kind),
@@ -106,9 +114,9 @@ bool show_job(const Globals& globals, store::Store& store, const std::string& id
     return is_terminal(job.status);
   }
   if (globals.json)
-    print_line(report::root_status_json(*view.root, view.counts, view.errors));
+    print_line(report::root_status_json(*view.root, view.counts, view.errors, view.batches));
   else
-    print_root(*view.root, view.counts, view.errors);
+    print_root(*view.root, view.counts, view.errors, view.batches);
   return is_terminal(view.root->status);
 }
 

@@ -89,27 +89,30 @@ class BatchRunner {
     options_.retry = online.retry;
     options_.limits = online.limits;
     options_.poll_min_ms = unwrap(config.get_int("batch.poll_min_ms", 10, 3600000));
+    options_.hold_ms = unwrap(config.get_int("batch.hold_ms", 100, 86400000));
     options_.poll_max_ms = std::max<Millis>(
         options_.poll_min_ms, unwrap(config.get_int("batch.poll_max_ms", 10, 86400000)));
   }
   ~BatchRunner() { join(); }
 
-  void start(const std::atomic<bool>& done) {
+  // Runs the cycle until a signal or join(); the thread ends, its visit finished, on either.
+  void start() {
     if (endpoint_.flavor != llm::Flavor::openai) return;
     std::string base = config_.get("llm.url");
     while (!base.empty() && base.back() == '/') base.pop_back();
-    thread_ = std::thread([this, base, &done] {
-      auto opened =
-          engine::open_store_riding_out(config_.get("db"), store::OpenOptions{}, retry_, &g_stop);
+    thread_ = std::thread([this, base] {
+      store::OpenOptions no_migration;  // the worker's own store migrated it already
+      no_migration.migrate = false;
+      auto opened = engine::open_store_riding_out(config_.get("db"), no_migration, retry_, &stop_);
       if (!opened || !*opened) {
         if (!opened) log::warn("batch cycle: {}", opened.error().message);
         return;
       }
-      engine::RetryingStore store(**opened, retry_, &g_stop);
+      engine::RetryingStore store(**opened, retry_, &stop_);
       auto client = llm::make_batch_client({base, endpoint_.api_key, endpoint_.timeout_ms});
       engine::BatchCycle cycle(
           {store, *client, prompts_, config_.prices(), endpoint_, options_, nullptr});
-      engine::run_batch_cycle(cycle, g_stop, done, options_.poll_min_ms);
+      engine::run_batch_cycle(cycle, g_stop, stop_, options_.poll_min_ms);
       const auto& r = cycle.report();
       if (r.created + r.applied > 0) {
         log::info("batches: {} created, {} applied, {} abandoned; {} step(s) succeeded, ${:.4f}",
@@ -118,6 +121,7 @@ class BatchRunner {
     });
   }
   void join() {
+    stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
 
@@ -127,6 +131,7 @@ class BatchRunner {
   const PromptSet& prompts_;
   engine::Endpoint endpoint_;
   engine::BatchOptions options_;
+  std::atomic<bool> stop_{false};  // set by join(): the online worker is done
   std::thread thread_;
 };
 
@@ -194,11 +199,9 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
   }
   // Batch-mode roots: the batch cycle runs beside the online worker, in its own thread on its own
   // database connection, since its calls block (uploads, downloads, thousands of lines applied).
-  std::atomic<bool> online_done{false};
   BatchRunner batches(config, store_retry, prompts, endpoint, options);
-  batches.start(online_done);
+  batches.start();
   auto outcome = engine::run_worker(context);
-  online_done = true;
   batches.join();
   auto report = unwrap(std::move(outcome));
   if (show_progress) std::fputc('\n', stderr);

@@ -163,7 +163,7 @@ Submission parse_submission(const std::string& text, const Config& config) {
 std::string status_of(store::Store& store, const std::string& id) {
   auto view = take(store.view_job(id, 5));
   if (!view.root) return report::job_status_json(view.job);
-  return report::root_status_json(*view.root, view.counts, view.errors);
+  return report::root_status_json(*view.root, view.counts, view.errors, view.batches);
 }
 
 std::string job_id_of(std::string_view rest) {

@@ -72,6 +72,12 @@ const std::vector<KeyInfo>& known_keys() {
        false,
        "batch mode: the first poll of a new batch, and the pause between visits"},
       {"batch.poll_max_ms", "60000", {}, false, "batch mode: the longest wait between polls"},
+      {"batch.hold_ms",
+       "300000",
+       {},
+       false,
+       "batch mode: how long a worker holds a batch it drives; a dead worker's, once lapsed, "
+       "are taken over"},
       {"submit.mode",
        "online",
        {"HYDRATE_MODE"},

@@ -59,7 +59,8 @@ std::string nest_headings(const std::string& markdown, int levels) {
 }  // namespace
 
 std::string root_status_json(const store::RootRecord& root, const store::TreeCounts& counts,
-                             const std::vector<Job>& errors) {
+                             const std::vector<Job>& errors,
+                             const std::vector<store::BatchRecord>& batches) {
   Progress p = derive_progress(counts, root.options);
   json error_list = json::array();
   for (const auto& job : errors) {
@@ -110,6 +111,22 @@ std::string root_status_json(const store::RootRecord& root, const store::TreeCou
       {"errors", error_list},
   };
   if (!root.reason.empty()) j["reason"] = root.reason;
+  j["mode"] = to_string(root.options.mode);
+  if (root.options.mode == CallMode::batch) {
+    json open = json::array();
+    for (const auto& b : batches) {
+      open.push_back({{"id", b.id},
+                      {"providerBatchId", b.provider_batch_id},
+                      {"state", store::to_string(b.state)},
+                      {"providerStatus", b.provider_status},
+                      {"lines", b.lines},
+                      {"completed", b.completed},
+                      {"failed", b.failed},
+                      {"createdAt", nullable_time(b.created_at)},
+                      {"error", b.error}});
+    }
+    j["batches"] = open;
+  }
   json estimates = json::parse(root.estimates_json, nullptr, false);
   if (estimates.is_object()) j["estimates"] = estimates;
   // Estimated (at submit) and actual cost per level.

@@ -11,8 +11,10 @@ namespace hydrate::report {
 
 // status of a root: jobId, status, progress {overall, levels}, costs, tokens, times, reason,
 // errors, slot, traceId, estimates.
+// mode (online or batch); a batch-mode root also lists its open batches.
 std::string root_status_json(const store::RootRecord& root, const store::TreeCounts& counts,
-                             const std::vector<Job>& errors);
+                             const std::vector<Job>& errors,
+                             const std::vector<store::BatchRecord>& batches = {});
 // status of a step that is not a root.
 std::string job_status_json(const Job& job);
 // submit (and dry run when root is null): rootJobId, status, estimates, traceId, createdAt,

@@ -11,6 +11,7 @@
 #include "core/cascade.hpp"
 #include "core/clock.hpp"
 #include "core/engine/step_request.hpp"
+#include "core/failpoint.hpp"
 #include "core/log.hpp"
 
 namespace hydrate::engine {
@@ -42,6 +43,9 @@ Millis BatchCycle::now() const {
 }
 
 Status BatchCycle::visit() {
+  auto due = ctx_.store.batch_work_due(now());
+  if (!due) return due.error();
+  if (!*due) return ok_status();
   auto open = ctx_.store.take_open_batches(ctx_.options.holder, ctx_.options.hold_ms, now(),
                                            kBatchesPerVisit);
   if (!open) return open.error();
@@ -99,6 +103,7 @@ Status BatchCycle::upload(store::BatchRecord& batch) {
   }
   auto file = ctx_.client.upload("hydrate-" + batch.id + ".jsonl", jsonl);
   if (!file) return postpone(batch, *file.failure);
+  failpoint("batch-uploaded-unrecorded");
   batch.input_file_id = *file.value;
   batch.state = store::BatchState::uploaded;
   batch.error.clear();
@@ -133,6 +138,7 @@ Status BatchCycle::create(store::BatchRecord& batch, bool resumed) {
       return give_up(batch, "the provider refused the batch: " + made.failure->error.message);
     }
     created = *made.value;
+    failpoint("batch-created-unrecorded");
     ++report_.created;
     log::info(fields(batch), "batch {}: created as {}", batch.id, created->id);
   }
@@ -297,6 +303,7 @@ void BatchCycle::apply_line(const store::BatchRecord& batch, const llm::BatchLin
   if (saved) {
     ++report_.succeeded;
     report_.cost_usd += call.cost_usd;
+    failpoint("batch-line-applied");
     return;
   }
   // Cancelled meanwhile, or applied already before a crash (then the used row stays and this

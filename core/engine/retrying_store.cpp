@@ -174,4 +174,35 @@ Result<std::unique_ptr<store::Store>> open_store_riding_out(const std::string& u
   }
 }
 
+Result<bool> RetryingStore::batch_work_due(Millis now) {
+  return ride_out([&] { return inner_.batch_work_due(now); }, [&] { return !stopping(stop_); });
+}
+
+Result<std::optional<store::BatchClaim>> RetryingStore::claim_for_batch(
+    const store::BatchClaimRequest& request) {
+  return ride_out([&] { return inner_.claim_for_batch(request); },
+                  [&] { return !stopping(stop_); });
+}
+
+Result<std::vector<store::BatchRecord>> RetryingStore::take_open_batches(const std::string& holder,
+                                                                         Millis hold_ms, Millis now,
+                                                                         int limit) {
+  return ride_out([&] { return inner_.take_open_batches(holder, hold_ms, now, limit); },
+                  [&] { return !stopping(stop_); });
+}
+
+Result<std::vector<Job>> RetryingStore::batch_steps(const store::BatchRecord& batch) {
+  return ride_out([&] { return inner_.batch_steps(batch); }, [&] { return !stopping(stop_); });
+}
+
+Status RetryingStore::update_batch(const store::BatchRecord& batch, const std::string& holder,
+                                   Millis now) {
+  return ride_out([&] { return inner_.update_batch(batch, holder, now); });
+}
+
+Result<int> RetryingStore::close_batch(const store::BatchRecord& batch, const std::string& holder,
+                                       Millis now) {
+  return ride_out([&] { return inner_.close_batch(batch, holder, now); });
+}
+
 }  // namespace hydrate::engine

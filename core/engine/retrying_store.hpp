@@ -136,28 +136,19 @@ class RetryingStore final : public store::Store {
   Result<store::OpsFacts> ops_facts(Millis since, Millis now) override {
     return inner_.ops_facts(since, now);
   }
-  // The batch cycle's calls: each is a step of a cycle that starts again from the database on
-  // its next visit, so a failure is simply tried again then.
+  // The batch cycle's calls, ridden out as the worker's are (each is safe to run again: the
+  // cycle picks up from what the database says); a stop ends the wait.
+  Result<bool> batch_work_due(Millis now) override;
   Result<std::optional<store::BatchClaim>> claim_for_batch(
-      const store::BatchClaimRequest& request) override {
-    return inner_.claim_for_batch(request);
-  }
+      const store::BatchClaimRequest& request) override;
   Result<std::vector<store::BatchRecord>> take_open_batches(const std::string& holder,
                                                             Millis hold_ms, Millis now,
-                                                            int limit) override {
-    return inner_.take_open_batches(holder, hold_ms, now, limit);
-  }
-  Result<std::vector<Job>> batch_steps(const store::BatchRecord& batch) override {
-    return inner_.batch_steps(batch);
-  }
+                                                            int limit) override;
+  Result<std::vector<Job>> batch_steps(const store::BatchRecord& batch) override;
   Status update_batch(const store::BatchRecord& batch, const std::string& holder,
-                      Millis now) override {
-    return inner_.update_batch(batch, holder, now);
-  }
+                      Millis now) override;
   Result<int> close_batch(const store::BatchRecord& batch, const std::string& holder,
-                          Millis now) override {
-    return inner_.close_batch(batch, holder, now);
-  }
+                          Millis now) override;
   Result<std::vector<store::BatchRecord>> root_batches(const std::string& root_id,
                                                        int limit) override {
     return inner_.root_batches(root_id, limit);

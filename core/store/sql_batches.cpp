@@ -73,6 +73,19 @@ bool is_open(BatchState state) {
 
 }  // namespace
 
+Result<bool> SqlStore::batch_work_due(Millis now) {
+  return read("looking for batch work", [&]() -> Result<bool> {
+    auto rows = run(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM batches "
+        "                         WHERE state NOT IN ('applied', 'abandoned') "
+        "                           AND next_poll_at <= ?1) "
+        "              OR EXISTS (SELECT 1 FROM jobs WHERE status = 'pending' AND mode = 'batch' "
+        "                         AND run_after <= ?1) THEN 1 ELSE 0 END",
+        params(now));
+    return rows.front().int64(0) != 0;
+  });
+}
+
 Result<std::optional<BatchClaim>> SqlStore::claim_for_batch(const BatchClaimRequest& request) {
   return write("claiming steps for a batch", [&]() -> Result<std::optional<BatchClaim>> {
     std::optional<BatchClaim> none;
@@ -203,6 +216,17 @@ Result<int> SqlStore::close_batch(const BatchRecord& b, const std::string& holde
     close_root(*db_, b.root_id, now);
     return static_cast<int>(left.rows.size());
   });
+}
+
+std::vector<BatchRecord> SqlStore::read_open_batches(const std::string& root_id) {
+  auto rows = run(fmt::format("SELECT {} FROM batches WHERE root_id = ?1 "
+                              "AND state NOT IN ('applied', 'abandoned') "
+                              "ORDER BY created_at DESC, id DESC LIMIT 50",
+                              kBatchColumns),
+                  params(root_id));
+  std::vector<BatchRecord> out;
+  for (const auto& row : rows.rows) out.push_back(read_batch(row));
+  return out;
 }
 
 Result<std::vector<BatchRecord>> SqlStore::root_batches(const std::string& root_id, int limit) {

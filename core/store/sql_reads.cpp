@@ -179,6 +179,7 @@ Result<JobView> SqlStore::view_job(const std::string& id, int error_limit) {
       view.job = view.root->job;
       view.counts = read_counts_row(rows.front(), kJobColumnCount + kRootColumnCount);
       view.errors = read_errors(id, error_limit);
+      if (view.root->options.mode == CallMode::batch) view.batches = read_open_batches(id);
       return view;
     }
     auto job = read_job_row(id);

@@ -154,6 +154,7 @@ class SqlStore final : public Store {
   Result<std::vector<MetricSample>> read_metrics(Millis now, Millis stuck_after_ms) override;
   Result<OpsFacts> ops_facts(Millis since, Millis now) override;
 
+  Result<bool> batch_work_due(Millis now) override;
   Result<std::optional<BatchClaim>> claim_for_batch(const BatchClaimRequest& request) override;
   Result<std::vector<BatchRecord>> take_open_batches(const std::string& holder, Millis hold_ms,
                                                      Millis now, int limit) override;
@@ -188,6 +189,8 @@ class SqlStore final : public Store {
   // The bodies of tree_counts and recent_errors, inside the caller's transaction.
   TreeCounts read_counts(const std::string& root_id);
   std::vector<Job> read_errors(const std::string& root_id, int limit);
+  // The root's open batch records, newest first, inside the caller's transaction.
+  std::vector<BatchRecord> read_open_batches(const std::string& root_id);
   Rows run(std::string_view sql, const std::vector<Value>& values = {}) {
     return db_->run(sql, values);
   }

@@ -112,6 +112,44 @@ struct TreeCounts {
   std::int64_t calls = 0;
 };
 
+// --- batch mode (sql/sqlite/009_batches.sql) ---
+// Where hydrate's record of one provider batch stands; see the migration for each state.
+enum class BatchState { claimed, uploaded, created, applied, abandoned };
+const char* to_string(BatchState state);
+std::optional<BatchState> parse_batch_state(std::string_view text);
+
+// One batch record: the steps of one root held under lease_token, and what the provider said of
+// the batch so far (empty until known).
+struct BatchRecord {
+  std::string id;  // hydrate's; sent as the batch's metadata hydrate_batch
+  std::string root_id;
+  std::string model;
+  std::string lease_token;
+  BatchState state = BatchState::claimed;
+  std::string provider_status;  // validating … cancelled, as the provider spells it
+  std::string input_file_id, provider_batch_id, output_file_id, error_file_id;
+  int lines = 0;  // steps the batch was claimed with
+  int completed = 0, failed = 0;
+  std::string error;  // the latest problem with the batch, one line
+  bool cancel_requested = false;
+  Millis next_poll_at = 0;
+  Millis created_at = 0, updated_at = 0, finished_at = 0;
+};
+
+struct BatchClaimRequest {
+  std::string holder;   // the worker that will drive the batch
+  int limit = 50000;    // steps at most (the Batch API's lines per file)
+  Millis lease_ms = 0;  // the steps' lease: the completion window and a margin
+  Millis hold_ms = 0;   // the worker's hold on the record
+  Millis now = 0;
+};
+
+// A new batch record and the steps it holds.
+struct BatchClaim {
+  BatchRecord batch;
+  std::vector<Job> jobs;
+};
+
 // What `status` shows of one job: the job; for a root, also its record, its counts and its most
 // recent errors.
 struct JobView {
@@ -119,6 +157,7 @@ struct JobView {
   std::optional<RootRecord> root;  // set when the job is a root
   TreeCounts counts;
   std::vector<Job> errors;
+  std::vector<BatchRecord> batches;  // a batch-mode root's open batches, newest first
 };
 
 struct TopicContent {
@@ -198,44 +237,6 @@ struct OpsFacts {
   // error text, most frequent first (at most 1000 texts).
   std::vector<RejectionCount> rejections;
   std::vector<HeldLock> locks;  // the locks held at now, by name
-};
-
-// --- batch mode (sql/sqlite/009_batches.sql) ---
-// Where hydrate's record of one provider batch stands; see the migration for each state.
-enum class BatchState { claimed, uploaded, created, applied, abandoned };
-const char* to_string(BatchState state);
-std::optional<BatchState> parse_batch_state(std::string_view text);
-
-// One batch record: the steps of one root held under lease_token, and what the provider said of
-// the batch so far (empty until known).
-struct BatchRecord {
-  std::string id;  // hydrate's; sent as the batch's metadata hydrate_batch
-  std::string root_id;
-  std::string model;
-  std::string lease_token;
-  BatchState state = BatchState::claimed;
-  std::string provider_status;  // validating … cancelled, as the provider spells it
-  std::string input_file_id, provider_batch_id, output_file_id, error_file_id;
-  int lines = 0;  // steps the batch was claimed with
-  int completed = 0, failed = 0;
-  std::string error;  // the latest problem with the batch, one line
-  bool cancel_requested = false;
-  Millis next_poll_at = 0;
-  Millis created_at = 0, updated_at = 0, finished_at = 0;
-};
-
-struct BatchClaimRequest {
-  std::string holder;   // the worker that will drive the batch
-  int limit = 50000;    // steps at most (the Batch API's lines per file)
-  Millis lease_ms = 0;  // the steps' lease: the completion window and a margin
-  Millis hold_ms = 0;   // the worker's hold on the record
-  Millis now = 0;
-};
-
-// A new batch record and the steps it holds.
-struct BatchClaim {
-  BatchRecord batch;
-  std::vector<Job> jobs;
 };
 
 class Store {
@@ -388,6 +389,9 @@ class Store {
   // The facts of the window [since, now] that `hydrate report` measures against its targets.
   virtual Result<OpsFacts> ops_facts(Millis since, Millis now) = 0;
   // --- batch mode ---
+  // Whether the batch cycle has anything to do at now: an open batch record due a visit, or a
+  // batch-mode step due. A read, so that an idle cycle takes no write lock.
+  virtual Result<bool> batch_work_due(Millis now) = 0;
   // Claims the due steps (up to limit) of the batch-mode root whose step has waited longest into
   // a new batch record held by holder, in state claimed; nullopt when no batch-mode step is due.
   // Each step gets attempts + 1 and the batch's lease token, held by "batch:ID".

@@ -9,7 +9,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 e2e_backend_init batch_mode "$E2E_BACKEND"
 
-start_mock --batch-validating-ms 50 --batch-ms 300 --batch-finalizing-ms 50
+start_mock --batch-validating-ms 100 --batch-ms 1000 --batch-finalizing-ms 100
 export HYDRATE_CONFIG=$E2E_DIR/hydrate.conf
 printf 'batch.poll_min_ms = 200\nbatch.poll_max_ms = 1000\n' >"$HYDRATE_CONFIG"
 tree=(--language en --board CBSE --grade 6 --subject SCIENCE
@@ -24,7 +24,17 @@ BATCH=$(jq -er .rootJobId <<<"$RUN_OUT")
 assert_eq false "$(jq -r .deduplicated <<<"$RUN_OUT")" "a batch root deduplicated against the online one"
 note "online root $ONLINE, batch root $BATCH"
 
-WORK_TIMEOUT=180 work_until_idle --concurrency 4
+# While the batches run, `status ROOT` lists the open one (its state and the provider's).
+spawn WORKER worker "$HYDRATE_BIN" work --until-idle --concurrency 4
+lists_open_batch() {
+  status_json "$BATCH"
+  [[ $(jqs '[.batches[] | select(.state == "created" and .providerBatchId != "")] | length') -ge 1 ]]
+}
+wait_until 120 "status to list an open batch of the batch root" lists_open_batch
+assert_eq batch "$(jqs .mode)" "mode in the batch root's status"
+note "open batch: $(jqs '.batches[0] | "\(.id) \(.state) \(.providerStatus) \(.lines) lines"')"
+reap "$WORKER" 180
+assert_eq 0 "$REAP_RC" "exit status of work --until-idle"
 assert_tree_succeeded "$ONLINE"
 assert_tree_succeeded "$BATCH"
 assert_no_duplicate_content
@@ -61,6 +71,11 @@ batch_cost=$(sql "SELECT sum(cost_usd) FROM llm_calls WHERE root_id = '$BATCH'")
 awk -v o="$online_cost" -v b="$batch_cost" 'BEGIN { d = o - 2 * b; exit !(o > 0 && d < 1e-6 && d > -1e-6) }' ||
   fail "batch cost \$$batch_cost is not half of the online cost \$$online_cost"
 note "online \$$online_cost, batch \$$batch_cost"
+status_json "$BATCH"
+assert_eq 0 "$(jqs '.batches | length')" "open batches of the finished batch root"
+status_json "$ONLINE"
+assert_eq online "$(jqs .mode)" "mode in the online root's status"
+assert_eq null "$(jqs .batches)" "batches in the online root's status"
 status_json "$BATCH"
 awk -v s="$(jqs .actualCostUsd)" -v b="$batch_cost" 'BEGIN { d = s - b; exit !(d < 1e-6 && d > -1e-6) }' ||
   fail "status shows \$$(jqs .actualCostUsd) for the batch root, its calls \$$batch_cost"
