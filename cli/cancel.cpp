@@ -3,8 +3,38 @@
 
 #include "cli/common.hpp"
 #include "core/clock.hpp"
+#include "core/llm/batch_client.hpp"
+#include "core/log.hpp"
 
 namespace hydrate::cli {
+
+namespace {
+
+// A cancelled batch-mode root's batches that the provider has: cancelled there at once, so that
+// it stops answering (and billing) lines nobody will use. One that cannot be reached now is
+// cancelled by the next worker's batch cycle, which the cancel flagged. Returns how many.
+int cancel_open_batches(const Config& config, store::Store& store, const std::string& root_id) {
+  auto batches = store.root_batches(root_id, 100);
+  if (!batches) return 0;  // not a root, or an older schema: nothing to do
+  std::string base = config.get("llm.url");
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::unique_ptr<llm::BatchClient> client;
+  int cancelled = 0;
+  for (const auto& batch : *batches) {
+    if (batch.state != store::BatchState::created || batch.provider_batch_id.empty()) continue;
+    if (!client) client = llm::make_batch_client({base, api_key(config), 30000});
+    auto done = client->cancel(batch.provider_batch_id);
+    if (done) {
+      ++cancelled;
+    } else {
+      log::warn("batch {} ({}): {}; the next worker cancels it", batch.id, batch.provider_batch_id,
+                done.failure->error.message);
+    }
+  }
+  return cancelled;
+}
+
+}  // namespace
 
 void add_cancel(CLI::App& app, Globals& globals) {
   auto* command =
@@ -19,10 +49,13 @@ void add_cancel(CLI::App& app, Globals& globals) {
     Config config = load_config(globals);
     auto store = open_database(config, false);
     int changed = unwrap(store->cancel(*job_id, *reason, wall_clock_ms()));
+    int batches = cancel_open_batches(config, *store, *job_id);
     if (globals.json) {
-      print_line(fmt::format(R"({{"jobId":"{}","cancelled":{}}})", *job_id, changed));
+      print_line(fmt::format(R"({{"jobId":"{}","cancelled":{},"batchesCancelled":{}}})", *job_id,
+                             changed, batches));
     } else {
       print_line(fmt::format("cancelled {} step(s) of {}", changed, *job_id));
+      if (batches > 0) print_line(fmt::format("cancelled {} batch(es) at the provider", batches));
     }
   });
 }

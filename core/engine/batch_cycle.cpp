@@ -63,6 +63,15 @@ Status BatchCycle::visit() {
 }
 
 Status BatchCycle::advance(store::BatchRecord batch, bool resumed) {
+  if (batch.cancel_requested &&
+      (batch.state == store::BatchState::claimed || batch.state == store::BatchState::uploaded)) {
+    // Cancelled before the provider had it: nothing to cancel there, nothing billed.
+    batch.state = store::BatchState::abandoned;
+    batch.error = "cancelled before it was created";
+    ++report_.abandoned;
+    auto closed = ctx_.store.close_batch(batch, ctx_.options.holder, now());
+    return closed ? ok_status() : Status(closed.error());
+  }
   if (batch.state == store::BatchState::claimed) {
     HYDRATE_TRY(upload(batch));
     if (batch.state != store::BatchState::uploaded) return ok_status();

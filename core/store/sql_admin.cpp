@@ -46,6 +46,11 @@ Result<int> SqlStore::cancel(const std::string& job_id, const std::string& reaso
       run("UPDATE roots SET status = 'cancelled', reason = ?3, finished_at = ?2 "
           "WHERE job_id = ?1 AND status IN ('pending', 'running')",
           params(job_id, now, reason));
+      // Its open batches: cancelled at the provider by the batch cycle (and by the cancel
+      // command when it can), their billed lines still logged.
+      run("UPDATE batches SET cancel_requested = 1, next_poll_at = ?2 "
+          "WHERE root_id = ?1 AND state NOT IN ('applied', 'abandoned')",
+          params(job_id, now));
     } else {
       changed = run(fmt::format("{}{} WHERE id IN (SELECT id FROM subtree) "
                                 "AND status IN ('pending', 'running')",
