@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Batch mode against a provider whose batches fail and expire (SQLite here;
+# postgres_batch_faults.sh runs it on PostgreSQL): with a third of the batches failed at
+# validation, a third expired part-way, one line in ten answered 500 in the error file and one
+# answer in ten invalid or cut off, a batch-mode tree still ends succeeded. A failed batch is
+# abandoned and its steps are batched again, an attempt spent; an expired one has its answered
+# lines used and the rest batched again, their attempt given back; error lines and invalid
+# answers are retried in the next batch. Each step's answer is used once and every billed batch
+# token is logged.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
+e2e_backend_init batch_faults "$E2E_BACKEND"
+
+start_mock --seed 5 --batch-validating-ms 50 --batch-ms 300 --batch-finalizing-ms 50 \
+  --batch-rate-failed 0.33 --batch-rate-expired 0.33 --batch-rate-error-line 0.1 \
+  --rate-invalid 0.07 --rate-truncated 0.03
+export HYDRATE_CONFIG=$E2E_DIR/hydrate.conf
+printf 'batch.poll_min_ms = 100\nbatch.poll_max_ms = 300\nwork.max_attempts = 12\n' >"$HYDRATE_CONFIG"
+hy --json submit --language en --board CBSE --grade 10 --subject CHEMISTRY --mode batch \
+  --chapters 6 --topics-per-chapter 4 --questions-per-topic 1
+ROOT=$(jq -er .rootJobId <<<"$RUN_OUT")
+WORK_TIMEOUT=240 work_until_idle --concurrency 2
+assert_tree_succeeded "$ROOT"
+assert_no_duplicate_content
+
+stats=$(mock_stats)
+failed=$(jq -r .batches.byStatus.failed <<<"$stats")
+expired=$(jq -r .batches.byStatus.expired <<<"$stats")
+note "endpoint: $(jq -c .batches <<<"$stats")"
+assert_ge 1 "$failed" "batches the endpoint failed"
+assert_ge 1 "$expired" "batches the endpoint expired"
+assert_ge 1 "$(jq -r .batches.lines.serverErrors <<<"$stats")" "error lines the endpoint wrote"
+assert_eq "$failed" "$(sql_count "SELECT count(*) FROM batches WHERE state = 'abandoned' AND provider_status = 'failed'")" \
+  "failed batches: at the endpoint vs abandoned records"
+assert_eq "$expired" "$(sql_count "SELECT count(*) FROM batches WHERE state = 'applied' AND provider_status = 'expired'")" \
+  "expired batches: at the endpoint vs applied records"
+assert_empty "$(sql "SELECT id, state FROM batches WHERE state NOT IN ('applied', 'abandoned')")" "batch records left open"
+assert_empty "$(sql "SELECT j.id, count(c.id) FROM jobs j LEFT JOIN llm_calls c ON c.job_id = j.id AND c.used = 1
+                     WHERE j.root_id = '$ROOT' GROUP BY j.id HAVING count(c.id) <> 1")" \
+  "steps whose answer was used other than once (job, uses)"
+assert_ge 1 "$(sql_count "SELECT count(*) FROM llm_calls WHERE used = 0 AND error LIKE 'invalid answer:%'")" \
+  "invalid batch answers logged as not used"
+assert_eq "$(jq -r '"\(.batches.billed.promptTokens) \(.batches.billed.completionTokens)"' <<<"$stats")" \
+  "$(sql "SELECT sum(prompt_tokens) || ' ' || sum(completion_tokens) FROM llm_calls")" \
+  "batch tokens: billed by the endpoint vs logged"
+assert_eq 0 "$(jq -r .requests.total <<<"$stats")" "online calls to the endpoint"
