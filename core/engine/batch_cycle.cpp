@@ -192,8 +192,21 @@ Status BatchCycle::apply(store::BatchRecord& batch, const llm::BatchInfo& info) 
   auto steps = ctx_.store.batch_steps(batch);
   if (!steps) return steps.error();
   if (info.status == llm::BatchStatus::failed) {
-    return give_up(batch,
-                   "the batch failed: " + (batch.error.empty() ? "no reason given" : batch.error));
+    const std::string error =
+        "the batch failed: " + (batch.error.empty() ? "no reason given" : batch.error);
+    // The provider's own trouble (an error with no line of the input: server_error,
+    // token_limit_exceeded) is not the steps' fault: they wait and go again, spending
+    // transient retries, not attempts. A line the provider refused spends an attempt.
+    const bool provider_fault =
+        std::none_of(info.errors.begin(), info.errors.end(),
+                     [](const llm::BatchError& e) { return e.line.has_value(); });
+    if (!provider_fault) return give_up(batch, error);
+    log::warn(fields(batch), "batch {}: {}; its steps go again", batch.id, error);
+    for (const auto& job : *steps) retry_transient_step(batch, job, error);
+    batch.state = store::BatchState::abandoned;
+    ++report_.abandoned;
+    auto closed = ctx_.store.close_batch(batch, ctx_.options.holder, now());
+    return closed ? ok_status() : Status(closed.error());
   }
   std::map<std::string, Job> held;
   for (auto& job : *steps) held.emplace(job.id, std::move(job));
@@ -289,13 +302,8 @@ void BatchCycle::apply_line(const store::BatchRecord& batch, const llm::BatchLin
         result.outcome == llm::ChatOutcome::too_large ||
         result.outcome == llm::ChatOutcome::client_error) {
       retry_step(batch, job, error);
-    } else if (transient_retry_left(ctx_.options.retry, job.transient_retries,
-                                    job.first_transient_at, t)) {
-      auto released = ctx_.store.release_transient(lease, error, t, t);
-      if (released) ++report_.retried;
     } else {
-      auto failed = ctx_.store.fail_step(lease, "gave up after transient faults: " + error, t);
-      if (failed) ++report_.failed;
+      retry_transient_step(batch, job, error);
     }
     return;
   }
@@ -339,6 +347,22 @@ Status BatchCycle::give_up(store::BatchRecord& batch, const std::string& error) 
   ++report_.abandoned;
   auto closed = ctx_.store.close_batch(batch, ctx_.options.holder, now());
   return closed ? ok_status() : Status(closed.error());
+}
+
+void BatchCycle::retry_transient_step(const store::BatchRecord& batch, const Job& job,
+                                      const std::string& error) {
+  const store::LeaseRef lease{job.id, batch.lease_token};
+  const Millis t = now();
+  if (!transient_retry_left(ctx_.options.retry, job.transient_retries, job.first_transient_at, t)) {
+    auto failed = ctx_.store.fail_step(
+        lease, fmt::format("gave up after {} transient retries: {}", job.transient_retries, error),
+        t);
+    if (failed) ++report_.failed;
+    return;
+  }
+  Millis delay = retry_delay(ctx_.options.retry, job.transient_retries + 1, 0.5, std::nullopt);
+  auto released = ctx_.store.release_transient(lease, error, t + delay, t);
+  if (released) ++report_.retried;
 }
 
 void BatchCycle::retry_step(const store::BatchRecord& batch, const Job& job,

@@ -77,6 +77,10 @@ class BatchCycle {
   Status postpone(store::BatchRecord& batch, const llm::BatchCallError& failure);
   // The batch will never answer: its steps retried by the retry rules, the record abandoned.
   Status give_up(store::BatchRecord& batch, const std::string& error);
+  // Back to pending for a later batch after a backoff, spending a transient retry and not the
+  // attempt (failed once the retry policy's transient budget is spent).
+  void retry_transient_step(const store::BatchRecord& batch, const Job& job,
+                            const std::string& error);
   // Back to pending for the next batch, the attempt spent (failed once its attempts are spent).
   void retry_step(const store::BatchRecord& batch, const Job& job, const std::string& error);
 
