@@ -16,13 +16,11 @@ namespace {
 int cancel_open_batches(const Config& config, store::Store& store, const std::string& root_id) {
   auto batches = store.root_batches(root_id, 100);
   if (!batches) return 0;  // not a root, or an older schema: nothing to do
-  std::string base = config.get("llm.url");
-  while (!base.empty() && base.back() == '/') base.pop_back();
   std::unique_ptr<llm::BatchClient> client;
   int cancelled = 0;
   for (const auto& batch : *batches) {
     if (batch.state != store::BatchState::created || batch.provider_batch_id.empty()) continue;
-    if (!client) client = llm::make_batch_client({base, api_key(config), 30000});
+    if (!client) client = llm::make_batch_client(batch_endpoint(config));
     auto done = client->cancel(batch.provider_batch_id);
     if (done) {
       ++cancelled;

@@ -152,6 +152,16 @@ void complete_request(SubmitRequest& request, const Config& config, const std::s
   request.max_attempts = static_cast<int>(unwrap(config.get_int("work.max_attempts", 1, 100)));
 }
 
+llm::BatchEndpoint batch_endpoint(const Config& config) {
+  llm::BatchEndpoint endpoint;
+  endpoint.base_url = config.get("llm.url");
+  while (!endpoint.base_url.empty() && endpoint.base_url.back() == '/')
+    endpoint.base_url.pop_back();
+  endpoint.api_key = api_key(config);
+  endpoint.timeout_ms = static_cast<long>(unwrap(config.get_int("llm.timeout_ms", 100, 3600000)));
+  return endpoint;
+}
+
 Catalog load_catalog(const Config& config) {
   const std::string& path = config.get("catalog.file");
   if (path.empty()) return Catalog::builtin();

@@ -11,6 +11,7 @@
 
 #include "core/catalog.hpp"
 #include "core/config.hpp"
+#include "core/llm/batch_client.hpp"
 #include "core/result.hpp"
 #include "core/store/store.hpp"
 #include "core/submit.hpp"
@@ -64,6 +65,8 @@ std::string read_file(const std::string& path, const char* what);
 
 // The API key: from the environment, or the file llm.api_key_file names.
 std::string api_key(const Config& config);
+// The Files and Batches API as configured: llm.url (the API root), the key, llm.timeout_ms.
+llm::BatchEndpoint batch_endpoint(const Config& config);
 // holder identity for leases and locks: HOST:PID
 std::string holder_name();
 

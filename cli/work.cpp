@@ -98,9 +98,7 @@ class BatchRunner {
   // Runs the cycle until a signal or join(); the thread ends, its visit finished, on either.
   void start() {
     if (endpoint_.flavor != llm::Flavor::openai) return;
-    std::string base = config_.get("llm.url");
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    thread_ = std::thread([this, base] {
+    thread_ = std::thread([this, endpoint = batch_endpoint(config_)] {
       store::OpenOptions no_migration;  // the worker's own store migrated it already
       no_migration.migrate = false;
       auto opened = engine::open_store_riding_out(config_.get("db"), no_migration, retry_, &stop_);
@@ -109,7 +107,7 @@ class BatchRunner {
         return;
       }
       engine::RetryingStore store(**opened, retry_, &stop_);
-      auto client = llm::make_batch_client({base, endpoint_.api_key, endpoint_.timeout_ms});
+      auto client = llm::make_batch_client(endpoint);
       engine::BatchCycle cycle(
           {store, *client, prompts_, config_.prices(), endpoint_, options_, nullptr});
       engine::run_batch_cycle(cycle, g_stop, stop_, options_.poll_min_ms);

@@ -67,6 +67,13 @@ BatchRecord read_batch(const Row& r) {
   return b;
 }
 
+// A batch's steps in tree order: by kind, then parent and position.
+void sort_by_place(std::vector<Job>& jobs) {
+  std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
+    return std::tie(a.kind, a.parent_id, a.position) < std::tie(b.kind, b.parent_id, b.position);
+  });
+}
+
 bool is_open(BatchState state) {
   return state != BatchState::applied && state != BatchState::abandoned;
 }
@@ -118,9 +125,7 @@ Result<std::optional<BatchClaim>> SqlStore::claim_for_batch(const BatchClaimRequ
                request.limit));
     for (const auto& row : rows.rows) claim.jobs.push_back(read_job(row));
     if (claim.jobs.empty()) return none;
-    std::sort(claim.jobs.begin(), claim.jobs.end(), [](const Job& a, const Job& b) {
-      return std::tie(a.kind, a.parent_id, a.position) < std::tie(b.kind, b.parent_id, b.position);
-    });
+    sort_by_place(claim.jobs);
     batch.lines = static_cast<int>(claim.jobs.size());
     open_attempts(*db_, batch.lease_token, request.now, expiry);
     run("UPDATE roots SET status = 'running', started_at = ?2 "
@@ -166,9 +171,7 @@ Result<std::vector<Job>> SqlStore::batch_steps(const BatchRecord& batch) {
                     params(batch.root_id, batch.lease_token));
     std::vector<Job> out;
     for (const auto& row : rows.rows) out.push_back(read_job(row));
-    std::sort(out.begin(), out.end(), [](const Job& a, const Job& b) {
-      return std::tie(a.kind, a.parent_id, a.position) < std::tie(b.kind, b.parent_id, b.position);
-    });
+    sort_by_place(out);
     return out;
   });
 }
