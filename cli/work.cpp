@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <limits>
 #include <thread>
 
 #include <fmt/format.h>
@@ -92,6 +93,8 @@ class BatchRunner {
     options_.hold_ms = unwrap(config.get_int("batch.hold_ms", 100, 86400000));
     options_.poll_max_ms = std::max<Millis>(
         options_.poll_min_ms, unwrap(config.get_int("batch.poll_max_ms", 10, 86400000)));
+    options_.queue_tokens =
+        unwrap(config.get_int("batch.queue_tokens", 0, std::numeric_limits<std::int64_t>::max()));
   }
   ~BatchRunner() { join(); }
 

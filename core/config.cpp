@@ -72,6 +72,12 @@ const std::vector<KeyInfo>& known_keys() {
        false,
        "batch mode: the first poll of a new batch, and the pause between visits"},
       {"batch.poll_max_ms", "60000", {}, false, "batch mode: the longest wait between polls"},
+      {"batch.queue_tokens",
+       "0",
+       {},
+       false,
+       "batch mode: the prompt tokens a model's open batches may hold at once (the provider's "
+       "enqueued-token limit); 0: learned from the provider's refusals"},
       {"batch.hold_ms",
        "300000",
        {},

@@ -32,10 +32,31 @@ log::Fields fields(const store::BatchRecord& batch) {
   return {"", batch.root_id, "", 0};
 }
 
+// The request's prompt tokens as a provider's batch queue counts them, from above: four bytes a
+// token (a character is at least a byte) and four per message.
+std::int64_t queued_prompt_tokens(const llm::ChatRequest& request) {
+  std::size_t bytes = 0;
+  for (const auto& message : request.messages) bytes += message.content.size();
+  return static_cast<std::int64_t>((bytes + 3) / 4 + 4 * request.messages.size());
+}
+
+bool refused_for_queue(const llm::BatchInfo& info) {
+  return std::any_of(info.errors.begin(), info.errors.end(),
+                     [](const llm::BatchError& e) { return e.code == "token_limit_exceeded"; });
+}
+
 }  // namespace
 
 std::string batch_custom_id(const Job& job) {
   return fmt::format("{}-a{}", job.id, job.attempts);
+}
+
+std::int64_t BatchCycle::queue_limit(const std::string& model) const {
+  std::int64_t limit = ctx_.options.queue_tokens;
+  auto learned = learned_queue_limit_.find(model);
+  if (learned != learned_queue_limit_.end() && (limit <= 0 || learned->second < limit))
+    limit = learned->second;
+  return limit;
 }
 
 Millis BatchCycle::now() const {
@@ -88,8 +109,12 @@ Status BatchCycle::advance(store::BatchRecord batch, bool resumed) {
 Status BatchCycle::upload(store::BatchRecord& batch) {
   auto steps = ctx_.store.batch_steps(batch);
   if (!steps) return steps.error();
-  std::string jsonl;
-  int lines = 0;
+  // The lines the file could hold: one model's, within the byte limit, in tree order. The steps
+  // left out go back for a later batch when the record is fitted.
+  std::vector<std::string> lines;
+  std::vector<store::BatchLinePlan> plans;
+  std::string model;
+  std::size_t bytes = 0;
   for (const auto& job : *steps) {
     auto built = build_step_request(job, ctx_.endpoint, ctx_.prompts, ctx_.prices);
     if (!built) {
@@ -97,18 +122,56 @@ Status BatchCycle::upload(store::BatchRecord& batch) {
       if (failed) ++report_.failed;
       continue;
     }
+    if (model.empty()) model = built->model;
+    if (built->model != model) continue;  // a file holds one model's requests
     std::string line = llm::batch_request_line(batch_custom_id(job), built->request);
-    if (jsonl.size() + line.size() + 1 > ctx_.options.max_bytes) break;  // the rest: next batch
-    if (batch.model.empty()) batch.model = built->model;
-    jsonl += line;
-    jsonl += '\n';
-    ++lines;
+    if (bytes + line.size() + 1 > ctx_.options.max_bytes) break;
+    bytes += line.size() + 1;
+    plans.push_back({job.id, worst_case_usd(built->request, built->price),
+                     queued_prompt_tokens(built->request)});
+    lines.push_back(std::move(line));
   }
-  if (lines == 0) {
+  if (lines.empty()) {
     batch.state = store::BatchState::abandoned;
     batch.error = "no step left to send";
     auto closed = ctx_.store.close_batch(batch, ctx_.options.holder, now());
     return closed ? ok_status() : Status(closed.error());
+  }
+  const std::size_t planned = plans.size();
+  const std::int64_t limit = queue_limit(model);
+  auto fit = ctx_.store.fit_batch(batch, {ctx_.options.holder, model, std::move(plans), limit,
+                                          now(), now() + ctx_.options.poll_max_ms});
+  if (!fit) return fit.error();
+  if (fit->kept == 0) {
+    if (fit->budget == store::Reservation::budget_exhausted) {
+      ++report_.budget_stops;
+      log::warn(fields(batch),
+                "root {}: its budget cannot cover the next batch line; the tree "
+                "stops ({})",
+                batch.root_id, store::kBudgetExhausted);
+    } else if (fit->budget == store::Reservation::deferred) {
+      log::info(fields(batch),
+                "root {}: its next batch waits for budget held by batches and "
+                "calls in flight",
+                batch.root_id);
+    } else {
+      log::info(fields(batch),
+                "root {}: its next batch waits for room in {}'s batch queue "
+                "({} of {} enqueued tokens in use)",
+                batch.root_id, model, fit->queued_tokens, limit);
+    }
+    return ok_status();
+  }
+  if (static_cast<std::size_t>(fit->kept) < planned) {
+    log::info(fields(batch),
+              "batch {}: {} of {} line(s) fit the budget and the batch queue; the "
+              "rest wait",
+              batch.id, fit->kept, planned);
+  }
+  std::string jsonl;
+  for (int i = 0; i < fit->kept; ++i) {
+    jsonl += lines[static_cast<std::size_t>(i)];
+    jsonl += '\n';
   }
   auto file = ctx_.client.upload("hydrate-" + batch.id + ".jsonl", jsonl);
   if (!file) return postpone(batch, *file.failure);
@@ -116,7 +179,7 @@ Status BatchCycle::upload(store::BatchRecord& batch) {
   batch.input_file_id = *file.value;
   batch.state = store::BatchState::uploaded;
   batch.error.clear();
-  log::info(fields(batch), "batch {}: {} line(s), {} bytes uploaded as {}", batch.id, lines,
+  log::info(fields(batch), "batch {}: {} line(s), {} bytes uploaded as {}", batch.id, fit->kept,
             jsonl.size(), batch.input_file_id);
   return ctx_.store.update_batch(batch, ctx_.options.holder, now());
 }
@@ -194,8 +257,23 @@ Status BatchCycle::apply(store::BatchRecord& batch, const llm::BatchInfo& info) 
   if (info.status == llm::BatchStatus::failed) {
     const std::string error =
         "the batch failed: " + (batch.error.empty() ? "no reason given" : batch.error);
-    // The provider's own trouble (an error with no line of the input: server_error,
-    // token_limit_exceeded) is not the steps' fault: they wait and go again, spending
+    if (refused_for_queue(info) && steps->size() > 1) {
+      // The model's queue was full: its limit is at most what this batch would have made it,
+      // so this worker fills half of that from now on, and the steps go again, spending
+      // nothing: smaller batches fit, or they wait until enough of the queue is done.
+      auto& learned = learned_queue_limit_[batch.model];
+      const std::int64_t half = std::max<std::int64_t>(1, batch.prompt_tokens / 2);
+      if (learned == 0 || half < learned) learned = half;
+      log::warn(fields(batch), "batch {}: {}; {}'s batches now hold at most {} enqueued tokens",
+                batch.id, error, batch.model, learned);
+      batch.state = store::BatchState::abandoned;
+      ++report_.abandoned;
+      ++report_.queue_refusals;
+      auto closed = ctx_.store.close_batch(batch, ctx_.options.holder, now());
+      return closed ? ok_status() : Status(closed.error());
+    }
+    // The provider's own trouble (an error with no line of the input: server_error, or a lone
+    // line over the queue's limit) is not the steps' fault: they wait and go again, spending
     // transient retries, not attempts. A line the provider refused spends an attempt.
     const bool provider_fault =
         std::none_of(info.errors.begin(), info.errors.end(),

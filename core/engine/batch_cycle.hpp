@@ -13,7 +13,9 @@
 // call is logged with an id made of the batch and the line, so applying a batch again after a
 // crash bills nothing twice. An invalid or cut-off answer spends the attempt and the step waits
 // for the next batch; steps no line answered go back to pending with their attempt given back.
-// Budgets are not reserved for a batch yet (see README, "Batch mode").
+// Before its file is uploaded, a batch is fitted (store::fit_batch): it sends the lines its
+// root's budget covers at their worst case and its model's batch queue has room for; the rest
+// wait for a later batch, and a budget that cannot cover one more line stops the tree.
 #include <atomic>
 #include <functional>
 #include <map>
@@ -33,6 +35,7 @@ struct BatchOptions {
   Millis hold_ms = 5 * 60 * 1000;        // a worker's hold on a batch it drives
   Millis poll_min_ms = 1000;             // the first poll after a create; doubling…
   Millis poll_max_ms = 60000;            // …up to this
+  std::int64_t queue_tokens = 0;         // a model's enqueued prompt tokens at most (0: learned)
   RetryPolicy retry;
   TextLimits limits;
 };
@@ -40,6 +43,7 @@ struct BatchOptions {
 struct BatchReport {
   std::int64_t created = 0, applied = 0, abandoned = 0;
   std::int64_t succeeded = 0, retried = 0, failed = 0, unanswered = 0;
+  std::int64_t budget_stops = 0, queue_refusals = 0;
   double cost_usd = 0;
 };
 
@@ -63,6 +67,9 @@ class BatchCycle {
 
  private:
   Millis now() const;
+  // The enqueued prompt tokens a model's batches may hold at once: the configured limit, or
+  // less once the provider refused a batch for it (0: no limit known).
+  std::int64_t queue_limit(const std::string& model) const;
   Status advance(store::BatchRecord batch, bool resumed);
   Status upload(store::BatchRecord& batch);
   Status create(store::BatchRecord& batch, bool resumed);
@@ -86,6 +93,7 @@ class BatchCycle {
 
   BatchContext ctx_;
   BatchReport report_;
+  std::map<std::string, std::int64_t> learned_queue_limit_;  // by model, from refusals
 };
 
 // Visits every interval_ms until stop or done is set; a visit's error is logged and the next

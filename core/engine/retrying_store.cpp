@@ -195,6 +195,11 @@ Result<std::vector<Job>> RetryingStore::batch_steps(const store::BatchRecord& ba
   return ride_out([&] { return inner_.batch_steps(batch); }, [&] { return !stopping(stop_); });
 }
 
+Result<store::BatchFit> RetryingStore::fit_batch(store::BatchRecord& batch,
+                                                 const store::BatchFitRequest& request) {
+  return ride_out([&] { return inner_.fit_batch(batch, request); });
+}
+
 Status RetryingStore::update_batch(const store::BatchRecord& batch, const std::string& holder,
                                    Millis now) {
   return ride_out([&] { return inner_.update_batch(batch, holder, now); });

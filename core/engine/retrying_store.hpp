@@ -145,6 +145,8 @@ class RetryingStore final : public store::Store {
                                                             Millis hold_ms, Millis now,
                                                             int limit) override;
   Result<std::vector<Job>> batch_steps(const store::BatchRecord& batch) override;
+  Result<store::BatchFit> fit_batch(store::BatchRecord& batch,
+                                    const store::BatchFitRequest& request) override;
   Status update_batch(const store::BatchRecord& batch, const std::string& holder,
                       Millis now) override;
   Result<int> close_batch(const store::BatchRecord& batch, const std::string& holder,

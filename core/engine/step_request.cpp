@@ -2,6 +2,18 @@
 
 namespace hydrate::engine {
 
+std::size_t prompt_bytes(const llm::ChatRequest& request) {
+  std::size_t bytes = request.json_schema.size();
+  for (const auto& message : request.messages) bytes += message.content.size();
+  return bytes;
+}
+
+double worst_case_usd(const llm::ChatRequest& request, const Price& price) {
+  return worst_case_call_usd(price,
+                             prompt_token_bound(prompt_bytes(request), request.messages.size()),
+                             request.max_tokens);
+}
+
 Result<StepRequest> build_step_request(const Job& job, const Endpoint& endpoint,
                                        const PromptSet& prompts, const PriceTable& prices) {
   auto input = decode_step_input(job.input);

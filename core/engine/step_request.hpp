@@ -18,6 +18,13 @@ struct StepRequest {
   llm::ChatRequest request;  // output mode: the operator's override, else the profile's
 };
 
+// What a request sends as its prompt: the messages and the schema, in bytes. The budget's worst
+// case and the rate limit's reservation are both bounded by it.
+std::size_t prompt_bytes(const llm::ChatRequest& request);
+
+// The request's worst-case cost at price: every prompt byte a token, and max_tokens of output.
+double worst_case_usd(const llm::ChatRequest& request, const Price& price);
+
 // invalid_input when the input does not decode or the model has no price.
 Result<StepRequest> build_step_request(const Job& job, const Endpoint& endpoint,
                                        const PromptSet& prompts, const PriceTable& prices);

@@ -36,14 +36,6 @@ struct Step {
   bool reserved = false;         // the next call's worst case is reserved against the root's budget
 };
 
-// What the step's next call sends as its prompt: the messages and the schema, in bytes. The
-// budget's worst case and the rate limit's reservation are both bounded by it.
-std::size_t prompt_bytes(const Step& step) {
-  std::size_t bytes = step.request.json_schema.size();
-  for (const auto& message : step.request.messages) bytes += message.content.size();
-  return bytes;
-}
-
 class Worker {
  public:
   explicit Worker(WorkerContext& context)
@@ -217,9 +209,7 @@ void Worker::prepare(Job job, Millis t) {
 }
 
 bool Worker::reserve(Step& step, Millis t) {
-  double worst = worst_case_call_usd(
-      step.price, prompt_token_bound(prompt_bytes(step), step.request.messages.size()),
-      step.request.max_tokens);
+  double worst = worst_case_usd(step.request, step.price);
   auto reservation = ctx_.store.reserve_call(step.lease, worst, t, t + kBudgetWaitMs);
   if (!reservation) {
     note_store_error(reservation.error(), step);
@@ -286,7 +276,7 @@ void Worker::send(Step& step, std::uint64_t tag, Millis t) {
 }
 
 std::int64_t Worker::reservation_tokens(const Step& step) const {
-  return engine::reserved_tokens(prompt_bytes(step), step.request.max_tokens);
+  return engine::reserved_tokens(prompt_bytes(step.request), step.request.max_tokens);
 }
 
 llm::OutputMode Worker::output_mode(const std::string& model, const llm::ModelProfile& profile) {

@@ -41,7 +41,7 @@ namespace {
 constexpr const char* kBatchColumns =
     "id, root_id, model, lease_token, state, provider_status, input_file_id, provider_batch_id, "
     "output_file_id, error_file_id, lines, completed, failed, error, cancel_requested, "
-    "next_poll_at, created_at, updated_at, finished_at";
+    "next_poll_at, created_at, updated_at, finished_at, reserved_usd, prompt_tokens";
 
 BatchRecord read_batch(const Row& r) {
   BatchRecord b;
@@ -64,6 +64,8 @@ BatchRecord read_batch(const Row& r) {
   b.created_at = r.int64(16);
   b.updated_at = r.int64(17);
   b.finished_at = r.int64(18);
+  b.reserved_usd = r.real(19);
+  b.prompt_tokens = r.int64(20);
   return b;
 }
 
@@ -76,6 +78,34 @@ void sort_by_place(std::vector<Job>& jobs) {
 
 bool is_open(BatchState state) {
   return state != BatchState::applied && state != BatchState::abandoned;
+}
+
+// Puts the steps held under token among ids back to pending, due at run_after, their attempt
+// given back; a few hundred ids per statement.
+void give_back(Connection& db, const std::string& token, const std::vector<std::string>& ids,
+               Millis run_after, Millis now) {
+  constexpr std::size_t kChunk = 500;
+  for (std::size_t start = 0; start < ids.size(); start += kChunk) {
+    const std::size_t end = std::min(ids.size(), start + kChunk);
+    std::vector<Value> jobs{token, now, run_after}, attempts{token, now};
+    std::string job_list, attempt_list;
+    for (std::size_t i = start; i < end; ++i) {
+      jobs.push_back(ids[i]);
+      attempts.push_back(ids[i]);
+      job_list += fmt::format("{}?{}", job_list.empty() ? "" : ", ", jobs.size());
+      attempt_list += fmt::format("{}?{}", attempt_list.empty() ? "" : ", ", attempts.size());
+    }
+    db.run(fmt::format("UPDATE jobs SET status = 'pending', attempts = attempts - 1, "
+                       "  run_after = ?3, updated_at = ?2, reserved_usd = 0, "
+                       "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
+                       "WHERE lease_token = ?1 AND status = 'running' AND id IN ({})",
+                       job_list),
+           jobs);
+    db.run(fmt::format("UPDATE attempts SET outcome = 'retried', ended_at = ?2 "
+                       "WHERE lease_token = ?1 AND outcome IS NULL AND job_id IN ({})",
+                       attempt_list),
+           attempts);
+  }
 }
 
 }  // namespace
@@ -173,6 +203,122 @@ Result<std::vector<Job>> SqlStore::batch_steps(const BatchRecord& batch) {
     for (const auto& row : rows.rows) out.push_back(read_job(row));
     sort_by_place(out);
     return out;
+  });
+}
+
+Result<BatchFit> SqlStore::fit_batch(BatchRecord& batch, const BatchFitRequest& request) {
+  return write("fitting a batch", [&]() -> Result<BatchFit> {
+    const bool postgres = db_->backend() == Backend::postgres;
+    const Millis now = request.now;
+    auto mine = run("SELECT 1 FROM batches WHERE id = ?1 AND holder = ?2 AND state = 'claimed'",
+                    params(batch.id, request.holder));
+    if (mine.empty())
+      return make_error(ErrorKind::conflict, "batch " + batch.id + ": held by another worker");
+    std::vector<std::string> held;
+    for (const auto& row : run("SELECT id FROM jobs WHERE root_id = ?1 AND status = 'running' "
+                               "AND lease_token = ?2",
+                               params(batch.root_id, batch.lease_token))
+                               .rows) {
+      held.push_back(row.text(0));
+    }
+    std::sort(held.begin(), held.end());
+    auto is_held = [&](const std::string& id) {
+      return std::binary_search(held.begin(), held.end(), id);
+    };
+    BatchFit fit;
+    fit.queued_tokens =
+        run("SELECT coalesce(sum(prompt_tokens), 0) FROM batches "
+            "WHERE state NOT IN ('applied', 'abandoned') AND state <> 'claimed' AND model = ?1 "
+            "AND id <> ?2",
+            params(request.model, batch.id))
+            .front()
+            .int64(0);
+    // The root row, locked: the budget's reservations of one tree are taken one at a time.
+    auto root = run(std::string("SELECT budget_usd, spent_usd FROM roots WHERE job_id = ?1") +
+                        (postgres ? " FOR UPDATE" : ""),
+                    params(batch.root_id));
+    const double budget = root.empty() ? 0 : root.front().real(0);
+    const double spent = root.empty() ? 0 : root.front().real(1);
+    const double in_flight =
+        budget > 0 ? reserved_in_flight(*db_, batch.root_id, now, {"", batch.lease_token}) : 0;
+    // The longest run of held lines, in file order, that both the queue and the budget take.
+    std::vector<std::string> kept, held_back;
+    double worst = 0;
+    std::int64_t tokens = 0;
+    const BatchLinePlan* first_cut = nullptr;
+    bool cut_by_budget = false;
+    for (const auto& line : request.lines) {
+      if (!is_held(line.job_id)) continue;  // given back by an earlier fit, or never held
+      if (first_cut == nullptr) {
+        const bool queue_room =
+            request.queue_limit <= 0 ||
+            fit.queued_tokens + tokens + line.prompt_tokens <= request.queue_limit ||
+            (kept.empty() && fit.queued_tokens == 0);
+        const bool budget_room =
+            budget <= 0 || spent + in_flight + worst + line.worst_case_usd <= budget;
+        if (queue_room && budget_room) {
+          kept.push_back(line.job_id);
+          worst += line.worst_case_usd;
+          tokens += line.prompt_tokens;
+          continue;
+        }
+        first_cut = &line;
+        cut_by_budget = !budget_room;
+      }
+      held_back.push_back(line.job_id);
+    }
+    std::sort(kept.begin(), kept.end());
+    std::sort(held_back.begin(), held_back.end());
+    std::vector<std::string> unsent;  // held, but in no line: due again at once
+    for (const auto& id : held) {
+      if (!std::binary_search(kept.begin(), kept.end(), id) &&
+          !std::binary_search(held_back.begin(), held_back.end(), id))
+        unsent.push_back(id);
+    }
+    fit.kept = static_cast<int>(kept.size());
+    // Not even the first line, with nothing else in flight: the tree stops, as online.
+    const bool stop = kept.empty() && cut_by_budget && in_flight <= 0 &&
+                      spent + first_cut->worst_case_usd > budget;
+    if (stop) {
+      fit.budget = Reservation::budget_exhausted;
+      const std::string error = fmt::format(
+          "{}: spent ${:.6f} + the next batch line's worst case ${:.6f} would pass the budget "
+          "of ${:.6f}",
+          kBudgetExhausted, spent, first_cut->worst_case_usd, budget);
+      run("UPDATE attempts SET outcome = 'failed', ended_at = ?2 "
+          "WHERE lease_token = ?1 AND outcome IS NULL",
+          params(batch.lease_token, now));
+      run("UPDATE jobs SET status = 'failed', attempts = attempts - 1, last_error = ?3, "
+          "  finished_at = ?4, updated_at = ?4, reserved_usd = 0, "
+          "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
+          "WHERE root_id = ?1 AND status = 'running' AND lease_token = ?2",
+          params(batch.root_id, batch.lease_token, error, now));
+      run("UPDATE jobs SET status = 'failed', last_error = ?2, finished_at = ?3, updated_at = ?3 "
+          "WHERE root_id = ?1 AND status = 'pending'",
+          params(batch.root_id, std::string(kBudgetExhausted) + ": not started", now));
+      run("UPDATE roots SET reason = ?2 WHERE job_id = ?1 AND status IN ('pending', 'running')",
+          params(batch.root_id, kBudgetExhausted));
+      add_metric(*db_, metrics::kBudgetStops, "", 1);
+    } else {
+      if (kept.empty() && cut_by_budget) fit.budget = Reservation::deferred;
+      give_back(*db_, batch.lease_token, held_back, request.retry_at, now);
+      give_back(*db_, batch.lease_token, unsent, now, now);
+    }
+    if (kept.empty()) {
+      run("DELETE FROM batches WHERE id = ?1", params(batch.id));
+      if (!stop) announce_work();
+      close_root(*db_, batch.root_id, now);
+      return fit;
+    }
+    batch.model = request.model;
+    batch.lines = fit.kept;
+    batch.reserved_usd = worst;
+    batch.prompt_tokens = tokens;
+    run("UPDATE batches SET model = ?2, lines = ?3, reserved_usd = ?4, prompt_tokens = ?5, "
+        "  updated_at = ?6 WHERE id = ?1",
+        params(batch.id, batch.model, batch.lines, worst, tokens, now));
+    if (!unsent.empty() || !held_back.empty()) announce_work();
+    return fit;
   });
 }
 

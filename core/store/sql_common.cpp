@@ -178,6 +178,21 @@ void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Mil
       params(lease.token, lease.job_id, outcome, now));
 }
 
+double reserved_in_flight(Connection& db, const std::string& root_id, Millis now,
+                          const InFlightExcept& except) {
+  return db
+      .run(
+          "SELECT (SELECT coalesce(sum(reserved_usd), 0) FROM jobs "
+          "        WHERE root_id = ?1 AND status = 'running' AND lease_expires_at >= ?2 "
+          "          AND id <> ?3 AND lease_token <> ?4) "
+          "     + (SELECT coalesce(sum(reserved_usd), 0) FROM batches "
+          "        WHERE root_id = ?1 AND state NOT IN ('applied', 'abandoned') "
+          "          AND lease_token <> ?4)",
+          params(root_id, now, except.job_id, except.batch_token))
+      .front()
+      .real(0);
+}
+
 void add_tree_counts(Connection& db, const std::string& root_id,
                      const std::vector<CountDelta>& deltas) {
   const bool postgres = db.backend() == Backend::postgres;

@@ -392,12 +392,7 @@ Result<Reservation> SqlStore::reserve_call(const LeaseRef& lease, double worst_c
                     params(root_id));
     if (root.empty() || root.front().real(0) <= 0) return Reservation::granted;
     double budget = root.front().real(0), spent = root.front().real(1);
-    double reserved = run("SELECT coalesce(sum(reserved_usd), 0) FROM jobs "
-                          "WHERE root_id = ?1 AND status = 'running' AND lease_expires_at >= ?2 "
-                          "AND id <> ?3",
-                          params(root_id, now, lease.job_id))
-                          .front()
-                          .real(0);
+    double reserved = reserved_in_flight(*db_, root_id, now, {lease.job_id, ""});
     if (spent + reserved + worst_case_usd <= budget) {
       run("UPDATE jobs SET reserved_usd = ?3 WHERE id = ?1 AND lease_token = ?2",
           params(lease.job_id, lease.token, worst_case_usd));

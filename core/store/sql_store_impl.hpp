@@ -82,6 +82,16 @@ void open_attempts(Connection& db, const std::string& token, Millis now, Millis 
 // sql/sqlite/006_attempts.sql); nothing when that row is ended already.
 void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Millis now);
 
+// What the root's calls and batches in flight at now hold against its budget: the reservations
+// of its steps under a live lease and of its open batches, but for the step or the batch (and
+// its steps) being reserved for.
+struct InFlightExcept {
+  std::string job_id;       // an online step
+  std::string batch_token;  // a batch's lease token
+};
+double reserved_in_flight(Connection& db, const std::string& root_id, Millis now,
+                          const InFlightExcept& except);
+
 // Inside a transaction: adds each delta to the named column of root_id's row of tree_counts
 // (sql/sqlite/007_tree_counts.sql). SQLite writes the row; PostgreSQL appends the moves, folded
 // into the row when the transaction commits (sql/postgres/008_tree_count_moves.sql). Column
@@ -159,6 +169,7 @@ class SqlStore final : public Store {
   Result<std::vector<BatchRecord>> take_open_batches(const std::string& holder, Millis hold_ms,
                                                      Millis now, int limit) override;
   Result<std::vector<Job>> batch_steps(const BatchRecord& batch) override;
+  Result<BatchFit> fit_batch(BatchRecord& batch, const BatchFitRequest& request) override;
   Status update_batch(const BatchRecord& batch, const std::string& holder, Millis now) override;
   Result<int> close_batch(const BatchRecord& batch, const std::string& holder, Millis now) override;
   Result<std::vector<BatchRecord>> root_batches(const std::string& root_id, int limit) override;

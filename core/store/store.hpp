@@ -128,9 +128,11 @@ struct BatchRecord {
   BatchState state = BatchState::claimed;
   std::string provider_status;  // validating … cancelled, as the provider spells it
   std::string input_file_id, provider_batch_id, output_file_id, error_file_id;
-  int lines = 0;  // steps the batch was claimed with
+  int lines = 0;  // steps the batch was claimed with; once fitted, the lines it sends
   int completed = 0, failed = 0;
-  std::string error;  // the latest problem with the batch, one line
+  double reserved_usd = 0;         // the sent lines' worst case, held against the root's budget
+  std::int64_t prompt_tokens = 0;  // the sent lines' prompt tokens, in the model's batch queue
+  std::string error;               // the latest problem with the batch, one line
   bool cancel_requested = false;
   Millis next_poll_at = 0;
   Millis created_at = 0, updated_at = 0, finished_at = 0;
@@ -148,6 +150,32 @@ struct BatchClaimRequest {
 struct BatchClaim {
   BatchRecord batch;
   std::vector<Job> jobs;
+};
+
+// One line a batch would send: its step, the call's worst-case cost and its prompt tokens as
+// the provider counts them against the model's enqueued-token limit.
+struct BatchLinePlan {
+  std::string job_id;
+  double worst_case_usd = 0;
+  std::int64_t prompt_tokens = 0;
+};
+
+struct BatchFitRequest {
+  std::string holder;
+  std::string model;
+  std::vector<BatchLinePlan> lines;  // in the order of the file; the batch's other steps go back
+  std::int64_t queue_limit = 0;      // the model's enqueued prompt tokens at most; 0: no limit
+  Millis now = 0;
+  Millis retry_at = 0;  // when steps held back by the budget or the queue are due again
+};
+
+// What fit_batch kept: the first `kept` lines of the request. budget is granted unless the
+// budget kept nothing: deferred (calls and batches in flight hold what it needs) or
+// budget_exhausted (the tree stopped, as an online call's reservation stops it).
+struct BatchFit {
+  int kept = 0;
+  Reservation budget = Reservation::granted;
+  std::int64_t queued_tokens = 0;  // the model's other uploaded or created batches hold these
 };
 
 // What `status` shows of one job: the job; for a root, also its record, its counts and its most
@@ -403,6 +431,16 @@ class Store {
                                                              int limit) = 0;
   // The steps still held under the batch's token, in position order.
   virtual Result<std::vector<Job>> batch_steps(const BatchRecord& batch) = 0;
+  // Fits a claimed batch before its file is uploaded (sql/sqlite/010_batch_fit.sql): keeps the
+  // longest run of request.lines that the root's budget covers at their worst case (with what
+  // its other calls and batches in flight reserve) and that the model's batch queue has room for
+  // (at least one line when no other batch of the model is queued), reserves their worst case
+  // on the record, and gives every other step of the batch back to pending, its attempt given
+  // back: due at once when it had no line, at retry_at when the budget or the queue held it back.
+  // A record that keeps nothing is removed (nothing of it reached the provider); when the budget
+  // cannot cover the first line even with nothing in flight the tree stops (budget_exhausted).
+  // Fitting again after a crash gives the same answer. Fenced on holder's hold; batch is updated.
+  virtual Result<BatchFit> fit_batch(BatchRecord& batch, const BatchFitRequest& request) = 0;
   // Writes the record's state, provider fields, counts, error and next_poll_at while holder
   // holds it (taking the hold until next_poll_at + hold_ms); conflict when another took it.
   virtual Status update_batch(const BatchRecord& batch, const std::string& holder, Millis now) = 0;

@@ -335,6 +335,19 @@ assert_mock_billed_as_logged() {
   assert_eq "$billed" "$logged" "prompt and completion tokens: billed by the endpoint vs logged"
 }
 
+# assert_batch_billed_as_logged [WHERE]: every token the endpoint billed in batch lines since it
+# started is in llm_calls (those matching WHERE, all by default), and nothing else is; and the
+# endpoint answered no online call. For a database worked in batch mode only.
+assert_batch_billed_as_logged() {
+  local stats where=${1:-1 = 1}
+  stats=$(mock_stats) || fail "the endpoint's /stats did not answer"
+  assert_eq "$(jq -r '"\(.batches.billed.promptTokens) \(.batches.billed.completionTokens)"' <<<"$stats")" \
+    "$(sql "SELECT coalesce(sum(prompt_tokens), 0) || ' ' || coalesce(sum(completion_tokens), 0)
+            FROM llm_calls WHERE $where")" \
+    "batch tokens: billed by the endpoint vs logged"
+  assert_eq 0 "$(jq -r .requests.total <<<"$stats")" "online calls to the endpoint"
+}
+
 # --- the database ---------------------------------------------------------------------------
 
 # sql QUERY: one query against this test's database (waits while a writer holds it).
