@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/ids.hpp"
+#include "core/llm/model_profile.hpp"
 #include "core/log.hpp"
 #include "core/tsv.hpp"
 
@@ -160,6 +161,16 @@ llm::BatchEndpoint batch_endpoint(const Config& config) {
   endpoint.api_key = api_key(config);
   endpoint.timeout_ms = static_cast<long>(unwrap(config.get_int("llm.timeout_ms", 100, 3600000)));
   return endpoint;
+}
+
+void require_batch_api(const Config& config) {
+  auto flavor = llm::detect_flavor(config.get("llm.flavor"), config.get("llm.url"));
+  if (flavor && *flavor == llm::Flavor::openai) return;
+  throw Failure(kUsage,
+                fmt::format("--mode batch needs an OpenAI endpoint's Batch API, but the endpoint "
+                            "is {} (llm.flavor {}, from {}); submit it online",
+                            flavor ? llm::to_string(*flavor) : "unknown", config.get("llm.flavor"),
+                            config.origin("llm.flavor")));
 }
 
 Catalog load_catalog(const Config& config) {

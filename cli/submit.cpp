@@ -20,6 +20,7 @@ void run_submit(const Globals& globals, SubmitFlags flags) {
   Config config = load_config(globals);
   SubmitRequest& request = flags.request;
   complete_request(request, config, flags.mode);
+  if (request.options.mode == CallMode::batch) require_batch_api(config);
   Catalog catalog = load_catalog(config);
   auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
   unwrap(validate_request(request));  // a bad request is named before any database is opened

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli/common.hpp"
+#include "core/clock.hpp"
 #include "core/engine/batch_cycle.hpp"
 #include "core/engine/retrying_store.hpp"
 #include "core/engine/worker.hpp"
@@ -99,8 +100,18 @@ class BatchRunner {
   ~BatchRunner() { join(); }
 
   // Runs the cycle until a signal or join(); the thread ends, its visit finished, on either.
-  void start() {
-    if (endpoint_.flavor != llm::Flavor::openai) return;
+  // Elsewhere than on OpenAI it only warns, once, when batch-mode steps are waiting.
+  void start(store::Store& store) {
+    if (endpoint_.flavor != llm::Flavor::openai) {
+      auto due = store.batch_work_due(wall_clock_ms());
+      if (due && *due) {
+        log::warn(
+            "batch-mode steps are waiting, but this worker's endpoint is {} (llm.flavor), "
+            "which has no Batch API: only a worker with an OpenAI endpoint runs them",
+            llm::to_string(endpoint_.flavor));
+      }
+      return;
+    }
     thread_ = std::thread([this, endpoint = batch_endpoint(config_)] {
       store::OpenOptions no_migration;  // the worker's own store migrated it already
       no_migration.migrate = false;
@@ -201,7 +212,7 @@ void run_work(const Globals& globals, const WorkFlags& flags) {
   // Batch-mode roots: the batch cycle runs beside the online worker, in its own thread on its own
   // database connection, since its calls block (uploads, downloads, thousands of lines applied).
   BatchRunner batches(config, store_retry, prompts, endpoint, options);
-  batches.start();
+  batches.start(store);
   auto outcome = engine::run_worker(context);
   batches.join();
   auto report = unwrap(std::move(outcome));

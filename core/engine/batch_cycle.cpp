@@ -124,6 +124,7 @@ Status BatchCycle::upload(store::BatchRecord& batch) {
     }
     if (model.empty()) model = built->model;
     if (built->model != model) continue;  // a file holds one model's requests
+    if (auto reason = rejection_of(job)) ask_again(built->request, *reason, "");
     std::string line = llm::batch_request_line(batch_custom_id(job), built->request);
     if (bytes + line.size() + 1 > ctx_.options.max_bytes) break;
     bytes += line.size() + 1;

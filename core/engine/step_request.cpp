@@ -14,6 +14,23 @@ double worst_case_usd(const llm::ChatRequest& request, const Price& price) {
                              request.max_tokens);
 }
 
+void ask_again(llm::ChatRequest& request, const std::string& reason,
+               const std::string& rejected_answer) {
+  request.messages.resize(2);  // keep system and user; show only the latest rejection
+  if (!rejected_answer.empty()) {
+    request.messages.push_back({"assistant", reask_answer(rejected_answer)});
+  }
+  request.messages.push_back({"user", reask_prompt(reason)});
+}
+
+std::optional<std::string> rejection_of(const Job& job) {
+  constexpr std::string_view kInvalid = "invalid answer: ";
+  const std::string& error = job.last_error;
+  if (error.rfind(kInvalid, 0) == 0) return error.substr(kInvalid.size());
+  if (error.rfind(llm::kCutShort, 0) == 0) return std::string(kCutShortReason);
+  return std::nullopt;
+}
+
 Result<StepRequest> build_step_request(const Job& job, const Endpoint& endpoint,
                                        const PromptSet& prompts, const PriceTable& prices) {
   auto input = decode_step_input(job.input);

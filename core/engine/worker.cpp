@@ -375,7 +375,7 @@ void Worker::on_answer(Step& step, const llm::ChatResult& result,
       log_call(step, response, result, false, result.error_message);
       reask(step,
             result.outcome == ChatOutcome::truncated
-                ? "your answer was cut off; answer again, more concisely"
+                ? kCutShortReason
                 : "your answer was far too long; answer again, more concisely",
             "");
       return;
@@ -453,11 +453,7 @@ void Worker::reask(Step& step, const std::string& reason, const std::string& bad
   ++step.attempt;
   ++report_.reasked;
   log::debug(fields(step), "{} {} asked again: {}", to_string(step.job.kind), step.job.id, reason);
-  step.request.messages.resize(2);  // keep system and user; show only the latest rejection
-  if (!bad_answer.empty()) {
-    step.request.messages.push_back({"assistant", reask_answer(bad_answer)});
-  }
-  step.request.messages.push_back({"user", reask_prompt(reason)});
+  ask_again(step.request, reason, bad_answer);
   step.sent = false;  // the run loop sends it next, once reserved
 }
 

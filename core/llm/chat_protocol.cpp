@@ -242,7 +242,7 @@ void read_completion(const json& body, ChatResult& result) {
   if (reason == "length" || reason == "content_filter" || reason == "tool_calls" ||
       reason == "function_call") {
     result.outcome = ChatOutcome::truncated;
-    result.error_message = "output cut short: finish_reason " + reason +
+    result.error_message = std::string(kCutShort) + "finish_reason " + reason +
                            (reason == "length" ? " (max tokens reached)" : "");
   } else if (!content) {
     result.outcome = ChatOutcome::truncated;

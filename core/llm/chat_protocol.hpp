@@ -14,6 +14,9 @@
 
 namespace hydrate::llm {
 
+// How the error of an answer cut short (finish_reason length, content_filter, …) begins.
+inline constexpr const char* kCutShort = "output cut short: ";
+
 struct ChatMessage {
   std::string role;  // system | user | assistant
   std::string content;

@@ -53,3 +53,21 @@ assert_empty "$(sql "SELECT j.id, j.attempts, count(c.id) FROM jobs j
                      LEFT JOIN llm_calls c ON c.job_id = j.id AND c.http_status = 200
                      GROUP BY j.id, j.attempts HAVING j.attempts <> count(c.id)")" \
   "steps whose attempts are not their answered lines (job, attempts, answers)"
+# A step whose answer was rejected is asked again with the reason, as online: the line of its
+# next attempt ends with the rejection, and no first attempt does.
+inputs=$E2E_DIR/inputs.jsonl
+for file in $(sql "SELECT input_file_id FROM batches WHERE input_file_id <> ''"); do
+  curl -fsS --max-time 30 "$MOCK_URL/v1/files/$file/content" >>"$inputs" ||
+    fail "could not download input file $file"
+done
+jq -r '"\(.custom_id) \(.body.messages[-1].content | startswith("Your answer was rejected: "))"' \
+  "$inputs" | sort -u >"$E2E_DIR/asked_again"
+rejected=$(sql "SELECT DISTINCT job_id || '-a' || (attempt + 1) FROM llm_calls
+                WHERE used = 0 AND (error LIKE 'invalid answer:%' OR error LIKE 'output cut short%')")
+assert_ge 1 "$(grep -c . <<<"$rejected")" "rejected batch answers"
+for line in $rejected; do
+  grep -qx "$line true" "$E2E_DIR/asked_again" ||
+    fail "the next line of a rejected step ($line) does not carry the rejection: $(grep "^$line " "$E2E_DIR/asked_again")"
+done
+assert_empty "$(grep -- '-a1 true$' "$E2E_DIR/asked_again")" "first attempts sent with a rejection"
+note "$(grep -c . <<<"$rejected") rejected answers, each asked again with its reason"

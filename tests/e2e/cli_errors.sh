@@ -71,6 +71,11 @@ hy estimate "${SLOT[@]}" --mode batch --max-cost "$gate"
 expect 3 "online estimate over a gate batch mode passes" estimate "${SLOT[@]}" --max-cost "$gate"
 expect 2 "an unknown mode" estimate "${SLOT[@]}" --mode weekly
 assert_contains "$ERR_LINE" "--mode" "error line of an unknown mode"
+# A batch-mode root needs a Batch API: on another endpoint it is refused, not left to wait.
+HYDRATE_LLM_FLAVOR=ollama expect 2 "batch mode on an endpoint without a Batch API" submit "${SLOT[@]}" --mode batch
+assert_contains "$ERR_LINE" "--mode batch needs an OpenAI endpoint's Batch API, but the endpoint is ollama" \
+  "error line of batch mode on ollama"
+no_db_file "a refused batch-mode submit"
 expect 3 "submit over --max-cost" submit "${SLOT[@]}" --max-cost 0.0001
 assert_contains "$ERR_LINE" "exceeds --max-cost" "error line of submit over budget"
 assert_eq "" "$RUN_OUT" "stdout of a refused submit"
