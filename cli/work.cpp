@@ -96,6 +96,7 @@ class BatchRunner {
         options_.poll_min_ms, unwrap(config.get_int("batch.poll_max_ms", 10, 86400000)));
     options_.queue_tokens =
         unwrap(config.get_int("batch.queue_tokens", 0, std::numeric_limits<std::int64_t>::max()));
+    options_.delete_files = unwrap(config.get_int("batch.delete_files", 0, 1)) == 1;
   }
   ~BatchRunner() { join(); }
 
@@ -127,8 +128,9 @@ class BatchRunner {
       engine::run_batch_cycle(cycle, g_stop, stop_, options_.poll_min_ms);
       const auto& r = cycle.report();
       if (r.created + r.applied > 0) {
-        log::info("batches: {} created, {} applied, {} abandoned; {} step(s) succeeded, ${:.4f}",
-                  r.created, r.applied, r.abandoned, r.succeeded, r.cost_usd);
+        log::info("batches: {} created, {} applied, {} abandoned; {} step(s) succeeded, ${:.4f}; "
+                  "{} file(s) deleted",
+                  r.created, r.applied, r.abandoned, r.succeeded, r.cost_usd, r.files_deleted);
       }
     });
   }

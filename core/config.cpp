@@ -78,6 +78,12 @@ const std::vector<KeyInfo>& known_keys() {
        false,
        "batch mode: the prompt tokens a model's open batches may hold at once (the provider's "
        "enqueued-token limit); 0: learned from the provider's refusals"},
+      {"batch.delete_files",
+       "1",
+       {},
+       false,
+       "batch mode: 1 deletes a closed batch's input, output and error files at the provider; "
+       "0 keeps them"},
       {"batch.hold_ms",
        "300000",
        {},

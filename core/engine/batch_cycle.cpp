@@ -90,7 +90,7 @@ Status BatchCycle::advance(store::BatchRecord batch, bool resumed) {
     batch.state = store::BatchState::abandoned;
     batch.error = "cancelled before it was created";
     ++report_.abandoned;
-    auto closed = ctx_.store.close_batch(batch, ctx_.options.holder, now());
+    auto closed = close(batch);
     return closed ? ok_status() : Status(closed.error());
   }
   if (batch.state == store::BatchState::claimed) {
@@ -135,7 +135,7 @@ Status BatchCycle::upload(store::BatchRecord& batch) {
   if (lines.empty()) {
     batch.state = store::BatchState::abandoned;
     batch.error = "no step left to send";
-    auto closed = ctx_.store.close_batch(batch, ctx_.options.holder, now());
+    auto closed = close(batch);
     return closed ? ok_status() : Status(closed.error());
   }
   const std::size_t planned = plans.size();
@@ -270,7 +270,7 @@ Status BatchCycle::apply(store::BatchRecord& batch, const llm::BatchInfo& info) 
       batch.state = store::BatchState::abandoned;
       ++report_.abandoned;
       ++report_.queue_refusals;
-      auto closed = ctx_.store.close_batch(batch, ctx_.options.holder, now());
+      auto closed = close(batch);
       return closed ? ok_status() : Status(closed.error());
     }
     // The provider's own trouble (an error with no line of the input: server_error, or a lone
@@ -284,7 +284,7 @@ Status BatchCycle::apply(store::BatchRecord& batch, const llm::BatchInfo& info) 
     for (const auto& job : *steps) retry_transient_step(batch, job, error);
     batch.state = store::BatchState::abandoned;
     ++report_.abandoned;
-    auto closed = ctx_.store.close_batch(batch, ctx_.options.holder, now());
+    auto closed = close(batch);
     return closed ? ok_status() : Status(closed.error());
   }
   std::map<std::string, Job> held;
@@ -296,7 +296,7 @@ Status BatchCycle::apply(store::BatchRecord& batch, const llm::BatchInfo& info) 
     apply_lines(batch, *content.value, held);
   }
   batch.state = store::BatchState::applied;
-  auto left = ctx_.store.close_batch(batch, ctx_.options.holder, now());
+  auto left = close(batch);
   if (!left) return left.error();
   ++report_.applied;
   report_.unanswered += *left;
@@ -407,6 +407,24 @@ void BatchCycle::apply_line(const store::BatchRecord& batch, const llm::BatchLin
   log_unused(store::kResultNotSaved + saved.error().message);
 }
 
+Result<int> BatchCycle::close(const store::BatchRecord& batch) {
+  auto left = ctx_.store.close_batch(batch, ctx_.options.holder, now());
+  if (!left || !ctx_.options.delete_files) return left;
+  // Closed for good: its files are of no more use. One that cannot be deleted now stays at the
+  // provider (it costs storage, nothing else), and the cycle does not come back for it.
+  for (const std::string* file : {&batch.input_file_id, &batch.output_file_id, &batch.error_file_id}) {
+    if (file->empty()) continue;
+    auto removed = ctx_.client.remove(*file);
+    if (removed) {
+      ++report_.files_deleted;
+    } else if (removed.failure->error.kind != ErrorKind::not_found) {
+      log::warn(fields(batch), "batch {}: file {} stays at the provider: {}", batch.id, *file,
+                removed.failure->error.message);
+    }
+  }
+  return left;
+}
+
 Status BatchCycle::postpone(store::BatchRecord& batch, const llm::BatchCallError& failure) {
   batch.error = failure.error.message;
   Millis wait = std::max<Millis>(failure.retry_after_ms.value_or(0), ctx_.options.poll_min_ms);
@@ -424,7 +442,7 @@ Status BatchCycle::give_up(store::BatchRecord& batch, const std::string& error) 
   batch.state = store::BatchState::abandoned;
   batch.error = error;
   ++report_.abandoned;
-  auto closed = ctx_.store.close_batch(batch, ctx_.options.holder, now());
+  auto closed = close(batch);
   return closed ? ok_status() : Status(closed.error());
 }
 

@@ -36,6 +36,7 @@ struct BatchOptions {
   Millis poll_min_ms = 1000;             // the first poll after a create; doubling…
   Millis poll_max_ms = 60000;            // …up to this
   std::int64_t queue_tokens = 0;         // a model's enqueued prompt tokens at most (0: learned)
+  bool delete_files = true;              // a closed batch's input, output and error files deleted
   RetryPolicy retry;
   TextLimits limits;
 };
@@ -43,7 +44,7 @@ struct BatchOptions {
 struct BatchReport {
   std::int64_t created = 0, applied = 0, abandoned = 0;
   std::int64_t succeeded = 0, retried = 0, failed = 0, unanswered = 0;
-  std::int64_t budget_stops = 0, queue_refusals = 0;
+  std::int64_t budget_stops = 0, queue_refusals = 0, files_deleted = 0;
   double cost_usd = 0;
 };
 
@@ -80,6 +81,8 @@ class BatchCycle {
   // held: the step is still held under the batch's lease (else the line is only logged).
   void apply_line(const store::BatchRecord& batch, const llm::BatchLine& line, const Job& job,
                   bool held);
+  // store::close_batch, then (batch.delete_files) the batch's files deleted at the provider.
+  Result<int> close(const store::BatchRecord& batch);
   // A provider call failed: remembered on the record, the batch visited again after a backoff.
   Status postpone(store::BatchRecord& batch, const llm::BatchCallError& failure);
   // The batch will never answer: its steps retried by the retry rules, the record abandoned.

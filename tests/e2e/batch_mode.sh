@@ -89,3 +89,13 @@ assert_eq "$(jq -r '"\(.batches.billed.promptTokens) \(.batches.billed.completio
 assert_eq "$(jq -r '"\(.billed.promptTokens) \(.billed.completionTokens)"' <<<"$stats")" \
   "$(tokens "$ONLINE")" "online tokens: billed by the endpoint vs logged"
 note "batch tree of $STEPS steps in 3 batches at half the online cost"
+
+# The batches' files were deleted at the provider once their records were closed.
+assert_eq 3 "$(sql_count "SELECT count(*) FROM batches WHERE input_file_id <> '' AND output_file_id <> ''")" \
+  "batches that had an input and an output file"
+files=$(curl -fsS --max-time 10 "$MOCK_URL/v1/files?limit=100") || fail "GET /v1/files did not answer"
+assert_eq 0 "$(jq '.data | length' <<<"$files")" "files left at the provider"
+for file in $(sql "SELECT input_file_id || ' ' || output_file_id FROM batches"); do
+  code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 10 "$MOCK_URL/v1/files/$file")
+  assert_eq 404 "$code" "GET /v1/files/$file after its batch closed"
+done
