@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "mock/hash.hpp"
+#include "mock/json_reader.hpp"
 #include "mock/json_writer.hpp"
 #include "mock/schema_answer.hpp"
 #include "mock/text.hpp"
@@ -76,7 +77,7 @@ std::optional<Json> find_schema_in_text(std::string_view text) {
     if (end == std::string_view::npos) {
       return std::nullopt;
     }
-    Json value = Json::parse(text.substr(start, end - start + 1), nullptr, false);
+    Json value = parse_json(text.substr(start, end - start + 1));
     if (!value.is_discarded() && looks_like_schema(value)) {
       return value;
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "mock/ascii.hpp"
+#include "mock/json_reader.hpp"
 #include "mock/utf8.hpp"
 
 namespace hydrate::mock {
@@ -121,7 +122,8 @@ ApiError unsupported_format(const std::string& type, const FormatSet& formats) {
                  "response_format.type", "invalid_value");
 }
 
-std::optional<ApiError> read_response_format(const Json& body, const RequestRules& rules,
+// Reads body.response_format into `request`, moving the schema out of `body`.
+std::optional<ApiError> read_response_format(Json& body, const RequestRules& rules,
                                              ChatRequest& request) {
   const auto format = body.find("response_format");
   if (format == body.end() || format->is_null()) return std::nullopt;
@@ -162,7 +164,8 @@ std::optional<ApiError> read_response_format(const Json& body, const RequestRule
         "Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
         "response_format.json_schema.name", "invalid_value");
   }
-  request.schema = spec->value("schema", Json::object());
+  const auto schema = spec->find("schema");
+  request.schema = schema != spec->end() ? std::move(*schema) : Json::object();
   if (!request.schema.is_object())
     return wrong_type("response_format.json_schema.schema", "an object");
   if (rules.strict_schema_rules && spec->contains("strict") && (*spec)["strict"] == true) {
@@ -230,7 +233,8 @@ std::vector<std::string> FormatSet::names() const {
 
 std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view text,
                                                        const RequestRules& rules) {
-  const Json body = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  Json parsed = parse_json(text);
+  const Json& body = parsed;  // read only, but for the schema read_response_format moves out
   if (body.is_discarded() || !body.is_object()) {
     return invalid(
         "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
@@ -270,7 +274,7 @@ std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view text,
     }
     request.temperature = *temperature;
   }
-  if (auto error = read_response_format(body, rules, request)) return *error;
+  if (auto error = read_response_format(parsed, rules, request)) return *error;
   return request;
 }
 

@@ -1,33 +1,9 @@
 #include "mock/json_writer.hpp"
 
+#include "mock/utf8.hpp"
+
 namespace hydrate::mock {
 namespace {
-
-// The length of the well-formed UTF-8 sequence at text[i] (a lead byte of 0x80 or more), or 0:
-// no overlong forms, no surrogates, nothing past U+10FFFF, as nlohmann's decoder accepts.
-std::size_t utf8_sequence(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) {
-    return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u;
-  };
-  const auto tail = [&](std::size_t k) { return (byte(k) & 0xC0u) == 0x80u; };
-  const unsigned lead = byte(0);
-  if (lead >= 0xC2 && lead <= 0xDF) return tail(1) ? 2 : 0;
-  if (lead >= 0xE0 && lead <= 0xEF) {
-    const unsigned second = byte(1);
-    const bool ok = lead == 0xE0   ? second >= 0xA0 && second <= 0xBF
-                    : lead == 0xED ? second >= 0x80 && second <= 0x9F
-                                   : tail(1);
-    return ok && tail(2) ? 3 : 0;
-  }
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    const unsigned second = byte(1);
-    const bool ok = lead == 0xF0   ? second >= 0x90 && second <= 0xBF
-                    : lead == 0xF4 ? second >= 0x80 && second <= 0x8F
-                                   : tail(1);
-    return ok && tail(2) && tail(3) ? 4 : 0;
-  }
-  return 0;
-}
 
 // Appends `value` compactly; false when some part needs nlohmann's own dump.
 bool append_value(std::string& out, const Json& value) {
@@ -89,7 +65,7 @@ bool append_json_string(std::string& out, std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      const std::size_t length = utf8_sequence(text, i);
+      const std::size_t length = utf8_sequence_length(text, i);
       if (length == 0) {
         out.resize(size);
         return false;

@@ -94,6 +94,8 @@ class Generator {
     if (properties == schema.end() || !properties->is_object() || depth >= kMaxDepth) {
       return object;
     }
+    // Room for all first: a growing ordered_map copies its members, subtrees and all.
+    object.get_ref<Json::object_t&>().reserve(properties->size());
     for (const auto& [name, property] : properties->items()) {
       // Properties of an array item know its position ("position": index + 1).
       object[name] = value(property, name_hash(hash, name), Slot{name, slot.index}, depth + 1);
