@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "mock/json_writer.hpp"
 #include "mock/utf8.hpp"
 
 namespace hydrate::mock {
@@ -161,7 +162,9 @@ class Reader {
   bool string(std::string& out) {
     ++at_;
     const char* run = at_;  // the bytes not yet copied
-    while (at_ != end_) {
+    while (true) {
+      at_ += skip_plain_json(std::string_view(at_, static_cast<std::size_t>(end_ - at_)), 0);
+      if (at_ == end_) return false;
       const auto c = static_cast<unsigned char>(*at_);
       if (c == '"') {
         out.append(run, at_);
@@ -172,10 +175,8 @@ class Reader {
         out.append(run, at_);
         if (!escape(out)) return false;
         run = at_;
-      } else if (c < 0x20) {
-        return false;  // a control character must be escaped
       } else if (c < 0x80) {
-        ++at_;
+        return false;  // a control character, which must be escaped
       } else {
         const std::size_t length =
             utf8_sequence_length(std::string_view(at_, static_cast<std::size_t>(end_ - at_)), 0);
@@ -183,7 +184,6 @@ class Reader {
         at_ += length;
       }
     }
-    return false;
   }
 
   bool escape(std::string& out) {

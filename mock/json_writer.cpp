@@ -1,5 +1,8 @@
 #include "mock/json_writer.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 #include "mock/utf8.hpp"
 
 namespace hydrate::mock {
@@ -56,13 +59,38 @@ bool append_value(std::string& out, const Json& value) {
 
 }  // namespace
 
+std::size_t skip_plain_json(std::string_view text, std::size_t i) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  // Whether any byte of x is below n (n <= 0x80), and whether any is zero: the classic
+  // word-at-a-time tests, exact in what they say of the word as a whole.
+  const auto any_below = [](std::uint64_t x, std::uint64_t n) {
+    return (x - kOnes * n) & ~x & kHighs;
+  };
+  const auto any_zero = [&](std::uint64_t x) { return any_below(x, 1); };
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + i, sizeof(word));
+    if ((word & kHighs) | any_below(word, 0x20) | any_zero(word ^ (kOnes * '"')) |
+        any_zero(word ^ (kOnes * '\\'))) {
+      break;
+    }
+  }
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80 || c < 0x20 || c == '"' || c == '\\') break;
+    ++i;
+  }
+  return i;
+}
+
 bool append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   const std::size_t size = out.size();
   out.reserve(size + text.size() + 2);
   out += '"';
   std::size_t run = 0;  // start of the bytes not yet copied
-  for (std::size_t i = 0; i < text.size();) {
+  for (std::size_t i = skip_plain_json(text, 0); i < text.size(); i = skip_plain_json(text, i)) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       const std::size_t length = utf8_sequence_length(text, i);
@@ -71,10 +99,6 @@ bool append_json_string(std::string& out, std::string_view text) {
         return false;
       }
       i += length;
-      continue;
-    }
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      ++i;
       continue;
     }
     out.append(text, run, i - run);

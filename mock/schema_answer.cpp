@@ -223,7 +223,8 @@ class Generator {
   Json make_string(const Json& schema, std::uint64_t hash, const Slot& slot) const {
     std::string text = free_text(string_keyword(schema, "format"), hash, slot);
     const auto min_length = count_keyword(schema, "minLength").value_or(0);
-    for (std::uint64_t i = 0; count_chars(text) < static_cast<std::size_t>(min_length); ++i) {
+    for (std::uint64_t i = 0;
+         min_length > 0 && count_chars(text) < static_cast<std::size_t>(min_length); ++i) {
       text += " " + make_phrase(words_, derive(hash, 0x1E6 + i), 3, 6);
     }
     if (const auto max_length = count_keyword(schema, "maxLength")) {
@@ -241,8 +242,8 @@ class Generator {
     if (format == "email") return "learner@example.com";
     if (format == "uri" || format == "url") return "https://example.com/" + slug(hash);
     if (name.find("markdown") != std::string::npos) return make_markdown(words_, hash);
-    if (is_identifier_name(slot.name)) return slug(hash);
-    if (is_title_name(slot.name)) return make_title(words_, hash);
+    if (is_identifier_normalized(slot.name, name)) return slug(hash);
+    if (is_title_normalized(name)) return make_title(words_, hash);
     if (contains_any(name, {"prompt", "question", "stem"})) {
       return derive(hash, 2) % 3 == 0
                  ? make_sentences(words_, hash, 1) + " " + make_question(words_, derive(hash, 4))

@@ -8,7 +8,7 @@
 namespace hydrate::mock {
 namespace {
 
-bool contains_any(const std::string& haystack, std::initializer_list<const char*> needles) {
+bool contains_any(std::string_view haystack, std::initializer_list<const char*> needles) {
   return std::any_of(needles.begin(), needles.end(), [&](const char* needle) {
     return haystack.find(needle) != std::string::npos;
   });
@@ -135,14 +135,20 @@ std::string normalized_name(const std::string& property) {
 }
 
 bool is_title_name(const std::string& property) {
-  return contains_any(normalized_name(property),
-                      {"title", "heading", "name", "topic", "chapter", "label"});
+  return is_title_normalized(normalized_name(property));
+}
+
+bool is_title_normalized(std::string_view normalized) {
+  return contains_any(normalized, {"title", "heading", "name", "topic", "chapter", "label"});
 }
 
 bool is_identifier_name(const std::string& property) {
-  const std::string name = normalized_name(property);
-  return name == "id" || name == "uuid" || name == "slug" || property.ends_with("Id") ||
-         property.ends_with("_id") || property.ends_with("ID");
+  return is_identifier_normalized(property, normalized_name(property));
+}
+
+bool is_identifier_normalized(std::string_view property, std::string_view normalized) {
+  return normalized == "id" || normalized == "uuid" || normalized == "slug" ||
+         property.ends_with("Id") || property.ends_with("_id") || property.ends_with("ID");
 }
 
 }  // namespace hydrate::mock

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -39,5 +40,8 @@ std::string normalized_name(const std::string& property);
 bool is_title_name(const std::string& property);
 // True for property names that hold identifiers ("id", "jobId", "chapter_id", "slug").
 bool is_identifier_name(const std::string& property);
+// The same two for a property whose normalized_name the caller has already made.
+bool is_title_normalized(std::string_view normalized);
+bool is_identifier_normalized(std::string_view property, std::string_view normalized);
 
 }  // namespace hydrate::mock
