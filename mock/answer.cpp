@@ -10,13 +10,15 @@
 #include "mock/text.hpp"
 
 namespace hydrate::mock {
+
+using namespace std::string_view_literals;
 namespace {
 
 constexpr std::size_t kFewWords = 5;
 
 bool looks_like_schema(const Json& value) {
-  return value.is_object() && (value.contains("properties") || value.contains("$schema") ||
-                               (value.contains("type") && value["type"] == "object"));
+  return value.is_object() && (value.contains("properties"sv) || value.contains("$schema"sv) ||
+                               (value.contains("type"sv) && value["type"] == "object"));
 }
 
 // The end of the balanced {...} starting at `start`, skipping braces inside strings; npos when

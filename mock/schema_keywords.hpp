@@ -25,13 +25,13 @@ const Json& resolve_schema(const Json& root, const Json& schema, Json& storage);
 std::string schema_type(const Json& schema);
 
 // A numeric keyword ("minimum", "maxItems" …); empty when absent or not a number.
-std::optional<double> number_keyword(const Json& schema, const char* key);
+std::optional<double> number_keyword(const Json& schema, std::string_view key);
 // A non-negative integer keyword ("minItems", "maxLength" …); empty when absent or invalid.
-std::optional<std::int64_t> count_keyword(const Json& schema, const char* key);
+std::optional<std::int64_t> count_keyword(const Json& schema, std::string_view key);
 // A string keyword ("format" …); empty when absent or not a string.
-std::string string_keyword(const Json& schema, const char* key);
+std::string string_keyword(const Json& schema, std::string_view key);
 // The non-empty array of an "enum", "anyOf" or "oneOf"; nullptr when absent or empty.
-const Json* list_keyword(const Json& schema, const char* key);
+const Json* list_keyword(const Json& schema, std::string_view key);
 
 // A property name lowercased with everything but letters and digits removed ("key_points" ->
 // "keypoints"), for matching names against conventions.

@@ -30,9 +30,9 @@ constexpr std::string_view kStopWords =
     "minitems maxitems minimum maximum minlength maxlength additionalproperties description "
     "pattern ref defs definitions";
 
-const std::unordered_set<std::string>& stop_words() {
-  static const std::unordered_set<std::string> words = [] {
-    std::unordered_set<std::string> set;
+const std::unordered_set<std::string_view>& stop_words() {
+  static const std::unordered_set<std::string_view> words = [] {
+    std::unordered_set<std::string_view> set;
     std::size_t start = 0;
     while (start < kStopWords.size()) {
       const std::size_t end = std::min(kStopWords.find(' ', start), kStopWords.size());
@@ -126,8 +126,9 @@ std::vector<std::string> mentioned_words(std::string_view text, const Lexicon& l
 }  // namespace
 
 PromptWords::PromptWords(std::string_view text) {
-  std::unordered_set<std::string> seen;
-  std::string key;  // the word in lower case, one buffer for all
+  // The prompt in ASCII lower case, byte for byte, so that a word's key is a view of it.
+  const std::string lowered = ascii_lower(text);
+  std::unordered_set<std::string_view> seen;  // the keys of the words taken
   // word_char_at, without its call for the ASCII bytes that are most of a prompt.
   const auto word_char = [&](std::size_t at) -> std::size_t {
     const auto c = static_cast<unsigned char>(text[at]);
@@ -156,8 +157,7 @@ PromptWords::PromptWords(std::string_view text) {
     }
     if (letters < 3) continue;
     const std::string_view word = text.substr(start, i - start);
-    key.assign(word);
-    for (char& c : key) c = ascii::to_lower(c);
+    const std::string_view key = std::string_view(lowered).substr(start, i - start);
     const bool numeric = std::all_of(key.begin(), key.end(), [](char c) {
       return ascii::is_digit(static_cast<unsigned char>(c)) || c == '-';
     });
