@@ -4,18 +4,21 @@
 #include <string_view>
 
 #include "mock/hash.hpp"
+#include "mock/json_reader.hpp"
 #include "mock/json_writer.hpp"
 #include "mock/schema_answer.hpp"
 #include "mock/text.hpp"
 
 namespace hydrate::mock {
+
+using namespace std::string_view_literals;
 namespace {
 
 constexpr std::size_t kFewWords = 5;
 
 bool looks_like_schema(const Json& value) {
-  return value.is_object() && (value.contains("properties") || value.contains("$schema") ||
-                               (value.contains("type") && value["type"] == "object"));
+  return value.is_object() && (value.contains("properties"sv) || value.contains("$schema"sv) ||
+                               (value.contains("type"sv) && value["type"] == "object"));
 }
 
 // The end of the balanced {...} starting at `start`, skipping braces inside strings; npos when
@@ -76,7 +79,7 @@ std::optional<Json> find_schema_in_text(std::string_view text) {
     if (end == std::string_view::npos) {
       return std::nullopt;
     }
-    Json value = Json::parse(text.substr(start, end - start + 1), nullptr, false);
+    Json value = parse_json(text.substr(start, end - start + 1));
     if (!value.is_discarded() && looks_like_schema(value)) {
       return value;
     }
@@ -105,27 +108,30 @@ Answer compose_answer(const ChatRequest& request, std::uint64_t hash) {
 
 Answer compose_answer(const ChatRequest& request, std::uint64_t hash, Language language) {
   const std::string& last = last_user_text(request);
-  const std::string& source = count_words(last) >= kFewWords ? last : all_message_text(request);
+  const std::string& source =
+      count_words(last, kFewWords) >= kFewWords ? last : all_message_text(request);
   // English prompt words make English text; text in any other language, or English text that
   // answers a request for another language, takes only its own lexicon's words from the prompt.
   const PromptWords words = language == Language::en && requested_language(request) == Language::en
                                 ? PromptWords(source)
                                 : PromptWords(source, language);
+  static const Json kNoSchema = Json::object();
   Answer answer;
-  answer.schema = Json::object();
+  answer.schema = &kNoSchema;
   if (request.format == ResponseFormat::json_schema) {
-    answer.schema = request.schema;
+    answer.schema = &request.schema;
   } else if (mentions_json(request)) {
     // Without structured outputs a model follows a schema spelled out in its instructions.
     for (const auto& message : request.messages) {
       if (auto schema = find_schema_in_text(message.content)) {
-        answer.schema = std::move(*schema);
+        answer.prompt_schema = std::make_unique<const Json>(std::move(*schema));
+        answer.schema = answer.prompt_schema.get();
         break;
       }
     }
   }
-  if (!answer.schema.empty()) {
-    answer.json = answer_from_schema(answer.schema, words, hash, requested_count(request));
+  if (!answer.schema->empty()) {
+    answer.json = answer_from_schema(*answer.schema, words, hash, requested_count(request));
   } else if (request.format != ResponseFormat::text || mentions_json(request)) {
     answer.json = Json{{"answer", make_sentences(words, hash, 2)}};
   }

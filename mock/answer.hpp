@@ -3,6 +3,7 @@
 // response_format, or one spelled out in the prompt), a JSON object when the prompt asks for JSON,
 // plain prose otherwise. Deterministic: the same request and seed give the same answer.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,7 +16,10 @@ namespace hydrate::mock {
 struct Answer {
   std::string content;       // choices[0].message.content
   std::optional<Json> json;  // the content as JSON; empty for prose
-  Json schema;               // the schema the content follows; an empty object when none
+  // The schema the content follows, never null: the request's own (valid while the request is),
+  // the one spelled out in the prompt (held by prompt_schema), or an empty object when none.
+  const Json* schema = nullptr;
+  std::unique_ptr<const Json> prompt_schema;  // on the heap, so `schema` survives a move
 };
 
 // The hash every content choice derives from: the seed, the messages and the response format.

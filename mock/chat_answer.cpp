@@ -65,7 +65,7 @@ WrittenAnswer write_answer(const EndpointOptions& options, const ChatRequest& ch
     // Only a grammar-constrained json_schema answer can run away inside a string.
     std::optional<RunawayAnswer> runaway;
     if (traits.grammar_output && chat.format == ResponseFormat::json_schema && written.json) {
-      runaway = run_away(written.schema, *written.json, max_tokens.value_or(kContextTokens));
+      runaway = run_away(*written.schema, *written.json, max_tokens.value_or(kContextTokens));
     }
     if (runaway) {
       completion.content = runaway->content;
@@ -77,7 +77,7 @@ WrittenAnswer write_answer(const EndpointOptions& options, const ChatRequest& ch
   }
   if (fault == Fault::invalid) {
     if (written.json) {
-      const BrokenAnswer broken = break_schema(written.schema, *written.json, hash);
+      const BrokenAnswer broken = break_schema(*written.schema, *written.json, hash);
       completion.content = broken.value.dump(-1, ' ', false, Json::error_handler_t::replace);
       name_fault(out.reply, "invalid: " + broken.breach);
     } else {

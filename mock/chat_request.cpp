@@ -3,9 +3,12 @@
 #include <algorithm>
 
 #include "mock/ascii.hpp"
+#include "mock/json_reader.hpp"
 #include "mock/utf8.hpp"
 
 namespace hydrate::mock {
+
+using namespace std::string_view_literals;
 namespace {
 
 ApiError invalid(std::string message, std::optional<std::string> param,
@@ -31,7 +34,7 @@ std::optional<std::string> content_text(const Json& content) {
   if (!content.is_array()) return std::nullopt;
   std::string text;
   for (const auto& part : content) {
-    if (part.is_object() && string_keyword(part, "type") == "text" && part.contains("text") &&
+    if (part.is_object() && string_keyword(part, "type") == "text" && part.contains("text"sv) &&
         part["text"].is_string()) {
       text += (text.empty() ? "" : "\n") + part["text"].get<std::string>();
     }
@@ -62,8 +65,8 @@ std::optional<std::string> strict_schema_problem(const Json& root, const Json& s
   Json storage;
   const Json& resolved = resolve_schema(root, schema, storage);
   const std::size_t size = context.size();
-  if (schema_type(resolved) == "object" && resolved.contains("properties")) {
-    const auto closed = resolved.find("additionalProperties");
+  if (schema_type(resolved) == "object" && resolved.contains("properties"sv)) {
+    const auto closed = resolved.find("additionalProperties"sv);
     if (closed == resolved.end() || *closed != false) {
       return "In context=(" + context +
              "), 'additionalProperties' is required to be supplied and to be false.";
@@ -82,7 +85,7 @@ std::optional<std::string> strict_schema_problem(const Json& root, const Json& s
       if (problem) return problem;
     }
   }
-  if (const auto items = resolved.find("items"); items != resolved.end()) {
+  if (const auto items = resolved.find("items"sv); items != resolved.end()) {
     push_context(context, "'items'");
     auto problem = strict_schema_problem(root, *items, context, depth + 1);
     context.resize(size);
@@ -121,9 +124,10 @@ ApiError unsupported_format(const std::string& type, const FormatSet& formats) {
                  "response_format.type", "invalid_value");
 }
 
-std::optional<ApiError> read_response_format(const Json& body, const RequestRules& rules,
+// Reads body.response_format into `request`, moving the schema out of `body`.
+std::optional<ApiError> read_response_format(Json& body, const RequestRules& rules,
                                              ChatRequest& request) {
-  const auto format = body.find("response_format");
+  const auto format = body.find("response_format"sv);
   if (format == body.end() || format->is_null()) return std::nullopt;
   if (!format->is_object()) return wrong_type("response_format", "an object");
   const std::string type = string_keyword(*format, "type");
@@ -162,7 +166,8 @@ std::optional<ApiError> read_response_format(const Json& body, const RequestRule
         "Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
         "response_format.json_schema.name", "invalid_value");
   }
-  request.schema = spec->value("schema", Json::object());
+  const auto schema = spec->find("schema");
+  request.schema = schema != spec->end() ? std::move(*schema) : Json::object();
   if (!request.schema.is_object())
     return wrong_type("response_format.json_schema.schema", "an object");
   if (rules.strict_schema_rules && spec->contains("strict") && (*spec)["strict"] == true) {
@@ -183,7 +188,7 @@ std::optional<ApiError> read_response_format(const Json& body, const RequestRule
 }
 
 std::optional<ApiError> read_messages(const Json& body, ChatRequest& request) {
-  const auto messages = body.find("messages");
+  const auto messages = body.find("messages"sv);
   if (messages == body.end()) return missing("messages");
   if (!messages->is_array()) return wrong_type("messages", "an array");
   if (messages->empty()) {
@@ -196,7 +201,7 @@ std::optional<ApiError> read_messages(const Json& body, ChatRequest& request) {
     const Json& message = (*messages)[i];
     const std::string where = "messages[" + std::to_string(i) + "]";
     if (!message.is_object()) return wrong_type(where, "an object");
-    if (!message.contains("role") || !message["role"].is_string()) {
+    if (!message.contains("role"sv) || !message["role"].is_string()) {
       return missing(where + ".role");
     }
     const auto text = content_text(message.value("content", Json()));
@@ -230,7 +235,8 @@ std::vector<std::string> FormatSet::names() const {
 
 std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view text,
                                                        const RequestRules& rules) {
-  const Json body = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  Json parsed = parse_json(text);
+  const Json& body = parsed;  // read only, but for the schema read_response_format moves out
   if (body.is_discarded() || !body.is_object()) {
     return invalid(
         "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
@@ -239,15 +245,15 @@ std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view text,
         std::nullopt, std::nullopt);
   }
   ChatRequest request;
-  if (!body.contains("model") && !rules.default_model.empty()) {
+  if (!body.contains("model"sv) && !rules.default_model.empty()) {
     request.model = rules.default_model;
-  } else if (!body.contains("model") || !body["model"].is_string() || body["model"] == "") {
+  } else if (!body.contains("model"sv) || !body["model"].is_string() || body["model"] == "") {
     return invalid("you must provide a model parameter", std::nullopt, std::nullopt);
   } else {
     request.model = body["model"].get<std::string>();
   }
   if (auto error = read_messages(body, request)) return *error;
-  if (body.contains("stream") && body["stream"] == true) {
+  if (body.contains("stream"sv) && body["stream"] == true) {
     return invalid("This endpoint does not stream; send 'stream': false.", "stream",
                    "unsupported_value");
   }
@@ -264,13 +270,13 @@ std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view text,
     request.max_tokens = limit->get<std::int64_t>();  // max_completion_tokens wins: read last
     if (std::string_view(key) == "max_tokens") request.legacy_max_tokens = request.max_tokens;
   }
-  if (const auto temperature = body.find("temperature"); temperature != body.end()) {
+  if (const auto temperature = body.find("temperature"sv); temperature != body.end()) {
     if (!temperature->is_null() && !temperature->is_number()) {
       return wrong_type("temperature", "a number");
     }
     request.temperature = *temperature;
   }
-  if (auto error = read_response_format(body, rules, request)) return *error;
+  if (auto error = read_response_format(parsed, rules, request)) return *error;
   return request;
 }
 

@@ -1,33 +1,12 @@
 #include "mock/json_writer.hpp"
 
+#include <cstdint>
+#include <cstring>
+
+#include "mock/utf8.hpp"
+
 namespace hydrate::mock {
 namespace {
-
-// The length of the well-formed UTF-8 sequence at text[i] (a lead byte of 0x80 or more), or 0:
-// no overlong forms, no surrogates, nothing past U+10FFFF, as nlohmann's decoder accepts.
-std::size_t utf8_sequence(std::string_view text, std::size_t i) {
-  const auto byte = [&](std::size_t k) {
-    return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u;
-  };
-  const auto tail = [&](std::size_t k) { return (byte(k) & 0xC0u) == 0x80u; };
-  const unsigned lead = byte(0);
-  if (lead >= 0xC2 && lead <= 0xDF) return tail(1) ? 2 : 0;
-  if (lead >= 0xE0 && lead <= 0xEF) {
-    const unsigned second = byte(1);
-    const bool ok = lead == 0xE0   ? second >= 0xA0 && second <= 0xBF
-                    : lead == 0xED ? second >= 0x80 && second <= 0x9F
-                                   : tail(1);
-    return ok && tail(2) ? 3 : 0;
-  }
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    const unsigned second = byte(1);
-    const bool ok = lead == 0xF0   ? second >= 0x90 && second <= 0xBF
-                    : lead == 0xF4 ? second >= 0x80 && second <= 0x8F
-                                   : tail(1);
-    return ok && tail(2) && tail(3) ? 4 : 0;
-  }
-  return 0;
-}
 
 // Appends `value` compactly; false when some part needs nlohmann's own dump.
 bool append_value(std::string& out, const Json& value) {
@@ -80,25 +59,46 @@ bool append_value(std::string& out, const Json& value) {
 
 }  // namespace
 
+std::size_t skip_plain_json(std::string_view text, std::size_t i) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  // Whether any byte of x is below n (n <= 0x80), and whether any is zero: the classic
+  // word-at-a-time tests, exact in what they say of the word as a whole.
+  const auto any_below = [](std::uint64_t x, std::uint64_t n) {
+    return (x - kOnes * n) & ~x & kHighs;
+  };
+  const auto any_zero = [&](std::uint64_t x) { return any_below(x, 1); };
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + i, sizeof(word));
+    if ((word & kHighs) | any_below(word, 0x20) | any_zero(word ^ (kOnes * '"')) |
+        any_zero(word ^ (kOnes * '\\'))) {
+      break;
+    }
+  }
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80 || c < 0x20 || c == '"' || c == '\\') break;
+    ++i;
+  }
+  return i;
+}
+
 bool append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   const std::size_t size = out.size();
   out.reserve(size + text.size() + 2);
   out += '"';
   std::size_t run = 0;  // start of the bytes not yet copied
-  for (std::size_t i = 0; i < text.size();) {
+  for (std::size_t i = skip_plain_json(text, 0); i < text.size(); i = skip_plain_json(text, i)) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      const std::size_t length = utf8_sequence(text, i);
+      const std::size_t length = utf8_sequence_length(text, i);
       if (length == 0) {
         out.resize(size);
         return false;
       }
       i += length;
-      continue;
-    }
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      ++i;
       continue;
     }
     out.append(text, run, i - run);

@@ -11,6 +11,8 @@
 #include "mock/utf8.hpp"
 
 namespace hydrate::mock {
+
+using namespace std::string_view_literals;
 namespace {
 
 constexpr int kMaxDepth = 12;
@@ -45,7 +47,7 @@ class Generator {
     if (!schema.is_object()) {
       return make_string(Json::object(), hash, slot);
     }
-    if (schema.contains("const")) {
+    if (schema.contains("const"sv)) {
       return schema["const"];
     }
     if (const Json* values = list_keyword(schema, "enum")) {
@@ -82,29 +84,31 @@ class Generator {
   }
 
   static bool allows_null(const Json& schema) {
-    const auto type = schema.find("type");
+    const auto type = schema.find("type"sv);
     return type != schema.end() && type->is_array() &&
            std::find(type->begin(), type->end(), Json("null")) != type->end();
   }
 
   Json make_object(const Json& schema, std::uint64_t hash, const Slot& slot, int depth) const {
     Json object = Json::object();
-    const auto properties = schema.find("properties");
+    const auto properties = schema.find("properties"sv);
     // Past the depth limit a recursive schema gets an empty object: no finite answer exists.
     if (properties == schema.end() || !properties->is_object() || depth >= kMaxDepth) {
       return object;
     }
+    // Room for all first: a growing ordered_map copies its members, subtrees and all.
+    object.get_ref<Json::object_t&>().reserve(properties->size());
     for (const auto& [name, property] : properties->items()) {
       // Properties of an array item know its position ("position": index + 1).
       object[name] = value(property, name_hash(hash, name), Slot{name, slot.index}, depth + 1);
     }
     // A convention a model follows from its prompt: the answer is one of the offered options.
-    const auto answer = object.find("answer");
-    const auto options = object.find("options");
+    const auto answer = object.find("answer"sv);
+    const auto options = object.find("options"sv);
     Json storage;
     if (answer == object.end() || options == object.end() || !options->is_array() ||
         options->empty() ||
-        resolve_schema(root_, (*properties)["answer"], storage).contains("enum")) {
+        resolve_schema(root_, (*properties)["answer"], storage).contains("enum"sv)) {
       return object;
     }
     const std::uint64_t pick = derive(hash, 0xA45);
@@ -136,7 +140,7 @@ class Generator {
       count = min_items.value_or(0);
     }
     static const Json kAnything = Json::object();
-    const auto found_items = schema.find("items");
+    const auto found_items = schema.find("items"sv);
     const Json& items = found_items != schema.end() ? *found_items : kAnything;
     Json storage;
     const Json& item_schema = resolve_schema(root_, items, storage);
@@ -159,7 +163,7 @@ class Generator {
       unique_string(item, schema, hash, slot, seen[""]);
       return;
     }
-    const auto properties = schema.find("properties");
+    const auto properties = schema.find("properties"sv);
     if (!item.is_object() || properties == schema.end() || !properties->is_object()) {
       return;
     }
@@ -174,7 +178,8 @@ class Generator {
 
   void unique_string(Json& text, const Json& schema, std::uint64_t hash, const Slot& slot,
                      std::set<std::string>& seen) const {
-    if (schema.contains("enum") || schema.contains("const") || schema_type(schema) != "string") {
+    if (schema.contains("enum"sv) || schema.contains("const"sv) ||
+        schema_type(schema) != "string") {
       return;
     }
     for (std::uint64_t attempt = 1;
@@ -221,7 +226,8 @@ class Generator {
   Json make_string(const Json& schema, std::uint64_t hash, const Slot& slot) const {
     std::string text = free_text(string_keyword(schema, "format"), hash, slot);
     const auto min_length = count_keyword(schema, "minLength").value_or(0);
-    for (std::uint64_t i = 0; count_chars(text) < static_cast<std::size_t>(min_length); ++i) {
+    for (std::uint64_t i = 0;
+         min_length > 0 && count_chars(text) < static_cast<std::size_t>(min_length); ++i) {
       text += " " + make_phrase(words_, derive(hash, 0x1E6 + i), 3, 6);
     }
     if (const auto max_length = count_keyword(schema, "maxLength")) {
@@ -238,9 +244,9 @@ class Generator {
     if (format == "date") return "2025-01-15";
     if (format == "email") return "learner@example.com";
     if (format == "uri" || format == "url") return "https://example.com/" + slug(hash);
-    if (name.find("markdown") != std::string::npos) return make_markdown(words_, hash);
-    if (is_identifier_name(slot.name)) return slug(hash);
-    if (is_title_name(slot.name)) return make_title(words_, hash);
+    if (name.find("markdown"sv) != std::string::npos) return make_markdown(words_, hash);
+    if (is_identifier_normalized(slot.name, name)) return slug(hash);
+    if (is_title_normalized(name)) return make_title(words_, hash);
     if (contains_any(name, {"prompt", "question", "stem"})) {
       return derive(hash, 2) % 3 == 0
                  ? make_sentences(words_, hash, 1) + " " + make_question(words_, derive(hash, 4))

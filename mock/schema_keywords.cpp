@@ -6,9 +6,11 @@
 #include "mock/ascii.hpp"
 
 namespace hydrate::mock {
+
+using namespace std::string_view_literals;
 namespace {
 
-bool contains_any(const std::string& haystack, std::initializer_list<const char*> needles) {
+bool contains_any(std::string_view haystack, std::initializer_list<const char*> needles) {
   return std::any_of(needles.begin(), needles.end(), [&](const char* needle) {
     return haystack.find(needle) != std::string::npos;
   });
@@ -41,7 +43,7 @@ Json merge_all_of(const Json& root, const Json& schema) {
 
 Json resolve_schema(const Json& root, const Json& schema) {
   Json current = schema;
-  for (int hops = 0; hops < 32 && current.is_object() && current.contains("$ref"); ++hops) {
+  for (int hops = 0; hops < 32 && current.is_object() && current.contains("$ref"sv); ++hops) {
     const std::string ref = string_keyword(current, "$ref");
     if (ref.empty() || ref[0] != '#') {
       return Json::object();
@@ -60,7 +62,7 @@ Json resolve_schema(const Json& root, const Json& schema) {
       return Json::object();
     }
   }
-  if (current.is_object() && current.contains("allOf") && current["allOf"].is_array()) {
+  if (current.is_object() && current.contains("allOf"sv) && current["allOf"].is_array()) {
     return merge_all_of(root, current);
   }
   return current;
@@ -68,8 +70,8 @@ Json resolve_schema(const Json& root, const Json& schema) {
 
 const Json& resolve_schema(const Json& root, const Json& schema, Json& storage) {
   if (!schema.is_object()) return schema;
-  const auto all_of = schema.find("allOf");
-  if (!schema.contains("$ref") && (all_of == schema.end() || !all_of->is_array())) return schema;
+  const auto all_of = schema.find("allOf"sv);
+  if (!schema.contains("$ref"sv) && (all_of == schema.end() || !all_of->is_array())) return schema;
   storage = resolve_schema(root, schema);
   return storage;
 }
@@ -78,7 +80,7 @@ std::string schema_type(const Json& schema) {
   if (!schema.is_object()) {
     return "";
   }
-  const auto type = schema.find("type");
+  const auto type = schema.find("type"sv);
   if (type != schema.end() && type->is_string()) {
     return type->get<std::string>();
   }
@@ -90,12 +92,12 @@ std::string schema_type(const Json& schema) {
     }
     return "null";
   }
-  if (schema.contains("properties")) return "object";
-  if (schema.contains("items")) return "array";
+  if (schema.contains("properties"sv)) return "object";
+  if (schema.contains("items"sv)) return "array";
   return "";
 }
 
-std::optional<double> number_keyword(const Json& schema, const char* key) {
+std::optional<double> number_keyword(const Json& schema, std::string_view key) {
   const auto found = schema.find(key);
   if (found == schema.end() || !found->is_number()) {
     return std::nullopt;
@@ -103,7 +105,7 @@ std::optional<double> number_keyword(const Json& schema, const char* key) {
   return found->get<double>();
 }
 
-std::optional<std::int64_t> count_keyword(const Json& schema, const char* key) {
+std::optional<std::int64_t> count_keyword(const Json& schema, std::string_view key) {
   const auto found = schema.find(key);
   if (found == schema.end() || !found->is_number_integer() || found->get<std::int64_t>() < 0) {
     return std::nullopt;
@@ -111,12 +113,12 @@ std::optional<std::int64_t> count_keyword(const Json& schema, const char* key) {
   return found->get<std::int64_t>();
 }
 
-std::string string_keyword(const Json& schema, const char* key) {
+std::string string_keyword(const Json& schema, std::string_view key) {
   const auto found = schema.find(key);
   return found != schema.end() && found->is_string() ? found->get<std::string>() : std::string();
 }
 
-const Json* list_keyword(const Json& schema, const char* key) {
+const Json* list_keyword(const Json& schema, std::string_view key) {
   const auto found = schema.find(key);
   if (found == schema.end() || !found->is_array() || found->empty()) {
     return nullptr;
@@ -135,14 +137,20 @@ std::string normalized_name(const std::string& property) {
 }
 
 bool is_title_name(const std::string& property) {
-  return contains_any(normalized_name(property),
-                      {"title", "heading", "name", "topic", "chapter", "label"});
+  return is_title_normalized(normalized_name(property));
+}
+
+bool is_title_normalized(std::string_view normalized) {
+  return contains_any(normalized, {"title", "heading", "name", "topic", "chapter", "label"});
 }
 
 bool is_identifier_name(const std::string& property) {
-  const std::string name = normalized_name(property);
-  return name == "id" || name == "uuid" || name == "slug" || property.ends_with("Id") ||
-         property.ends_with("_id") || property.ends_with("ID");
+  return is_identifier_normalized(property, normalized_name(property));
+}
+
+bool is_identifier_normalized(std::string_view property, std::string_view normalized) {
+  return normalized == "id" || normalized == "uuid" || normalized == "slug" ||
+         property.ends_with("Id") || property.ends_with("_id") || property.ends_with("ID");
 }
 
 }  // namespace hydrate::mock

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -24,13 +25,13 @@ const Json& resolve_schema(const Json& root, const Json& schema, Json& storage);
 std::string schema_type(const Json& schema);
 
 // A numeric keyword ("minimum", "maxItems" …); empty when absent or not a number.
-std::optional<double> number_keyword(const Json& schema, const char* key);
+std::optional<double> number_keyword(const Json& schema, std::string_view key);
 // A non-negative integer keyword ("minItems", "maxLength" …); empty when absent or invalid.
-std::optional<std::int64_t> count_keyword(const Json& schema, const char* key);
+std::optional<std::int64_t> count_keyword(const Json& schema, std::string_view key);
 // A string keyword ("format" …); empty when absent or not a string.
-std::string string_keyword(const Json& schema, const char* key);
+std::string string_keyword(const Json& schema, std::string_view key);
 // The non-empty array of an "enum", "anyOf" or "oneOf"; nullptr when absent or empty.
-const Json* list_keyword(const Json& schema, const char* key);
+const Json* list_keyword(const Json& schema, std::string_view key);
 
 // A property name lowercased with everything but letters and digits removed ("key_points" ->
 // "keypoints"), for matching names against conventions.
@@ -39,5 +40,8 @@ std::string normalized_name(const std::string& property);
 bool is_title_name(const std::string& property);
 // True for property names that hold identifiers ("id", "jobId", "chapter_id", "slug").
 bool is_identifier_name(const std::string& property);
+// The same two for a property whose normalized_name the caller has already made.
+bool is_title_normalized(std::string_view normalized);
+bool is_identifier_normalized(std::string_view property, std::string_view normalized);
 
 }  // namespace hydrate::mock

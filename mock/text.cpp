@@ -30,9 +30,9 @@ constexpr std::string_view kStopWords =
     "minitems maxitems minimum maximum minlength maxlength additionalproperties description "
     "pattern ref defs definitions";
 
-const std::unordered_set<std::string>& stop_words() {
-  static const std::unordered_set<std::string> words = [] {
-    std::unordered_set<std::string> set;
+const std::unordered_set<std::string_view>& stop_words() {
+  static const std::unordered_set<std::string_view> words = [] {
+    std::unordered_set<std::string_view> set;
     std::size_t start = 0;
     while (start < kStopWords.size()) {
       const std::size_t end = std::min(kStopWords.find(' ', start), kStopWords.size());
@@ -75,25 +75,37 @@ std::string capitalised(std::string word) {
   return word;
 }
 
-// Replaces {0}, {1}, {2} in a template with words, lowercased for the middle of a sentence.
-std::string fill(std::string_view pattern, const std::vector<std::string_view>& words) {
-  std::string out;
-  out.reserve(pattern.size() + 48);
+// Appends a template with {0}, {1}, {2} replaced by words, lowercased for the middle of a
+// sentence, and its first letter capitalised.
+void append_filled(std::string& out, std::string_view pattern,
+                   std::span<const std::string_view> words) {
+  const std::size_t start = out.size();
+  std::size_t run = 0;  // start of the pattern's bytes not yet copied
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] == '{' && i + 2 < pattern.size() && pattern[i + 2] == '}') {
+      out.append(pattern, run, i - run);
       const auto slot = static_cast<std::size_t>(pattern[i + 1] - '0');
       append_in_sentence(out, words[slot % words.size()]);
       i += 2;
-    } else {
-      out += pattern[i];
+      run = i + 1;
     }
   }
-  return capitalised(std::move(out));
+  out.append(pattern, run, pattern.size() - run);
+  if (out.size() > start) out[start] = ascii::to_upper(out[start]);
+}
+
+void append_one_of(std::string& out, std::span<const char* const> patterns,
+                   const PromptWords& words, std::uint64_t hash) {
+  std::array<std::string_view, 3> picked;
+  const std::size_t count = words.pick_distinct(derive(hash, 1), picked);
+  append_filled(out, patterns[hash % patterns.size()], std::span(picked).first(count));
 }
 
 std::string fill_one_of(std::span<const char* const> patterns, const PromptWords& words,
                         std::uint64_t hash) {
-  return fill(patterns[hash % patterns.size()], words.pick_distinct(derive(hash, 1), 3));
+  std::string out;
+  append_one_of(out, patterns, words, hash);
+  return out;
 }
 
 // Vocabulary words of a lexicon that the prompt mentions (ASCII case ignored), in order of first
@@ -114,10 +126,18 @@ std::vector<std::string> mentioned_words(std::string_view text, const Lexicon& l
 }  // namespace
 
 PromptWords::PromptWords(std::string_view text) {
-  std::unordered_set<std::string> seen;
+  // The prompt in ASCII lower case, byte for byte, so that a word's key is a view of it.
+  const std::string lowered = ascii_lower(text);
+  std::unordered_set<std::string_view> seen;  // the keys of the words taken
+  // word_char_at, without its call for the ASCII bytes that are most of a prompt.
+  const auto word_char = [&](std::size_t at) -> std::size_t {
+    const auto c = static_cast<unsigned char>(text[at]);
+    if (c < 0x80) return ascii::is_alnum(c) ? 1 : 0;
+    return word_char_at(text, at);
+  };
   std::size_t i = 0;
   while (i < text.size()) {
-    if (word_char_at(text, i) == 0) {
+    if (word_char(i) == 0) {
       ++i;
       continue;
     }
@@ -125,22 +145,23 @@ PromptWords::PromptWords(std::string_view text) {
     const std::size_t start = i;
     std::size_t letters = 0;
     while (i < text.size()) {
-      if (const std::size_t length = word_char_at(text, i)) {
+      if (const std::size_t length = word_char(i)) {
         i += length;
         ++letters;
       } else if ((text[i] == '-' || text[i] == '\'') && i + 1 < text.size() &&
-                 word_char_at(text, i + 1) > 0) {
+                 word_char(i + 1) > 0) {
         ++i;
       } else {
         break;
       }
     }
+    if (letters < 3) continue;
     const std::string_view word = text.substr(start, i - start);
-    const std::string key = ascii_lower(word);
+    const std::string_view key = std::string_view(lowered).substr(start, i - start);
     const bool numeric = std::all_of(key.begin(), key.end(), [](char c) {
       return ascii::is_digit(static_cast<unsigned char>(c)) || c == '-';
     });
-    if (letters < 3 || numeric || stop_words().count(key) > 0 || !seen.insert(key).second) {
+    if (numeric || stop_words().count(key) > 0 || !seen.insert(key).second) {
       continue;
     }
     words_.emplace_back(word);
@@ -173,21 +194,27 @@ const std::string& PromptWords::pick(std::uint64_t hash) const {
   return words_[hash % words_.size()];
 }
 
-std::vector<std::string_view> PromptWords::pick_distinct(std::uint64_t hash,
-                                                         std::size_t count) const {
-  count = std::min(count, words_.size());
-  std::vector<std::string_view> picked;
-  picked.reserve(count);
-  std::vector<std::size_t> used;  // the indices taken, a handful: a scan beats a bitmap's alloc
-  used.reserve(count);
+std::size_t PromptWords::pick_distinct(std::uint64_t hash,
+                                       std::span<std::string_view> picked) const {
+  const std::size_t count = std::min(picked.size(), words_.size());
   for (std::size_t i = 0; i < count; ++i) {
     std::size_t index = derive(hash, i) % words_.size();
-    while (std::find(used.begin(), used.end(), index) != used.end()) {
+    // The words taken are a handful: a scan of them beats a bitmap's allocation.
+    // (A word taken is one of words_ itself, so its address tells it.)
+    while (
+        std::any_of(picked.begin(), picked.begin() + static_cast<std::ptrdiff_t>(i),
+                    [&](std::string_view word) { return word.data() == words_[index].data(); })) {
       index = (index + 1) % words_.size();
     }
-    used.push_back(index);
-    picked.push_back(words_[index]);
+    picked[i] = words_[index];
   }
+  return count;
+}
+
+std::vector<std::string_view> PromptWords::pick_distinct(std::uint64_t hash,
+                                                         std::size_t count) const {
+  std::vector<std::string_view> picked(std::min(count, words_.size()));
+  picked.resize(pick_distinct(hash, picked));
   return picked;
 }
 
@@ -255,7 +282,8 @@ std::string make_phrase(const PromptWords& words, std::uint64_t hash, int min_wo
     const std::string_view word =
         i < picked.size() ? picked[i] : std::string_view(kFallbackVocabulary[(hash + i) % 12]);
     if (i == 0) {
-      phrase += capitalised(std::string(word));
+      phrase += word;
+      if (!phrase.empty()) phrase[0] = ascii::to_upper(phrase[0]);
     } else {
       phrase += ' ';
       append_in_sentence(phrase, word);
@@ -268,12 +296,16 @@ std::string make_objective(const PromptWords& words, std::uint64_t hash) {
   return fill_one_of(words.lexicon().objectives, words, hash);
 }
 
+void append_sentences(std::string& out, const PromptWords& words, std::uint64_t hash, int count) {
+  for (int i = 0; i < count; ++i) {
+    if (i > 0) out += ' ';
+    append_one_of(out, words.lexicon().sentences, words, derive(hash, 100 + i));
+  }
+}
+
 std::string make_sentences(const PromptWords& words, std::uint64_t hash, int count) {
   std::string text;
-  for (int i = 0; i < count; ++i) {
-    text +=
-        (i == 0 ? "" : " ") + fill_one_of(words.lexicon().sentences, words, derive(hash, 100 + i));
-  }
+  append_sentences(text, words, hash, count);
   return text;
 }
 
@@ -284,33 +316,46 @@ std::string make_question(const PromptWords& words, std::uint64_t hash) {
 std::string make_markdown(const PromptWords& words, std::uint64_t hash) {
   constexpr std::size_t kMaxWords = 400;
   const auto target = static_cast<std::size_t>(pick_in_range(derive(hash, 1), 120, kMaxWords));
-  std::string text = "# " + make_title(words, derive(hash, 2)) + "\n\n";
-  text +=
-      make_sentences(words, derive(hash, 3), 2) + "\n\n## " + words.lexicon().key_points + "\n\n";
+  std::string text;
+  text.reserve(4096);  // 400 words of the longest lexicon's sentences
+  text += "# ";
+  text += make_title(words, derive(hash, 2));
+  text += "\n\n";
+  append_sentences(text, words, derive(hash, 3), 2);
+  text += "\n\n## ";
+  text += words.lexicon().key_points;
+  text += "\n\n";
   const auto bullets = pick_in_range(derive(hash, 4), 3, 5);
   for (std::int64_t i = 0; i < bullets; ++i) {
-    text +=
-        "- " + make_sentences(words, derive(hash, 10 + static_cast<std::uint64_t>(i)), 1) + "\n";
+    text += "- ";
+    append_sentences(text, words, derive(hash, 10 + static_cast<std::uint64_t>(i)), 1);
+    text += "\n";
   }
   const auto& headings = words.lexicon().headings;
-  text += "\n## " + std::string(headings[derive(hash, 5) % headings.size()]) + "\n\n";
+  text += "\n## ";
+  text += headings[derive(hash, 5) % headings.size()];
+  text += "\n\n";
   std::size_t total = count_words(text);
+  std::string sentence;  // one buffer for every sentence
   for (std::uint64_t i = 0; total < target; ++i) {
-    const std::string sentence = make_sentences(words, derive(hash, 1000 + i), 1);
+    sentence.clear();
+    append_sentences(sentence, words, derive(hash, 1000 + i), 1);
     const std::size_t sentence_words = count_words(sentence);
     if (total + sentence_words > kMaxWords) {
       break;
     }
-    text += (i > 0 && i % 3 == 0 ? "\n\n" : (i == 0 ? "" : " ")) + sentence;
+    text += i > 0 && i % 3 == 0 ? "\n\n" : (i == 0 ? "" : " ");
+    text += sentence;
     total += sentence_words;
   }
-  return text + "\n";
+  text += "\n";
+  return text;
 }
 
-std::size_t count_words(std::string_view text) {
+std::size_t count_words(std::string_view text, std::size_t at_most) {
   std::size_t count = 0;
   std::size_t i = 0;
-  while (i < text.size()) {
+  while (i < text.size() && count < at_most) {
     while (i < text.size() && ascii::is_space(static_cast<unsigned char>(text[i]))) {
       ++i;
     }

@@ -5,6 +5,7 @@
 // always gets the same text.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,9 @@ class PromptWords {
   // `count` distinct words (fewer only when the vocabulary is smaller), chosen by the hash.
   // Views of this object's words: valid while it is.
   std::vector<std::string_view> pick_distinct(std::uint64_t hash, std::size_t count) const;
+  // The same words for count = picked.size(), written into `picked` without an allocation; returns
+  // how many were picked (the first ones of `picked`).
+  std::size_t pick_distinct(std::uint64_t hash, std::span<std::string_view> picked) const;
   std::size_t size() const { return words_.size(); }
 
  private:
@@ -50,12 +54,15 @@ std::string make_phrase(const PromptWords& words, std::uint64_t hash, int min_wo
 std::string make_objective(const PromptWords& words, std::uint64_t hash);
 // `count` declarative sentences.
 std::string make_sentences(const PromptWords& words, std::uint64_t hash, int count);
+// Appends make_sentences(words, hash, count) to `out`.
+void append_sentences(std::string& out, const PromptWords& words, std::uint64_t hash, int count);
 // A question ending with '?'.
 std::string make_question(const PromptWords& words, std::uint64_t hash);
 // A markdown text: a '#' heading, paragraphs, a '-' list; 120 to 400 words, varying with the hash.
 std::string make_markdown(const PromptWords& words, std::uint64_t hash);
 
-// Words in a text, separated by white space, not counting markdown markers ('#', '-', '*').
-std::size_t count_words(std::string_view text);
+// Words in a text, separated by white space, not counting markdown markers ('#', '-', '*');
+// counting stops at `at_most`.
+std::size_t count_words(std::string_view text, std::size_t at_most = SIZE_MAX);
 
 }  // namespace hydrate::mock

@@ -40,6 +40,30 @@ std::size_t word_char_at(std::string_view text, std::size_t i) {
   return is_unicode_punctuation(cp) ? 0 : length;
 }
 
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) {
+    return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0u;
+  };
+  const auto tail = [&](std::size_t k) { return (byte(k) & 0xC0u) == 0x80u; };
+  const unsigned lead = byte(0);
+  if (lead >= 0xC2 && lead <= 0xDF) return tail(1) ? 2 : 0;
+  if (lead >= 0xE0 && lead <= 0xEF) {
+    const unsigned second = byte(1);
+    const bool ok = lead == 0xE0   ? second >= 0xA0 && second <= 0xBF
+                    : lead == 0xED ? second >= 0x80 && second <= 0x9F
+                                   : tail(1);
+    return ok && tail(2) ? 3 : 0;
+  }
+  if (lead >= 0xF0 && lead <= 0xF4) {
+    const unsigned second = byte(1);
+    const bool ok = lead == 0xF0   ? second >= 0x90 && second <= 0xBF
+                    : lead == 0xF4 ? second >= 0x80 && second <= 0x8F
+                                   : tail(1);
+    return ok && tail(2) && tail(3) ? 4 : 0;
+  }
+  return 0;
+}
+
 std::size_t count_chars(std::string_view utf8) {
   // Eight bytes at a time: a continuation byte is 10xxxxxx (its top bit set, the next one clear).
   std::size_t continuation = 0, i = 0;

@@ -14,5 +14,9 @@ std::string take_chars(std::string_view utf8, std::size_t chars);
 // The length in bytes of the letter or digit (of any script) starting at text[i]; 0 for anything
 // else: space, ASCII or Unicode punctuation, broken UTF-8.
 std::size_t word_char_at(std::string_view text, std::size_t i);
+// The length of the well-formed UTF-8 sequence starting at text[i] (a lead byte of 0x80 or
+// more), or 0 when it is not one: no overlong forms, no surrogates, nothing past U+10FFFF, as
+// nlohmann::json's parser and dump accept.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i);
 
 }  // namespace hydrate::mock
