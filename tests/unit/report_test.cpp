@@ -246,7 +246,7 @@ TEST_CASE("report: status of a step that is not a root") {
   CHECK(j.at("createdAt").is_null());
 }
 
-TEST_CASE("report: a batch-mode root's status shows its savings; an online root's none") {
+TEST_CASE("report: a batch-mode root's status shows its savings, an online root's none") {
   store::RootRecord root = sample_root();
   root.options.mode = CallMode::batch;
   batch::Savings savings;
