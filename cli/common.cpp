@@ -140,19 +140,6 @@ void add_slot_options(CLI::App& command, SubmitRequest& request, std::string& mo
       ->check(CLI::IsMember({"online", "batch"}));
 }
 
-void complete_request(SubmitRequest& request, const Config& config, const std::string& mode) {
-  if (request.options.model.empty()) request.options.model = config.get("llm.model");
-  const std::string& text = mode.empty() ? config.get("submit.mode") : mode;
-  auto parsed = parse_call_mode(text);
-  if (!parsed) {
-    throw Failure(kUsage, fmt::format("submit.mode must be online or batch (got '{}' from {})",
-                                      text, config.origin("submit.mode")));
-  }
-  request.options.mode = *parsed;
-  request.concurrency = static_cast<int>(unwrap(config.get_int("work.concurrency", 1, 1024)));
-  request.max_attempts = static_cast<int>(unwrap(config.get_int("work.max_attempts", 1, 100)));
-}
-
 llm::BatchEndpoint batch_endpoint(const Config& config) {
   llm::BatchEndpoint endpoint;
   endpoint.base_url = config.get("llm.url");
@@ -161,16 +148,6 @@ llm::BatchEndpoint batch_endpoint(const Config& config) {
   endpoint.api_key = api_key(config);
   endpoint.timeout_ms = static_cast<long>(unwrap(config.get_int("llm.timeout_ms", 100, 3600000)));
   return endpoint;
-}
-
-void require_batch_api(const Config& config) {
-  auto flavor = llm::detect_flavor(config.get("llm.flavor"), config.get("llm.url"));
-  if (flavor && *flavor == llm::Flavor::openai) return;
-  throw Failure(kUsage,
-                fmt::format("--mode batch needs an OpenAI endpoint's Batch API, but the endpoint "
-                            "is {} (llm.flavor {}, from {}); submit it online",
-                            flavor ? llm::to_string(*flavor) : "unknown", config.get("llm.flavor"),
-                            config.origin("llm.flavor")));
 }
 
 Catalog load_catalog(const Config& config) {

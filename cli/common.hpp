@@ -67,16 +67,11 @@ std::string read_file(const std::string& path, const char* what);
 std::string api_key(const Config& config);
 // The Files and Batches API as configured: llm.url (the API root), the key, llm.timeout_ms.
 llm::BatchEndpoint batch_endpoint(const Config& config);
-// A usage error unless the configured endpoint has a Batch API (llm.flavor openai, or auto on
-// an OpenAI URL): a batch-mode root submitted elsewhere would wait for ever.
-void require_batch_api(const Config& config);
 // holder identity for leases and locks: HOST:PID
 std::string holder_name();
 
 // Adds --language/--board/--grade/--subject and the content options to a subcommand.
 void add_slot_options(CLI::App& command, SubmitRequest& request, std::string& mode);
-// Fills the request's model and concurrency from the config where flags left them empty.
-void complete_request(SubmitRequest& request, const Config& config, const std::string& mode);
 
 // The curriculum catalog: catalog.file when configured, else the built-in one.
 Catalog load_catalog(const Config& config);

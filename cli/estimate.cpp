@@ -52,7 +52,7 @@ struct EstimateFlags {
 void run_estimate(const Globals& globals, SubmitRequest request, const std::string& mode,
                   bool use_history) {
   Config config = load_config(globals);
-  complete_request(request, config, mode);
+  unwrap(complete_request(request, config, mode));
   auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
   std::optional<History> history;
   if (use_history) {

@@ -49,7 +49,7 @@ void add_report(CLI::App& app, Globals& globals) {
     auto store = open_database(config, false);
     Millis now = wall_clock_ms();
     auto facts = unwrap(store->ops_facts(now - window, now));
-    ops::Report report = ops::build_report(facts, targets, now - window, now);
+    ops::Report report = ops::build_report(facts, targets, now - window, now, config.prices());
     if (globals.json) {
       print_line(ops::render_json(report));
     } else {

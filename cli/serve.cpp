@@ -245,6 +245,8 @@ void run_serve(const Globals& globals, const ServeFlags& flags) {
   Config config = load_config(globals);
   Catalog catalog = load_catalog(config);
   auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
+  SubmitRequest defaults;  // a bad submit.mode stops serve here, not every submit without "mode"
+  unwrap(complete_request(defaults, config, ""));
   open_database(config);  // created and migrated once, before the first request
 
   // SIGINT and SIGTERM are waited for here; the server's threads never see them.

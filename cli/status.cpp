@@ -26,7 +26,8 @@ std::string level_cell(const LevelCount& count) {
 }
 
 void print_root(const store::RootRecord& root, const store::TreeCounts& counts,
-                const std::vector<Job>& errors, const std::vector<store::BatchRecord>& batches) {
+                const std::vector<Job>& errors, const std::vector<store::BatchRecord>& batches,
+                const batch::Savings& savings) {
   Progress p = derive_progress(counts, root.options);
   print_line(fmt::format("job        {}  {}/{}/{}/{}", root.job.id, root.slot.language,
                          root.slot.board, root.slot.grade, root.slot.subject));
@@ -62,8 +63,16 @@ void print_root(const store::RootRecord& root, const store::TreeCounts& counts,
   print_line(fmt::format("created    {}  started {}  finished {}", format_utc(root.created_at),
                          root.started_at ? format_utc(root.started_at) : "-",
                          root.finished_at ? format_utc(root.finished_at) : "-"));
-  if (root.options.mode == CallMode::batch)
+  if (root.options.mode == CallMode::batch) {
     print_line(fmt::format("mode       batch, {} open batch(es)", batches.size()));
+    print_line(fmt::format(
+        "savings    ${:.6f} at the batch price, ${:.6f} online, ${:.6f} saved "
+        "({} calls)",
+        savings.batch_cost_usd, savings.online_cost_usd, savings.saving_usd, savings.calls));
+    for (const auto& model : savings.unpriced)
+      print_line(
+          fmt::format("           model '{}' has no online price: its calls are left out", model));
+  }
   for (const auto& b : batches) {
     print_line(fmt::format(
         "batch      {} {} {} {}/{} lines, {} failed, since {}{}", b.id, store::to_string(b.state),
@@ -99,7 +108,8 @@ void print_table(store::Store& store, int limit) {
 }
 
 // Prints one job's status; returns true when it is finished.
-bool show_job(const Globals& globals, store::Store& store, const std::string& id) {
+bool show_job(const Globals& globals, const Config& config, store::Store& store,
+              const std::string& id) {
   auto view = unwrap(store.view_job(id, 5));
   const Job& job = view.job;
   if (!view.root) {
@@ -113,10 +123,12 @@ bool show_job(const Globals& globals, store::Store& store, const std::string& id
           job.last_transient_error.empty() ? "" : "; last transient: " + job.last_transient_error));
     return is_terminal(job.status);
   }
+  batch::Savings savings = batch::savings_of(view.calls_by_model, config.prices());
   if (globals.json)
-    print_line(report::root_status_json(*view.root, view.counts, view.errors, view.batches));
+    print_line(
+        report::root_status_json(*view.root, view.counts, view.errors, view.batches, &savings));
   else
-    print_root(*view.root, view.counts, view.errors, view.batches);
+    print_root(*view.root, view.counts, view.errors, view.batches, savings);
   return is_terminal(view.root->status);
 }
 
@@ -137,7 +149,7 @@ void run_status(const Globals& globals, const StatusFlags& flags) {
     }
     return;
   }
-  while (!show_job(globals, *store, flags.job_id) && flags.watch) {
+  while (!show_job(globals, config, *store, flags.job_id) && flags.watch) {
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(flags.interval * 1000)));
     if (!globals.json) print_line("");
   }

@@ -19,8 +19,8 @@ struct SubmitFlags {
 void run_submit(const Globals& globals, SubmitFlags flags) {
   Config config = load_config(globals);
   SubmitRequest& request = flags.request;
-  complete_request(request, config, flags.mode);
-  if (request.options.mode == CallMode::batch) require_batch_api(config);
+  unwrap(complete_request(request, config, flags.mode));
+  if (request.options.mode == CallMode::batch) unwrap(check_batch_api(config, "--mode batch"));
   Catalog catalog = load_catalog(config);
   auto prompts = unwrap(PromptSet::load(config.get("prompts.dir")));
   unwrap(validate_request(request));  // a bad request is named before any database is opened

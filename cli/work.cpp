@@ -128,9 +128,10 @@ class BatchRunner {
       engine::run_batch_cycle(cycle, g_stop, stop_, options_.poll_min_ms);
       const auto& r = cycle.report();
       if (r.created + r.applied > 0) {
-        log::info("batches: {} created, {} applied, {} abandoned; {} step(s) succeeded, ${:.4f}; "
-                  "{} file(s) deleted",
-                  r.created, r.applied, r.abandoned, r.succeeded, r.cost_usd, r.files_deleted);
+        log::info(
+            "batches: {} created, {} applied, {} abandoned; {} step(s) succeeded, ${:.4f}; "
+            "{} file(s) deleted",
+            r.created, r.applied, r.abandoned, r.succeeded, r.cost_usd, r.files_deleted);
       }
     });
   }

@@ -88,6 +88,9 @@ Response method_not_allowed(const char* allow) {
 }
 
 // --- request fields ---
+// The submit body: language, boardCode, grade, subjectCode (required), options {generateNotes,
+// generateQuestions, dryRun}, chapters, topicsPerChapter, questionsPerTopic, model, mode,
+// budgetUsd, force, priority.
 
 std::string text_field(const json& body, const char* name, bool required) {
   auto it = body.find(name);
@@ -153,17 +156,21 @@ Submission parse_submission(const std::string& text, const Config& config) {
   r.max_cost_usd = number_field(body, "budgetUsd", 0, 1e9);
   r.force = bool_field(body, "force", false);
   r.priority = int_field(body, "priority", -1000, 1000, 0);
-  if (r.options.model.empty()) r.options.model = config.get("llm.model");
-  r.concurrency = static_cast<int>(take(config.get_int("work.concurrency", 1, 1024)));
-  r.max_attempts = static_cast<int>(take(config.get_int("work.max_attempts", 1, 100)));
+  // "mode": "online" | "batch"; absent or null: submit.mode, resolved as for `hydrate submit`.
+  std::string mode = text_field(body, "mode", false);
+  if (body.contains("mode") && !body["mode"].is_null() && mode.empty())
+    refuse(400, "mode must be online or batch (got '')");
+  take(complete_request(r, config, mode));
+  if (r.options.mode == CallMode::batch) take(check_batch_api(config, "mode batch"));
   take(validate_request(r));
   return s;
 }
 
-std::string status_of(store::Store& store, const std::string& id) {
+std::string status_of(store::Store& store, const Context& ctx, const std::string& id) {
   auto view = take(store.view_job(id, 5));
   if (!view.root) return report::job_status_json(view.job);
-  return report::root_status_json(*view.root, view.counts, view.errors, view.batches);
+  batch::Savings savings = batch::savings_of(view.calls_by_model, ctx.config.prices());
+  return report::root_status_json(*view.root, view.counts, view.errors, view.batches, &savings);
 }
 
 std::string job_id_of(std::string_view rest) {
@@ -237,7 +244,8 @@ Response ops_report(store::Store& store, const Context& ctx, const Request& requ
       ctx.config, since == request.query.end() ? std::string() : since->second, "since"));
   auto targets = take(ops::targets_from(ctx.config));
   auto facts = take(store.ops_facts(now - window, now));
-  return json_response(200, ops::render_json(ops::build_report(facts, targets, now - window, now)));
+  return json_response(200, ops::render_json(ops::build_report(facts, targets, now - window, now,
+                                                               ctx.config.prices())));
 }
 
 Response job_export(store::Store& store, const std::string& id, const Request& request) {
@@ -270,21 +278,21 @@ Response route(store::Store& store, const Context& ctx, const Request& request, 
   std::string id = job_id_of(rest.substr(0, slash));
   std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
   if (action.empty()) {
-    if (method == "GET") return json_response(200, status_of(store, id));
+    if (method == "GET") return json_response(200, status_of(store, ctx, id));
     if (method == "DELETE") {
       std::string reason = "cancelled through the admin API";
       if (auto it = request.query.find("reason"); it != request.query.end() && !it->second.empty())
         reason = it->second;
       take(check_text("reason", reason, 500));
       take(store.cancel(id, reason, now));
-      return json_response(200, status_of(store, id));
+      return json_response(200, status_of(store, ctx, id));
     }
     return method_not_allowed("GET, DELETE");
   }
   if (action == "requeue") {
     if (method != "POST") return method_not_allowed("POST");
     int moved = take(store.requeue(id, now));
-    json out = json::parse(status_of(store, id));
+    json out = json::parse(status_of(store, ctx, id));
     out["requeued"] = moved;
     return json_response(200, out.dump());
   }

@@ -51,6 +51,9 @@ const std::map<std::string, Family>& families() {
       {kJobsInFlight, {"gauge", "Steps running under a live lease (model calls in flight)."}},
       {kStuckJobs,
        {"gauge", "Pending steps of open trees due for longer than reconcile.stuck_after."}},
+      {kBatches,
+       {"gauge",
+        "Batch records by status: the provider's once it has one, else hydrate's record state."}},
   };
   return table;
 }

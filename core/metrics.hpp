@@ -39,6 +39,8 @@ inline constexpr const char* kJobs = "hydrate_jobs";
 inline constexpr const char* kRoots = "hydrate_roots";
 inline constexpr const char* kJobsInFlight = "hydrate_jobs_in_flight";
 inline constexpr const char* kStuckJobs = "hydrate_stuck_jobs";
+// Batch records by status: batch::status_label of each (core/batch/accounting.hpp).
+inline constexpr const char* kBatches = "hydrate_batches";
 
 // A histogram family: its name and the upper bounds (seconds) of its buckets, +Inf implied.
 struct Histogram {

@@ -135,6 +135,16 @@ struct TokenUsage {
   bool operator==(const TokenUsage&) const = default;
 };
 
+// What the logged calls of one model, under the roots of one mode, consumed and cost (as logged,
+// at the price of that mode): the sums a savings figure is priced from.
+struct CallTotals {
+  std::string model;
+  CallMode mode = CallMode::online;
+  std::int64_t calls = 0;
+  TokenUsage tokens;  // reasoning is part of completion
+  double cost_usd = 0;
+};
+
 // One call to the model, logged whether its output was used or not.
 struct CallRecord {
   // Unique per call, given by the worker: logging the same call twice keeps one row.

@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "core/duration.hpp"
+#include "core/report.hpp"
 
 namespace hydrate::ops {
 
@@ -305,8 +306,8 @@ std::string normalise_reason(std::string_view error) {
   return out;
 }
 
-Report build_report(const store::OpsFacts& facts, const Targets& targets, Millis since,
-                    Millis now) {
+Report build_report(const store::OpsFacts& facts, const Targets& targets, Millis since, Millis now,
+                    const PriceTable& prices) {
   Report report;
   report.since = since;
   report.now = now;
@@ -322,6 +323,7 @@ Report build_report(const store::OpsFacts& facts, const Targets& targets, Millis
   report.cost_variance = variances(facts.roots);
   report.locks = facts.locks;
   report.last_reconcile_at = facts.last_reconcile_at;
+  report.modes = batch::split_by_mode(facts, prices);
   return report;
 }
 
@@ -363,6 +365,25 @@ std::string render_text(const Report& report) {
   out += lock == report.locks.end() ? "; its lock is free\n"
                                     : fmt::format("; its lock is held by {} until {}\n",
                                                   lock->holder, format_utc(lock->expires_at));
+
+  const batch::ModeSplit& m = report.modes;
+  out += "\nModes (the finished roots and their calls):\n";
+  out += fmt::format("  online  {}, {}, ${:.4f}\n", count_of(m.online.roots, "root"),
+                     count_of(m.online.calls, "call"), m.online.cost_usd);
+  out += fmt::format("  batch   {}, {}, ${:.4f}", count_of(m.batch.roots, "root"),
+                     count_of(m.batch.calls, "call"), m.batch.cost_usd);
+  if (m.savings.calls > 0) {
+    out += fmt::format(" at the batch price; ${:.4f} online, ${:.4f} saved",
+                       m.savings.online_cost_usd, m.savings.saving_usd);
+  }
+  for (const auto& model : m.savings.unpriced) out += fmt::format(" ({} has no price)", model);
+  std::string batches;
+  std::int64_t total = 0;
+  for (const auto& [status, count] : m.batches) {
+    total += count;
+    if (count > 0) batches += fmt::format("{}{} {}", batches.empty() ? "" : ", ", count, status);
+  }
+  out += fmt::format("\n  batches {}{}\n", total, batches.empty() ? "" : ": " + batches);
   return out;
 }
 
@@ -400,6 +421,18 @@ std::string render_json(const Report& report) {
     locks.push_back(
         {{"name", l.name}, {"holder", l.holder}, {"expiresAt", format_utc(l.expires_at)}});
   }
+  const batch::ModeSplit& m = report.modes;
+  json batch_counts = json::object();
+  for (const auto& [status, count] : m.batches) batch_counts[status] = count;
+  json modes = {
+      {"online",
+       {{"roots", m.online.roots}, {"calls", m.online.calls}, {"costUsd", m.online.cost_usd}}},
+      {"batch",
+       {{"roots", m.batch.roots},
+        {"calls", m.batch.calls},
+        {"costUsd", m.batch.cost_usd},
+        {"savings", json::parse(report::savings_json(m.savings))},
+        {"batches", batch_counts}}}};
   json out = {
       {"since", format_utc(report.since)},
       {"until", format_utc(report.now)},
@@ -414,7 +447,8 @@ std::string render_json(const Report& report) {
       {"reconcile",
        {{"lastRunAt",
          report.last_reconcile_at > 0 ? json(format_utc(report.last_reconcile_at)) : json(nullptr)},
-        {"locks", locks}}}};
+        {"locks", locks}}},
+      {"modes", modes}};
   return out.dump();
 }
 

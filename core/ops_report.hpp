@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/batch/accounting.hpp"
 #include "core/config.hpp"
 #include "core/store/store.hpp"
 
@@ -84,10 +85,13 @@ struct Report {
   std::int64_t roots_succeeded = 0, roots_failed = 0, roots_cancelled = 0;
   std::vector<store::HeldLock> locks;
   Millis last_reconcile_at = 0;
+  batch::ModeSplit modes;    // the finished roots and their calls by mode; batch-mode savings
   bool targets_met() const;  // no measure missed
 };
 
-Report build_report(const store::OpsFacts& facts, const Targets& targets, Millis since, Millis now);
+// The report of the facts; prices are the online prices batch-mode savings are measured with.
+Report build_report(const store::OpsFacts& facts, const Targets& targets, Millis since, Millis now,
+                    const PriceTable& prices);
 
 // An error text with what varies between occurrences taken out, so one rule broken by many
 // answers counts as one pattern: array indices become [], quoted text "…", other digit runs N,
@@ -99,7 +103,9 @@ std::optional<double> percentile(std::vector<double> values, double p);
 
 std::string render_text(const Report& report);
 // {"since","until","targetsMet","metrics":[…],"validationFailures":[…],"costVariance":[…],
-//  "roots":{…},"reconcile":{"lastRunAt","locks":[…]}}; man/hydrate-report.1 lists the fields.
+//  "roots":{…},"reconcile":{"lastRunAt","locks":[…]},"modes":{"online":{roots,calls,costUsd},
+//  "batch":{roots,calls,costUsd,savings:{…},batches:{STATUS: n}}}}; man/hydrate-report.1 lists
+//  the fields.
 std::string render_json(const Report& report);
 
 }  // namespace hydrate::ops

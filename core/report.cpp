@@ -58,9 +58,19 @@ std::string nest_headings(const std::string& markdown, int levels) {
 
 }  // namespace
 
+std::string savings_json(const batch::Savings& savings) {
+  return json{{"calls", savings.calls},
+              {"batchCostUsd", usd(savings.batch_cost_usd)},
+              {"onlineCostUsd", usd(savings.online_cost_usd)},
+              {"savingUsd", usd(savings.saving_usd)},
+              {"unpricedModels", savings.unpriced}}
+      .dump();
+}
+
 std::string root_status_json(const store::RootRecord& root, const store::TreeCounts& counts,
                              const std::vector<Job>& errors,
-                             const std::vector<store::BatchRecord>& batches) {
+                             const std::vector<store::BatchRecord>& batches,
+                             const batch::Savings* savings) {
   Progress p = derive_progress(counts, root.options);
   json error_list = json::array();
   for (const auto& job : errors) {
@@ -126,6 +136,7 @@ std::string root_status_json(const store::RootRecord& root, const store::TreeCou
                       {"error", b.error}});
     }
     j["batches"] = open;
+    if (savings) j["savings"] = json::parse(savings_json(*savings));
   }
   json estimates = json::parse(root.estimates_json, nullptr, false);
   if (estimates.is_object()) j["estimates"] = estimates;

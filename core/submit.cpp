@@ -6,6 +6,7 @@
 
 #include "core/cascade.hpp"
 #include "core/ids.hpp"
+#include "core/llm/model_profile.hpp"
 #include "core/tsv.hpp"
 #include "core/validate.hpp"
 
@@ -23,7 +24,47 @@ Status check_count(const char* name, int value, int min, int max) {
   return ok_status();
 }
 
+// At most max bytes of text as a message may quote it: control characters become '?'.
+std::string quotable(std::string_view text, std::size_t max) {
+  std::string out(text.substr(0, max));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return text.size() > max ? out + "…" : out;
+}
+
 }  // namespace
+
+Status complete_request(SubmitRequest& request, const Config& config, std::string_view mode) {
+  if (request.options.model.empty()) request.options.model = config.get("llm.model");
+  std::string_view text = mode.empty() ? std::string_view(config.get("submit.mode")) : mode;
+  auto parsed = parse_call_mode(text);
+  if (!parsed) {
+    return make_error(
+        ErrorKind::invalid_input,
+        mode.empty() ? fmt::format("submit.mode must be online or batch (got '{}' from {})",
+                                   quotable(text, 32), config.origin("submit.mode"))
+                     : fmt::format("mode must be online or batch (got '{}')", quotable(text, 32)));
+  }
+  request.options.mode = *parsed;
+  auto concurrency = config.get_int("work.concurrency", 1, 1024);
+  if (!concurrency) return concurrency.error();
+  auto attempts = config.get_int("work.max_attempts", 1, 100);
+  if (!attempts) return attempts.error();
+  request.concurrency = static_cast<int>(*concurrency);
+  request.max_attempts = static_cast<int>(*attempts);
+  return ok_status();
+}
+
+Status check_batch_api(const Config& config, std::string_view what) {
+  auto flavor = llm::detect_flavor(config.get("llm.flavor"), config.get("llm.url"));
+  if (flavor && *flavor == llm::Flavor::openai) return ok_status();
+  return make_error(ErrorKind::invalid_input,
+                    fmt::format("{} needs an OpenAI endpoint's Batch API, but the endpoint is {} "
+                                "(llm.flavor {}, from {}); submit it online",
+                                what, flavor ? llm::to_string(*flavor) : "unknown",
+                                config.get("llm.flavor"), config.origin("llm.flavor")));
+}
 
 Status check_text(const char* name, const std::string& value, std::size_t max) {
   if (trim(value).empty()) {

@@ -4,6 +4,7 @@
 
 #include "core/cascade.hpp"
 #include "core/catalog.hpp"
+#include "core/config.hpp"
 #include "core/estimate.hpp"
 #include "core/pricing.hpp"
 #include "core/prompts.hpp"
@@ -20,6 +21,18 @@ struct SubmitRequest {
   int max_attempts = 5;
   int concurrency = 8;  // for the duration estimate
 };
+
+// Fills what the caller left open from the configuration, as `submit`, `estimate` and the admin
+// API's submit do alike: the model (llm.model), the mode (mode when not empty, else submit.mode,
+// whose HYDRATE_MODE and config file the Config resolved), the concurrency of the duration
+// estimate (work.concurrency) and the attempt limit (work.max_attempts). invalid_input when the
+// mode is neither online nor batch, naming where it came from; or a setting out of range.
+Status complete_request(SubmitRequest& request, const Config& config, std::string_view mode);
+
+// Whether the configured endpoint has a Batch API (an OpenAI endpoint, by llm.flavor or the URL):
+// invalid_input naming what asked for it (e.g. "--mode batch") and the endpoint's flavor when
+// not, since a batch-mode root there would never run.
+Status check_batch_api(const Config& config, std::string_view what);
 
 // invalid_input naming the flag --name when value is blank, longer than max bytes or holds a
 // control character.

@@ -71,6 +71,7 @@ function request() {
     options: { generateNotes: form.generateNotes.checked, generateQuestions: form.generateQuestions.checked },
   };
   if (form.budgetUsd.value !== "") body.budgetUsd = Number(form.budgetUsd.value);
+  if (form.mode.value !== "") body.mode = form.mode.value;  // else the server's submit.mode
   return body;
 }
 
@@ -81,7 +82,8 @@ async function estimate() {
     const e = (await api("POST", "", body)).estimates;
     $("estimate").hidden = false;
     definitionList($("estimate"), [
-      ["Chapters", e.totalChapters], ["Topics", e.estimatedTopics], ["Notes", e.estimatedNotes],
+      ["Mode", e.mode], ["Chapters", e.totalChapters], ["Topics", e.estimatedTopics],
+      ["Notes", e.estimatedNotes],
       ["Questions", e.estimatedQuestions], ["Cost", usd(e.estimatedCostUsd)],
       ["Worst case", usd(e.worstCaseCostUsd)], ["Duration", e.estimatedDurationMins + " min"],
       ["Basis", e.basis],
@@ -110,6 +112,7 @@ function renderJob(job) {
   $("job-id").textContent = job.jobId;
   $("job-status").textContent = job.status;
   $("job-reason").textContent = job.reason ? "(" + job.reason + ")" : "";
+  $("job-mode").textContent = job.mode;
   const levels = $("levels");
   levels.replaceChildren();
   for (const name of LEVELS) {
@@ -130,10 +133,14 @@ function renderJob(job) {
     row.append(label, bar, count);
     levels.append(row);
   }
-  definitionList($("job-costs"), [
+  const costs = [
     ["Overall", job.progress.overall + "%"], ["Actual", usd(job.costs.actualUsd)],
     ["Estimated", usd(job.costs.estimatedUsd)], ["Budget", usd(job.costs.budgetUsd)],
-  ]);
+  ];
+  if (job.savings) {  // a batch-mode root: its calls' tokens at the online price
+    costs.push(["Online price", usd(job.savings.onlineCostUsd)], ["Saved", usd(job.savings.savingUsd)]);
+  }
+  definitionList($("job-costs"), costs);
   const errors = $("job-errors");
   errors.replaceChildren();
   for (const e of job.errors || []) {
@@ -190,6 +197,7 @@ async function refreshHistory() {
       cell(row, "").append(link);
       const slot = job.slot;
       cell(row, [slot.language, slot.board, slot.grade, slot.subject].join("/"));
+      cell(row, job.mode).className = "mode";
       cell(row, job.status).className = "status";
       cell(row, job.progress.overall);
       cell(row, usd(job.costs.actualUsd));

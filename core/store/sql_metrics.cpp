@@ -89,6 +89,7 @@ Result<std::vector<MetricSample>> SqlStore::read_metrics(Millis now, Millis stuc
                                  kInOpenTree),
                      params(now - stuck_after_ms));
     out.push_back({metrics::kStuckJobs, "", static_cast<double>(stuck.front().int64(0))});
+    append_batch_gauges(*db_, out);
     return out;
   });
 }

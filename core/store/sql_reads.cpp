@@ -179,7 +179,10 @@ Result<JobView> SqlStore::view_job(const std::string& id, int error_limit) {
       view.job = view.root->job;
       view.counts = read_counts_row(rows.front(), kJobColumnCount + kRootColumnCount);
       view.errors = read_errors(id, error_limit);
-      if (view.root->options.mode == CallMode::batch) view.batches = read_open_batches(id);
+      if (view.root->options.mode == CallMode::batch) {
+        view.batches = read_open_batches(id);
+        view.calls_by_model = read_call_totals(id, CallMode::batch);
+      }
       return view;
     }
     auto job = read_job_row(id);

@@ -1,6 +1,7 @@
 // The operations report's reads of the SQL store: one read transaction over the window's
-// finished roots, reconcile runs, attempt log, rejected answers and held locks, each query
-// driven by an index on its time column (sql/sqlite/006_attempts.sql).
+// finished roots, reconcile runs, attempt log, rejected answers, held locks and the finished
+// roots' calls and batches by mode (sql_batch_reads.cpp), each query driven by an index on its
+// time column (sql/sqlite/006_attempts.sql).
 #include <fmt/format.h>
 
 #include "core/store/sql_store_impl.hpp"
@@ -11,13 +12,15 @@ namespace {
 
 constexpr int kMaxRejectionTexts = 1000;
 
+// The roots whose finished_at is in the window: only closing or cancelling a root sets it, and
+// reopening one clears it, so each is final. No status filter: SQLite would take roots_status
+// for it and read every succeeded root of the database instead of the window's.
 std::vector<FinishedRoot> finished_roots(Connection& db, Millis since, Millis now) {
   std::vector<FinishedRoot> out;
   auto rows = db.run(
       "SELECT job_id, status, language, board, grade, subject, estimated_cost_usd, spent_usd, "
-      "created_at, finished_at FROM roots "
-      "WHERE finished_at >= ?1 AND finished_at <= ?2 "
-      "AND status IN ('succeeded', 'failed', 'cancelled') ORDER BY finished_at, job_id",
+      "created_at, finished_at, mode FROM roots "
+      "WHERE finished_at >= ?1 AND finished_at <= ?2 ORDER BY finished_at, job_id",
       params(since, now));
   for (const auto& row : rows.rows) {
     FinishedRoot root;
@@ -28,6 +31,7 @@ std::vector<FinishedRoot> finished_roots(Connection& db, Millis since, Millis no
     root.spent_usd = row.real(7);
     root.created_at = row.int64(8);
     root.finished_at = row.int64(9);
+    root.mode = parse_call_mode(row.text(10)).value_or(CallMode::online);
     out.push_back(std::move(root));
   }
   return out;
@@ -88,6 +92,7 @@ Result<OpsFacts> SqlStore::ops_facts(Millis since, Millis now) {
                                .rows) {
       facts.locks.push_back(HeldLock{row.text(0), row.text(1), row.int64(2)});
     }
+    read_window_modes(*db_, since, now, facts);
     return facts;
   });
 }

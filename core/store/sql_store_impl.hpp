@@ -78,6 +78,13 @@ std::optional<EndedAttempt> end_held_attempt(Connection& db, const LeaseRef& lea
 // ends its previous claim as lost, then one open row per claim.
 void open_attempts(Connection& db, const std::string& token, Millis now, Millis expiry);
 
+// Inside a read (sql_batch_reads.cpp): appends hydrate_batches{status} for every status of
+// batch::kStatuses and any other some record has, counted from the batches_status index.
+void append_batch_gauges(Connection& db, std::vector<MetricSample>& out);
+// Inside a read (sql_batch_reads.cpp): the calls and the batch records of the roots finished
+// within [since, now], found from the roots' finished_at index.
+void read_window_modes(Connection& db, Millis since, Millis now, OpsFacts& facts);
+
 // Inside a transaction: ends the attempt-log row of the claim behind lease with outcome (see
 // sql/sqlite/006_attempts.sql); nothing when that row is ended already.
 void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Millis now);
@@ -202,6 +209,9 @@ class SqlStore final : public Store {
   std::vector<Job> read_errors(const std::string& root_id, int limit);
   // The root's open batch records, newest first, inside the caller's transaction.
   std::vector<BatchRecord> read_open_batches(const std::string& root_id);
+  // The root's logged calls summed by model, inside the caller's transaction
+  // (sql_batch_reads.cpp).
+  std::vector<CallTotals> read_call_totals(const std::string& root_id, CallMode mode);
   Rows run(std::string_view sql, const std::vector<Value>& values = {}) {
     return db_->run(sql, values);
   }

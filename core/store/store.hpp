@@ -186,6 +186,9 @@ struct JobView {
   TreeCounts counts;
   std::vector<Job> errors;
   std::vector<BatchRecord> batches;  // a batch-mode root's open batches, newest first
+  // A batch-mode root's logged calls (used or not) summed by model, in model order; empty for
+  // an online root.
+  std::vector<CallTotals> calls_by_model;
 };
 
 struct TopicContent {
@@ -238,6 +241,7 @@ struct ReconcileRun {
 struct FinishedRoot {
   std::string id;
   JobStatus status = JobStatus::succeeded;
+  CallMode mode = CallMode::online;
   Slot slot;
   double estimated_cost_usd = 0, spent_usd = 0;
   Millis created_at = 0, finished_at = 0;
@@ -265,6 +269,11 @@ struct OpsFacts {
   // error text, most frequent first (at most 1000 texts).
   std::vector<RejectionCount> rejections;
   std::vector<HeldLock> locks;  // the locks held at now, by name
+  // The logged calls (used or not) of the window's finished roots, summed by root mode and
+  // model, in that order.
+  std::vector<CallTotals> calls;
+  // The batch records of the window's finished roots by status (batch::status_label).
+  std::map<std::string, std::int64_t> batches;
 };
 
 class Store {
@@ -410,7 +419,8 @@ class Store {
   // --- metrics ---
   // The stored counters and histograms, then the gauges computed at `now` from the job tables
   // (see core/metrics.hpp): queue lag, steps by kind and status (all 20), trees by status (all
-  // 5), steps in flight, and pending steps of open trees due for longer than stuck_after_ms.
+  // 5), steps in flight, pending steps of open trees due for longer than stuck_after_ms, and
+  // batch records by status (batch::kStatuses, then any other status some record has).
   virtual Result<std::vector<MetricSample>> read_metrics(Millis now, Millis stuck_after_ms) = 0;
 
   // --- operations report ---

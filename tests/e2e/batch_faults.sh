@@ -16,7 +16,10 @@ start_mock --seed 5 --batch-validating-ms 50 --batch-ms 300 --batch-finalizing-m
   --batch-rate-failed 0.33 --batch-rate-expired 0.33 --batch-rate-error-line 0.1 \
   --rate-invalid 0.07 --rate-truncated 0.03
 export HYDRATE_CONFIG=$E2E_DIR/hydrate.conf
-printf 'batch.poll_min_ms = 100\nbatch.poll_max_ms = 300\nwork.max_attempts = 12\n' >"$HYDRATE_CONFIG"
+# The input files are kept at the endpoint (batch.delete_files = 0): the re-ask check below reads
+# them after the run.
+printf 'batch.poll_min_ms = 100\nbatch.poll_max_ms = 300\nwork.max_attempts = 12\nbatch.delete_files = 0\n' \
+  >"$HYDRATE_CONFIG"
 # The faults are drawn per batch from its content, and the job ids in it differ with every run:
 # four trees make some 40 batches, so that each fault shows (none failing: 0.67^40, about 1e-7).
 ROOTS=()

@@ -5,7 +5,9 @@
 # with the online tree's shape, through one provider batch per level (subject, chapters, leaves),
 # every step answered by a batch line and none by an online call; its tokens are the online
 # tree's and its cost half of theirs, to the micro-dollar; every token the endpoint billed, online
-# and in batches, is logged once.
+# and in batches, is logged once. What operators see of it is exact too: status and the report
+# price the batch tree's tokens online (the saving, to the micro-dollar), and hydrate_batches
+# counts its three batches as completed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 e2e_backend_init batch_mode "$E2E_BACKEND"
 
@@ -79,6 +81,56 @@ assert_eq null "$(jqs .batches)" "batches in the online root's status"
 status_json "$BATCH"
 awk -v s="$(jqs .actualCostUsd)" -v b="$batch_cost" 'BEGIN { d = s - b; exit !(d < 1e-6 && d > -1e-6) }' ||
   fail "status shows \$$(jqs .actualCostUsd) for the batch root, its calls \$$batch_cost"
+
+# What the batch tree saved: status (JSON and text) prices its calls' tokens at the online price.
+# The same tokens were the online tree's, so the online figure is also what that tree cost.
+read -r price_in price_cached price_out < <(awk -F'\t' '$1 == "gpt-4o-mini" {print $2, $3, $4}' \
+  "$HYDRATE_SOURCE_DIR/data/prices.tsv")
+assert_eq gpt-4o-mini "$(sql "SELECT DISTINCT model FROM llm_calls WHERE root_id = '$BATCH'")" "model of the batch calls"
+online_price=$(sql "SELECT sum((prompt_tokens - cached_tokens) * $price_in + cached_tokens * $price_cached
+                               + completion_tokens * $price_out) / 1000000.0
+                    FROM llm_calls WHERE root_id = '$BATCH'")
+# within(A, B): |A - B| is at most a micro-dollar (both sides rounded to one).
+within() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; exit !(d <= 1.000001e-6 && d >= -1.000001e-6) }'; }
+status_json "$BATCH"
+note "savings in status: $(jq -c .savings <<<"$STATUS")"
+within "$(jqs .savings.onlineCostUsd)" "$online_price" ||
+  fail "status prices the batch tokens online at \$$(jqs .savings.onlineCostUsd), their online price is \$$online_price"
+within "$(jqs .savings.onlineCostUsd)" "$online_cost" ||
+  fail "status prices the batch tokens online at \$$(jqs .savings.onlineCostUsd), the online tree cost \$$online_cost"
+within "$(jqs .savings.batchCostUsd)" "$batch_cost" || fail "savings.batchCostUsd $(jqs .savings.batchCostUsd), the calls \$$batch_cost"
+within "$(jqs .savings.savingUsd)" "$(awk -v o="$online_price" -v b="$batch_cost" 'BEGIN { printf "%.9f", o - b }')" ||
+  fail "status shows a saving of \$$(jqs .savings.savingUsd): online \$$online_price - batch \$$batch_cost"
+assert_eq "$STEPS" "$(jqs .savings.calls)" "calls the saving covers"
+assert_eq 0 "$(jqs '.savings.unpricedModels | length')" "unpriced models"
+hy status "$BATCH"
+assert_contains "$RUN_OUT" "savings    \$$(printf '%.6f' "$batch_cost") at the batch price" "the text status"
+
+# Metrics: hydrate_batches counts the three records under the provider's final status.
+hy metrics
+for batch_status in claimed uploaded validating in_progress finalizing completed failed expired cancelling cancelled abandoned; do
+  want=0
+  [[ $batch_status == completed ]] && want=3
+  assert_eq "hydrate_batches{status=\"$batch_status\"} $want" \
+    "$(grep -E "^hydrate_batches\{status=\"$batch_status\"\} " <<<"$RUN_OUT")" "the gauge of $batch_status batches"
+done
+assert_eq 11 "$(grep -c '^hydrate_batches{' <<<"$RUN_OUT")" "series of hydrate_batches"
+
+# The report splits the two finished roots by mode and shows the batch tree's saving.
+hy --json report --since 1h
+REPORT=$RUN_OUT
+rq() { jq -r "$1" <<<"$REPORT"; }
+assert_eq "1 1" "$(rq '"\(.modes.online.roots) \(.modes.batch.roots)"')" "online and batch roots in the report"
+assert_eq "$(sql_count "SELECT count(*) FROM llm_calls WHERE root_id = '$ONLINE'") $STEPS" \
+  "$(rq '"\(.modes.online.calls) \(.modes.batch.calls)"')" "online and batch calls in the report"
+assert_eq 3 "$(rq .modes.batch.batches.completed)" "completed batches in the report"
+assert_eq 0 "$(rq '[.modes.batch.batches | to_entries[] | select(.key != "completed") | .value] | add')" "other batches in the report"
+within "$(rq .modes.batch.savings.savingUsd)" "$(jqs .savings.savingUsd)" ||
+  fail "the report's saving \$$(rq .modes.batch.savings.savingUsd) is not status's \$$(jqs .savings.savingUsd)"
+within "$(rq .modes.online.costUsd)" "$online_cost" || fail "the report's online cost \$$(rq .modes.online.costUsd), the tree's \$$online_cost"
+hy report --since 1h
+assert_contains "$RUN_OUT" "  batches 3: 3 completed" "the text report"
+note "saved \$$(jqs .savings.savingUsd) of \$$online_price online; $(grep -E '^  (online|batch) ' <<<"$RUN_OUT" | paste -sd';')"
 
 # Exact accounting on both sides of the endpoint.
 stats=$(mock_stats)

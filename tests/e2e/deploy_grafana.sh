@@ -31,7 +31,8 @@ assert_empty "$(jq -r --argjson ds "$DS" "$ALL_PANELS | .[] | select(.type != \"
 # What the brief asks the dashboard to show, by the metric each panel must query.
 for metric in hydrate_jobs hydrate_roots_finished_total hydrate_llm_cost_usd_total \
   hydrate_job_duration_seconds_bucket hydrate_queue_lag_seconds hydrate_jobs_in_flight \
-  hydrate_llm_prompt_tokens_total hydrate_transient_retries_total hydrate_reconcile_duration_seconds_bucket; do
+  hydrate_llm_prompt_tokens_total hydrate_transient_retries_total hydrate_reconcile_duration_seconds_bucket \
+  hydrate_batches; do
   jq -e --arg m "$metric" "[$ALL_PANELS | .[] | .targets[]?.expr] | any(test(\"\\\\b\" + \$m + \"\\\\b\"))" \
     "$DASHBOARD" >/dev/null || fail "no panel queries $metric"
 done

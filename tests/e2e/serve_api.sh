@@ -4,9 +4,10 @@
 # and jq over loopback: it refuses to start without a token (unless on loopback and told), the
 # deployment checklist's Phase 4 smoke test passes verbatim (host aside), every endpoint answers
 # with the original field names and status codes, two serve processes on one database answer
-# alike, and hostile requests (no or a wrong token, malformed, oversized, path traversal, an
-# unknown method, a client that never finishes its headers) are refused with the database
-# unchanged and the token never logged.
+# alike, a submit's mode is the body's or else the serve process's submit.mode, and hostile
+# requests (no or a wrong token, malformed, oversized, path traversal, an unknown method, a
+# client that never finishes its headers) are refused with the database unchanged and the token
+# never logged.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 e2e_backend_init serve_api "${E2E_BACKEND:-sqlite}"
 
@@ -216,6 +217,71 @@ assert_eq 400 "$CODE" "report with a bad since"
 METRICS=$(curl "$URL/metrics" | grep hydrate)
 assert_contains "$METRICS" 'hydrate_jobs_created_total{target="subject"} 2' "metrics through serve"
 assert_contains "$METRICS" 'hydrate_jobs_claimed_total' "metrics through serve"
+
+note "the mode: online or batch, else submit.mode as the serve process resolves it"
+J='Content-Type: application/json'
+SLOT4='"language":"en","boardCode":"CBSE","grade":"4","subjectCode":"MATH","chapters":1,"topicsPerChapter":1,"questionsPerTopic":1'
+call POST /api/admin/hydrateAll -H "$H_AUTH" -H "$J" -d "{$SLOT4,\"options\":{\"dryRun\":true}}"
+assert_eq online "$(jq -r .estimates.mode <<<"$BODY")" "the mode of a dry run without one (the default submit.mode)"
+ONLINE_COST=$(jq -r .estimates.estimatedCostUsd <<<"$BODY")
+call POST /api/admin/hydrateAll -H "$H_AUTH" -H "$J" -d "{$SLOT4,\"mode\":\"batch\",\"options\":{\"dryRun\":true}}"
+assert_eq 200 "$CODE" "a batch-mode dry run"
+assert_eq batch "$(jq -r .estimates.mode <<<"$BODY")" "the mode of the batch-mode dry run"
+awk -v o="$ONLINE_COST" -v b="$(jq -r .estimates.estimatedCostUsd <<<"$BODY")" \
+  'BEGIN { d = o - 2 * b; exit !(b > 0 && d <= 2e-6 && d >= -2e-6) }' ||
+  fail "the batch estimate $(jq -r .estimates.estimatedCostUsd <<<"$BODY") is not half the online $ONLINE_COST"
+call POST /api/admin/hydrateAll -H "$H_AUTH" -H "$J" -d "{$SLOT4,\"mode\":\"batch\"}"
+assert_eq 202 "$CODE" "a batch-mode submit"
+BATCHED=$(jq -er .rootJobId <<<"$BODY")
+assert_eq batch/batch "$(sql "SELECT mode FROM roots WHERE job_id = '$BATCHED'")/$(sql "SELECT DISTINCT mode FROM jobs WHERE root_id = '$BATCHED'")" \
+  "the mode of the root and its step in the database"
+call GET "/api/admin/hydrateAll/$BATCHED" -H "$H_AUTH"
+assert_eq "batch 0 0 0" "$(jq -r '"\(.mode) \(.batches | length) \(.savings.calls) \(.savings.savingUsd)"' <<<"$BODY")" \
+  "mode, open batches and savings in the batch root's status"
+call POST /api/admin/hydrateAll -H "$H_AUTH" -H "$J" -d "{$SLOT4,\"mode\":\"online\"}"
+assert_eq 202 "$CODE" "an online submit of the same slot (another root: the mode is one of its options)"
+ONLINE_ROOT=$(jq -er .rootJobId <<<"$BODY")
+call GET "/api/admin/hydrateAll/$ONLINE_ROOT" -H "$H_AUTH"
+assert_eq "online null" "$(jq -r '"\(.mode) \(.savings)"' <<<"$BODY")" "mode and savings in the online root's status"
+call GET "/api/admin/hydrateAll?status=pending" -H "$H_AUTH"
+assert_eq "$ONLINE_ROOT online,$BATCHED batch" "$(jq -r '[.jobs[] | "\(.jobId) \(.mode)"] | join(",")' <<<"$BODY")" \
+  "the modes in the history"
+for bad in '"fast"' '"BATCH"' '""' '5' '["batch"]'; do
+  call POST /api/admin/hydrateAll -H "$H_AUTH" -H "$J" -d "{$SLOT4,\"mode\":$bad}"
+  assert_eq "400 invalid_request" "$CODE $(jq -r .error <<<"$BODY")" "a mode of $bad"
+  [[ $(jq -r .message <<<"$BODY") == *"must be"* && $(jq -r .message <<<"$BODY") != *$'\n'* ]] ||
+    fail "the message for a mode of $bad: $(jq -r .message <<<"$BODY")"
+done
+assert_eq "mode must be online or batch (got 'fast')" \
+  "$(call POST /api/admin/hydrateAll -H "$H_AUTH" -H "$J" -d "{$SLOT4,\"mode\":\"fast\"}"; jq -r .message <<<"$BODY")" \
+  "the message for an unknown mode"
+start_serve THIRD HYDRATE_ADMIN_TOKEN="$TOKEN" HYDRATE_MODE=batch
+URL=$THIRD_URL
+call POST /api/admin/hydrateAll -H "$H_AUTH" -H "$J" -d "{$SLOT4,\"options\":{\"dryRun\":true}}"
+assert_eq batch "$(jq -r .estimates.mode <<<"$BODY")" "the default mode of a serve with HYDRATE_MODE=batch"
+call POST /api/admin/hydrateAll -H "$H_AUTH" -H "$J" -d "{$SLOT4,\"mode\":\"online\",\"options\":{\"dryRun\":true}}"
+assert_eq online "$(jq -r .estimates.mode <<<"$BODY")" "\"mode\" over HYDRATE_MODE"
+kill -TERM "$THIRD"
+reap "$THIRD" 30
+assert_eq 0 "$REAP_RC" "exit status of the third serve"
+start_serve FOURTH HYDRATE_ADMIN_TOKEN="$TOKEN" HYDRATE_LLM_FLAVOR=ollama
+URL=$FOURTH_URL
+call POST /api/admin/hydrateAll -H "$H_AUTH" -H "$J" -d "{$SLOT4,\"mode\":\"batch\"}"
+assert_eq 400 "$CODE" "a batch-mode submit to a serve whose endpoint has no Batch API"
+assert_contains "$(jq -r .message <<<"$BODY")" "mode batch needs an OpenAI endpoint's Batch API, but the endpoint is ollama" "the message"
+call POST /api/admin/hydrateAll -H "$H_AUTH" -H "$J" -d "{$SLOT4,\"options\":{\"dryRun\":true}}"
+assert_eq 200 "$CODE" "an online dry run there"
+kill -TERM "$FOURTH"
+reap "$FOURTH" 30
+assert_eq 0 "$REAP_RC" "exit status of the fourth serve"
+URL=$SERVE_URL
+HYDRATE_ADMIN_TOKEN=$TOKEN HYDRATE_MODE=later run "$HYDRATE_BIN" serve --listen 127.0.0.1:0
+assert_eq 2 "$RUN_RC" "exit status of serve with HYDRATE_MODE=later"
+assert_contains "$RUN_ERR" "submit.mode must be online or batch (got 'later' from environment HYDRATE_MODE)" "the error"
+for root in "$BATCHED" "$ONLINE_ROOT"; do
+  call DELETE "/api/admin/hydrateAll/$root" -H "$H_AUTH"
+  assert_eq cancelled "$(jq -r .status <<<"$BODY")" "the mode test's root after DELETE"
+done
 
 note "hostile requests are refused and change nothing"
 BEFORE=$(db_snapshot)

@@ -2,7 +2,9 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2119  # the helpers take optional flags
 # The admin page of hydrate serve in a real browser (tests/tools/admin_page.mjs: Debian's
 # headless Chromium, playwright-core): token, estimate, submit and live bars to 100% while a
-# worker runs against the local endpoint, cancel a pending job, requeue a failed root. The page
+# worker runs against the local endpoint, the mode choice (an estimate and a pending root in
+# batch mode, its mode in the dashboard and the history), cancel a pending job, requeue a failed
+# root. The page
 # and its assets are served from the binary with a strict Content-Security-Policy; the
 # screenshots are kept in BUILD_DIR/test-artifacts/serve_page.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
@@ -50,6 +52,8 @@ note "$(grep -c '^\[admin_page\]' <<<"$RUN_OUT") steps; screenshots in $SHOTS"
 note "what the browser did is in the database"
 assert_eq 1 "$(sql_count "SELECT count(*) FROM roots WHERE status = 'succeeded' AND subject = 'MATH' AND grade = '2'")" "the root the page submitted and watched"
 assert_eq "cancelled on the admin page" "$(sql "SELECT reason FROM roots WHERE subject = 'SCIENCE'")" "the root the page cancelled"
+assert_eq "online batch" "$(sql "SELECT mode FROM roots WHERE subject IN ('MATH', 'SCIENCE') AND grade = '2' ORDER BY subject" | paste -sd' ')" \
+  "modes of the roots the page submitted (server default, then batch)"
 assert_eq running "$(sql "SELECT status FROM roots WHERE job_id = '$FAILED'")" "the root the page requeued"
 for shot in 1-estimate 2-succeeded 3-cancelled 4-requeued; do
   [[ -s $SHOTS/$shot.png ]] || fail "no screenshot $shot.png"

@@ -3,15 +3,15 @@
 # SQLite with a long history: every statement hydrate runs for claims, step results, lease
 # rescue, reconcile's repairs, status, export, cancel, requeue, the metrics gauges and the report
 # starts from an index, and none reads a table of history (jobs, chapters, topics, questions,
-# llm_calls, attempts, roots) from end to end. The SQLite twin of postgres_query_plans: the driver
-# writes each statement's EXPLAIN QUERY PLAN the first time it prepares it
+# llm_calls, attempts, roots, batches) from end to end. The SQLite twin of postgres_query_plans:
+# the driver writes each statement's EXPLAIN QUERY PLAN the first time it prepares it
 # (HYDRATE_SQLITE_EXPLAIN), while the real binary works a small tree in a database that also
 # holds 2,000 finished trees. The plans are kept in the test's log for reading.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 e2e_init sqlite_query_plans
 hy migrate
 
-note "loading 2,000 finished trees (42,000 jobs, 8,000 chapters, 16,000 topics, 64,000 questions)"
+note "loading 2,000 finished trees (42,000 jobs, 8,000 chapters, 16,000 topics, 64,000 questions, 6,000 batches)"
 sql "WITH RECURSIVE n(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM n WHERE g < 2000)
      INSERT INTO jobs (id, kind, root_id, status, input, attempts, max_attempts, run_after,
                        created_at, updated_at, finished_at)
@@ -46,8 +46,14 @@ sql "WITH RECURSIVE n(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM n WHERE g < 20
                             completion_tokens, cached_tokens, cost_usd, latency_ms, used, created_at)
      SELECT id, root_id, 1, 'gpt-4o-mini', 200, 500, 500, 0, 0.0001, 100, 1, 1 FROM jobs;
      UPDATE tree_counts SET topics_completed = 8, topic_rows = 8, chapter_rows = 4,
-                            question_rows = 32;"
+                            question_rows = 32;
+     WITH RECURSIVE n(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM n WHERE g < 6000)
+     INSERT INTO batches (id, root_id, model, lease_token, state, provider_status, lines,
+                          completed, created_at, updated_at, finished_at)
+     SELECT 'B' || g, 'R' || ((g - 1) / 3 + 1), 'gpt-4o-mini', 't' || g, 'applied', 'completed',
+            10, 10, g, g, g FROM n;"
 assert_eq 42000 "$(sql_count "SELECT count(*) FROM jobs")" "jobs loaded"
+assert_eq 6000 "$(sql_count "SELECT count(*) FROM batches")" "batch records loaded"
 
 # From here on every statement's plan is written, once per process that prepares it.
 PLANS=$E2E_DIR/plans.txt
@@ -60,6 +66,9 @@ work_until_idle
 hy reconcile
 hy status "$ROOT"
 hy status
+# A batch-mode root's status: its open batches and its calls by model (the savings).
+hy --json submit --language en --board CBSE --grade 1 --subject CHEMISTRY "${SMALL_TREE[@]}" --mode batch
+hy status "$(jq -er .rootJobId <<<"$RUN_OUT")"
 hy export "$ROOT"
 FIRST=$ROOT
 hy --json submit --language en --board CBSE --grade 1 --subject PHYSICS "${SMALL_TREE[@]}"
@@ -80,7 +89,7 @@ assert_ge 40 "$STATEMENTS" "statements whose plans were written"
 # or CO-ROUTINE NAME before it) and "SCAN 2 CONSTANT ROWS" (a VALUES list) read no table. And
 # a statement about succeeded jobs must not start from them (SEARCH … jobs_status_kind (status=?)
 # there reads every finished step of the database): it starts from open roots or one tree.
-HISTORY='jobs|chapters|topics|questions|notes|llm_calls|attempts|roots|reconcile_runs|j|p|k|l|t|c|r|s'
+HISTORY='jobs|chapters|topics|questions|notes|llm_calls|attempts|roots|reconcile_runs|batches|j|p|k|l|t|c|r|s|b'
 SCANS=$(awk -v pat="^SCAN ($HISTORY)( |$)" '
   /^-- / {stmt = $0; split("", own); next}
   /^(MATERIALIZE|CO-ROUTINE) / {own[$2] = 1; next}
@@ -90,3 +99,8 @@ assert_empty "$SCANS" "statements that read a history table from end to end"
 note "the plans of reconcile's repairs:"
 grep -A6 -E '^-- SELECT .* FROM roots r CROSS JOIN (chapters|topics)' "$PLANS" | sed 's/^/    /' | cut -c1-160 | head -20
 note "$STATEMENTS statements' plans written, none reads a history table from end to end"
+GAUGE_PLAN=$(grep -A3 -F -- '-- SELECT provider_status, state, count(*) FROM batches' "$PLANS" || true)
+assert_contains "$GAUGE_PLAN" "SCAN batches USING COVERING INDEX batches_status" "the plan of hydrate_batches"
+note "the plans of what status, the report and metrics read of batch mode:"
+grep -A4 -E -- '^-- SELECT (provider_status, state|c.model, count|r.mode, c.model|b.provider_status)' "$PLANS" |
+  sed 's/^/    /' | cut -c1-160

@@ -40,6 +40,7 @@ const std::pair<const char*, const char*> kFamilies[] = {
     {metrics::kRoots, "gauge"},
     {metrics::kJobsInFlight, "gauge"},
     {metrics::kStuckJobs, "gauge"},
+    {metrics::kBatches, "gauge"},
 };
 
 std::vector<std::string> lines_of(const std::string& text) {

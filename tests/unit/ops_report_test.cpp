@@ -45,7 +45,7 @@ double figure(const ops::Measure& m, const std::string& name) {
 }
 
 ops::Report build(const store::OpsFacts& facts, const ops::Targets& targets = {}) {
-  return ops::build_report(facts, targets, kNow - 168 * 60 * kMinute, kNow);
+  return ops::build_report(facts, targets, kNow - 168 * 60 * kMinute, kNow, PriceTable::builtin());
 }
 
 }  // namespace
@@ -275,4 +275,40 @@ TEST_CASE("ops report: the window comes from since, else report.since, 1 s to te
   auto window = ops::window_ms(*wrong, "", "--since");
   REQUIRE_FALSE(window);
   CHECK(window.error().message.find("report.since") != std::string::npos);
+}
+
+TEST_CASE("ops report: the modes section splits roots and calls and shows the batch saving") {
+  store::OpsFacts facts;
+  facts.roots = {root("R1", JobStatus::succeeded, 10), root("R2", JobStatus::succeeded, 10)};
+  facts.roots[1].mode = CallMode::batch;
+  CallTotals online;
+  online.model = "gpt-4o-mini";
+  online.calls = 16;
+  online.tokens = {1'000'000, 1'000'000, 0, 0};  // $0.15 + $0.60 at gpt-4o-mini's online price
+  online.cost_usd = 0.75;
+  CallTotals batched = online;
+  batched.mode = CallMode::batch;
+  batched.cost_usd = 0.375;
+  facts.calls = {online, batched};
+  facts.batches = {{"completed", 3}};
+  auto report = build(facts);
+  CHECK(report.modes.savings.online_cost_usd == doctest::Approx(0.75));
+  CHECK(report.modes.savings.saving_usd == doctest::Approx(0.375));
+
+  std::string text = ops::render_text(report);
+  CHECK(text.find("  online  1 root, 16 calls, $0.7500\n") != std::string::npos);
+  CHECK(text.find("  batch   1 root, 16 calls, $0.3750 at the batch price; $0.7500 online, "
+                  "$0.3750 saved\n") != std::string::npos);
+  CHECK(text.find("  batches 3: 3 completed\n") != std::string::npos);
+
+  auto j = nlohmann::json::parse(ops::render_json(report));
+  const auto& modes = j.at("modes");
+  CHECK(modes.at("online").at("roots") == 1);
+  CHECK(modes.at("online").at("calls") == 16);
+  CHECK(modes.at("batch").at("costUsd") == doctest::Approx(0.375));
+  CHECK(modes.at("batch").at("savings").at("onlineCostUsd") == doctest::Approx(0.75));
+  CHECK(modes.at("batch").at("savings").at("savingUsd") == doctest::Approx(0.375));
+  CHECK(modes.at("batch").at("batches").at("completed") == 3);
+  CHECK(modes.at("batch").at("batches").at("expired") == 0);
+  CHECK(modes.at("batch").at("batches").size() == std::size(batch::kStatuses));
 }

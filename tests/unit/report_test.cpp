@@ -245,3 +245,27 @@ TEST_CASE("report: status of a step that is not a root") {
   CHECK(j.at("lastError") == "lease expired");
   CHECK(j.at("createdAt").is_null());
 }
+
+TEST_CASE("report: a batch-mode root's status shows its savings, an online root's none") {
+  store::RootRecord root = sample_root();
+  root.options.mode = CallMode::batch;
+  batch::Savings savings;
+  savings.calls = 16;
+  savings.batch_cost_usd = 0.0015452254;
+  savings.online_cost_usd = 0.0030904508;
+  savings.saving_usd = savings.online_cost_usd - savings.batch_cost_usd;
+  json j = json::parse(report::root_status_json(root, sample_counts(), {}, {}, &savings));
+  CHECK(j.at("mode") == "batch");
+  const json& s = j.at("savings");
+  CHECK(keys(s) == std::set<std::string>{"calls", "batchCostUsd", "onlineCostUsd", "savingUsd",
+                                         "unpricedModels"});
+  CHECK(s.at("calls") == 16);
+  CHECK(s.at("batchCostUsd") == doctest::Approx(0.001545));  // to the micro-dollar
+  CHECK(s.at("onlineCostUsd") == doctest::Approx(0.003090));
+  CHECK(s.at("savingUsd") == doctest::Approx(0.001545));
+  CHECK(s.at("unpricedModels").empty());
+
+  root.options.mode = CallMode::online;
+  j = json::parse(report::root_status_json(root, sample_counts(), {}, {}, &savings));
+  CHECK_FALSE(j.contains("savings"));
+}
