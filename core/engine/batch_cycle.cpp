@@ -412,7 +412,8 @@ Result<int> BatchCycle::close(const store::BatchRecord& batch) {
   if (!left || !ctx_.options.delete_files) return left;
   // Closed for good: its files are of no more use. One that cannot be deleted now stays at the
   // provider (it costs storage, nothing else), and the cycle does not come back for it.
-  for (const std::string* file : {&batch.input_file_id, &batch.output_file_id, &batch.error_file_id}) {
+  for (const std::string* file :
+       {&batch.input_file_id, &batch.output_file_id, &batch.error_file_id}) {
     if (file->empty()) continue;
     auto removed = ctx_.client.remove(*file);
     if (removed) {

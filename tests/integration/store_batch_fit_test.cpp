@@ -12,24 +12,7 @@ using namespace hydrate::testing;
 
 namespace {
 
-constexpr Millis kWindow = 25LL * 3600 * 1000;
-constexpr Millis kHold = 5 * 60 * 1000;
 constexpr const char* kModel = "gpt-4o-mini";
-
-std::string submit_batch_root(store::Store& s, const std::string& subject, double budget) {
-  RootOptions options = small_options();
-  options.mode = CallMode::batch;
-  store::NewRoot root = new_root(test_slot(subject), options, kT0);
-  root.budget_usd = budget;
-  return submit(s, root).root.job.id;
-}
-
-store::BatchClaim claim_batch_of(store::Store& s, Millis now) {
-  auto claim = s.claim_for_batch({"worker-a", 50000, kWindow, kHold, now});
-  REQUIRE_OK(claim);
-  REQUIRE(claim->has_value());
-  return std::move(**claim);
-}
 
 // One line per held step, each with the same worst case and prompt tokens.
 std::vector<store::BatchLinePlan> lines_of(const std::vector<Job>& jobs, double worst,
@@ -76,7 +59,7 @@ void through_chapters(store::Store& s, Millis now) {
 }  // namespace
 
 STORE_CONTRACT("a batch keeps the lines its budget covers and holds their worst case") {
-  const std::string root = submit_batch_root(*fx, "FIT", 1.0);
+  const std::string root = submit_batch_root(*fx, "FIT", kT0, 1.0);
   through_chapters(*fx, kT0);
   const double spent = root_of(*fx, root).spent_usd;
   REQUIRE(spent < 0.05);
@@ -152,8 +135,8 @@ STORE_CONTRACT("a batch keeps the lines its budget covers and holds their worst 
 }
 
 STORE_CONTRACT("a batch keeps the lines its model's batch queue has room for") {
-  const std::string first_root = submit_batch_root(*fx, "QUEUE-A", 0);
-  const std::string second_root = submit_batch_root(*fx, "QUEUE-B", 0);
+  const std::string first_root = submit_batch_root(*fx, "QUEUE-A", kT0, 0);
+  const std::string second_root = submit_batch_root(*fx, "QUEUE-B", kT0, 0);
   auto first = claim_batch_of(*fx, kT0 + 10);
   auto second = claim_batch_of(*fx, kT0 + 20);
   REQUIRE(first.batch.root_id != second.batch.root_id);

@@ -13,22 +13,6 @@ using namespace hydrate::testing;
 
 namespace {
 
-constexpr Millis kWindow = 25LL * 3600 * 1000;
-constexpr Millis kHold = 5 * 60 * 1000;
-
-std::string submit_batch_root(store::Store& s, const std::string& subject, Millis now) {
-  RootOptions options = small_options();
-  options.mode = CallMode::batch;
-  return submit(s, new_root(test_slot(subject), options, now)).root.job.id;
-}
-
-store::BatchClaim claim_batch_of(store::Store& s, Millis now) {
-  auto claim = s.claim_for_batch({"worker-a", 50000, kWindow, kHold, now});
-  REQUIRE_OK(claim);
-  REQUIRE(claim->has_value());
-  return **claim;
-}
-
 // The hydrate_batches series as status -> value; FAILs on a series seen twice.
 std::map<std::string, double> batches_gauge(store::Store& s, Millis now) {
   auto samples = s.read_metrics(now, 15 * 60'000);
@@ -59,7 +43,7 @@ void log_call(store::Store& s, const Job& job, const std::string& id, const std:
 // step's answer is one logged call of 100 prompt and 10 completion tokens at $0.001.
 void run_batch_root(store::Store& s, Millis t) {
   for (;; t += 100) {
-    auto next = s.claim_for_batch({"worker-a", 50000, kWindow, kHold, t});
+    auto next = s.claim_for_batch({"worker-a", 50000, kBatchWindow, kBatchHold, t});
     REQUIRE_OK(next);
     if (!*next) return;
     for (const auto& job : (*next)->jobs) {

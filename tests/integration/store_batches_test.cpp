@@ -12,18 +12,9 @@ using namespace hydrate::testing;
 
 namespace {
 
-constexpr Millis kWindow = 25LL * 3600 * 1000;
-constexpr Millis kHold = 5 * 60 * 1000;
-
-std::string submit_batch_root(store::Store& s, const std::string& subject, Millis now) {
-  RootOptions options = small_options();
-  options.mode = CallMode::batch;
-  return submit(s, new_root(test_slot(subject), options, now)).root.job.id;
-}
-
-std::optional<store::BatchClaim> claim_batch_of(store::Store& s, const std::string& holder,
-                                                Millis now, int limit = 50000) {
-  auto claim = s.claim_for_batch({holder, limit, kWindow, kHold, now});
+std::optional<store::BatchClaim> try_claim_batch(store::Store& s, const std::string& holder,
+                                                 Millis now, int limit = 50000) {
+  auto claim = s.claim_for_batch({holder, limit, kBatchWindow, kBatchHold, now});
   REQUIRE_OK(claim);
   return *claim;
 }
@@ -42,25 +33,25 @@ STORE_CONTRACT(
   REQUIRE(online_claim.size() == 1);
   CHECK(online_claim[0].id == online);
 
-  auto first = claim_batch_of(*fx, "worker-a", kT0 + 20);
+  auto first = try_claim_batch(*fx, "worker-a", kT0 + 20);
   REQUIRE(first);
   REQUIRE(first->jobs.size() == 1);
   CHECK(first->jobs[0].id == batch_root);
   CHECK(first->jobs[0].status == JobStatus::running);
   CHECK(first->jobs[0].attempts == 1);
   CHECK(first->jobs[0].lease_holder == "batch:" + first->batch.id);
-  CHECK(first->jobs[0].lease_expires_at == kT0 + 20 + kWindow);
+  CHECK(first->jobs[0].lease_expires_at == kT0 + 20 + kBatchWindow);
   CHECK(first->batch.state == store::BatchState::claimed);
   CHECK(first->batch.lines == 1);
   CHECK(root_of(*fx, batch_root).status == JobStatus::running);
-  CHECK_FALSE(claim_batch_of(*fx, "worker-a", kT0 + 21));  // nothing else of batch mode is due
+  CHECK_FALSE(try_claim_batch(*fx, "worker-a", kT0 + 21));  // nothing else of batch mode is due
 
   // The subject's result, written under the batch's lease, creates batch-mode chapters.
   Job subject = first->jobs[0];
   subject.lease_token = first->batch.lease_token;
   auto written = complete(*fx, subject, kT0 + 30);
   CHECK(claim(*fx, 10, kT0 + 31).empty());  // the online tree waits on its own subject's result
-  auto chapters = claim_batch_of(*fx, "worker-a", kT0 + 40);
+  auto chapters = try_claim_batch(*fx, "worker-a", kT0 + 40);
   REQUIRE(chapters);
   CHECK(chapters->jobs.size() == 2);
   for (const auto& job : chapters->jobs) {
@@ -68,7 +59,7 @@ STORE_CONTRACT(
     CHECK(job.lease_token == chapters->batch.lease_token);
   }
   // A lapsed batch lease is never taken by an online claim (the online subject's lapsed one is).
-  auto lapsed = claim(*fx, 10, kT0 + 40 + kWindow + 1);
+  auto lapsed = claim(*fx, 10, kT0 + 40 + kBatchWindow + 1);
   REQUIRE(lapsed.size() == 1);
   CHECK(lapsed[0].id == online);
 
@@ -82,12 +73,12 @@ STORE_CONTRACT(
 
 STORE_CONTRACT("a batch record is driven only by the worker holding it") {
   const std::string root = submit_batch_root(*fx, "HELD", kT0);
-  auto claimed = claim_batch_of(*fx, "worker-a", kT0);
+  auto claimed = try_claim_batch(*fx, "worker-a", kT0);
   REQUIRE(claimed);
   store::BatchRecord batch = claimed->batch;
 
   // Held by worker-a: worker-b neither takes nor writes it until the hold has passed.
-  auto taken = fx->take_open_batches("worker-b", kHold, kT0 + 1000, 10);
+  auto taken = fx->take_open_batches("worker-b", kBatchHold, kT0 + 1000, 10);
   REQUIRE_OK(taken);
   CHECK(taken->empty());
   batch.state = store::BatchState::uploaded;
@@ -99,27 +90,27 @@ STORE_CONTRACT("a batch record is driven only by the worker holding it") {
   REQUIRE_OK(fx->update_batch(batch, "worker-a", kT0 + 1000));
 
   // worker-a takes its own record again at once; worker-b once the hold lapsed.
-  taken = fx->take_open_batches("worker-a", kHold, kT0 + 2000, 10);
+  taken = fx->take_open_batches("worker-a", kBatchHold, kT0 + 2000, 10);
   REQUIRE_OK(taken);
   REQUIRE(taken->size() == 1);
   CHECK((*taken)[0].state == store::BatchState::uploaded);
   CHECK((*taken)[0].input_file_id == "file-1");
   CHECK((*taken)[0].model == "gpt-4o-mini");
-  taken = fx->take_open_batches("worker-b", kHold, kT0 + 2000 + kHold + 1, 10);
+  taken = fx->take_open_batches("worker-b", kBatchHold, kT0 + 2000 + kBatchHold + 1, 10);
   REQUIRE_OK(taken);
   REQUIRE(taken->size() == 1);
-  CHECK_FALSE(fx->update_batch(batch, "worker-a", kT0 + 2000 + kHold + 2).ok());
+  CHECK_FALSE(fx->update_batch(batch, "worker-a", kT0 + 2000 + kBatchHold + 2).ok());
 
   // A record whose next poll is due later is not taken before then.
   store::BatchRecord later = (*taken)[0];
   later.state = store::BatchState::created;
   later.provider_batch_id = "batch_1";
   later.next_poll_at = kT0 + 3'600'000;
-  REQUIRE_OK(fx->update_batch(later, "worker-b", kT0 + 2000 + kHold + 3));
-  taken = fx->take_open_batches("worker-b", kHold, kT0 + 3'599'999, 10);
+  REQUIRE_OK(fx->update_batch(later, "worker-b", kT0 + 2000 + kBatchHold + 3));
+  taken = fx->take_open_batches("worker-b", kBatchHold, kT0 + 3'599'999, 10);
   REQUIRE_OK(taken);
   CHECK(taken->empty());
-  taken = fx->take_open_batches("worker-b", kHold, kT0 + 3'600'000, 10);
+  taken = fx->take_open_batches("worker-b", kBatchHold, kT0 + 3'600'000, 10);
   REQUIRE_OK(taken);
   CHECK(taken->size() == 1);
   (void)root;
@@ -128,7 +119,7 @@ STORE_CONTRACT("a batch record is driven only by the worker holding it") {
 STORE_CONTRACT(
     "closing a batch gives unanswered steps back with their attempt, and the tree ends") {
   const std::string root = submit_batch_root(*fx, "CLOSE", kT0);
-  auto subject_batch = claim_batch_of(*fx, "worker-a", kT0);
+  auto subject_batch = try_claim_batch(*fx, "worker-a", kT0);
   REQUIRE(subject_batch);
   Job subject = subject_batch->jobs[0];
   complete(*fx, subject, kT0 + 10);
@@ -138,13 +129,13 @@ STORE_CONTRACT(
   REQUIRE_OK(given_back);
   CHECK(*given_back == 0);
   // Closed: nobody takes or writes it again.
-  auto taken = fx->take_open_batches("worker-a", kHold, kT0 + 12, 10);
+  auto taken = fx->take_open_batches("worker-a", kBatchHold, kT0 + 12, 10);
   REQUIRE_OK(taken);
   CHECK(taken->empty());
   CHECK_FALSE(fx->close_batch(closed, "worker-a", kT0 + 13).ok());
 
   // The chapters' batch answers one chapter; the other goes back to pending, attempt restored.
-  auto chapters = claim_batch_of(*fx, "worker-a", kT0 + 20);
+  auto chapters = try_claim_batch(*fx, "worker-a", kT0 + 20);
   REQUIRE(chapters);
   REQUIRE(chapters->jobs.size() == 2);
   complete(*fx, chapters->jobs[0], kT0 + 30);
@@ -166,7 +157,7 @@ STORE_CONTRACT(
 
   // Batch by batch to the end: the root closes succeeded, every step once.
   for (Millis t = kT0 + 100;; t += 100) {
-    auto next = claim_batch_of(*fx, "worker-a", t);
+    auto next = try_claim_batch(*fx, "worker-a", t);
     if (!next) break;
     for (const auto& job : next->jobs) complete(*fx, job, t + 10);
     store::BatchRecord done = next->batch;

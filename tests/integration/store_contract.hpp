@@ -81,6 +81,14 @@ store::SubmitOutcome submit(store::Store& store, const store::NewRoot& root);
 std::string submit_small(store::Store& store, const std::string& subject, Millis now,
                          int max_attempts = 5, int priority = 0);
 
+// Batch mode: a small tree submitted with --mode batch (and budget, 0: none); the batch claim of
+// worker-a at now, which must claim something (the lease the Batch API's window and an hour).
+inline constexpr Millis kBatchWindow = 25LL * 3600 * 1000;
+inline constexpr Millis kBatchHold = 5 * 60 * 1000;
+std::string submit_batch_root(store::Store& store, const std::string& subject, Millis now,
+                              double budget = 0);
+store::BatchClaim claim_batch_of(store::Store& store, Millis now);
+
 std::vector<Job> claim(store::Store& store, int limit, Millis now, Millis lease_ms = kLease,
                        const std::string& holder = "worker-a");
 // Claims exactly one step (REQUIREd) and returns it.

@@ -219,6 +219,22 @@ std::string submit_small(store::Store& store, const std::string& subject, Millis
       .root.job.id;
 }
 
+std::string submit_batch_root(store::Store& store, const std::string& subject, Millis now,
+                              double budget) {
+  RootOptions options = small_options();
+  options.mode = CallMode::batch;
+  store::NewRoot root = new_root(test_slot(subject), options, now);
+  root.budget_usd = budget;
+  return submit(store, root).root.job.id;
+}
+
+store::BatchClaim claim_batch_of(store::Store& store, Millis now) {
+  auto claim = store.claim_for_batch({"worker-a", 50000, kBatchWindow, kBatchHold, now});
+  REQUIRE_OK(claim);
+  REQUIRE(claim->has_value());
+  return std::move(**claim);
+}
+
 std::vector<Job> claim(store::Store& store, int limit, Millis now, Millis lease_ms,
                        const std::string& holder) {
   store::ClaimRequest request;
