@@ -42,8 +42,9 @@ Result<ReconcileReport> reconcile(store::Store& store, const ReconcileOptions& o
       if (!inserted) return inserted.error();
       report.repaired = *inserted;
     }
-    // 3. Roll-up: close every open root whose tree has nothing runnable left.
-    auto roots = store.open_root_ids(options.batch);
+    // 3. Roll-up: close every open root whose tree has nothing runnable left (its counters say
+    // so; close_root_if_finished checks the jobs themselves before it closes one).
+    auto roots = store.settled_open_root_ids(options.batch);
     if (!roots) return roots.error();
     for (const auto& root : *roots) {
       ++report.rolled_up;

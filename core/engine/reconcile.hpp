@@ -25,7 +25,7 @@ struct ReconcileReport {
   Millis lock_expires_at = 0;
   std::int64_t rescued = 0;    // expired leases put back (or failed when out of attempts)
   std::int64_t repaired = 0;   // missing children created
-  std::int64_t rolled_up = 0;  // open roots examined
+  std::int64_t rolled_up = 0;  // open roots examined: those with nothing pending or running
   std::int64_t closed = 0;     // roots closed as succeeded or failed
   std::vector<Job> stuck;
 };

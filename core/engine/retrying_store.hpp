@@ -119,6 +119,9 @@ class RetryingStore final : public store::Store {
   Result<std::vector<std::string>> open_root_ids(int limit) override {
     return inner_.open_root_ids(limit);
   }
+  Result<std::vector<std::string>> settled_open_root_ids(int limit) override {
+    return inner_.settled_open_root_ids(limit);
+  }
   Result<std::optional<JobStatus>> close_root_if_finished(const std::string& root_id,
                                                           Millis now) override {
     return inner_.close_root_if_finished(root_id, now);

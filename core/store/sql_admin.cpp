@@ -253,6 +253,21 @@ Result<std::vector<std::string>> SqlStore::open_root_ids(int limit) {
   });
 }
 
+Result<std::vector<std::string>> SqlStore::settled_open_root_ids(int limit) {
+  return read("listing settled open roots", [&]() -> Result<std::vector<std::string>> {
+    std::vector<std::string> out;
+    for (const auto& row :
+         run("SELECT r.job_id FROM roots r JOIN tree_counts c ON c.root_id = r.job_id "
+             "WHERE r.status IN ('pending', 'running') AND c.pending = 0 AND c.running = 0 "
+             "ORDER BY r.created_at LIMIT ?1",
+             params(limit))
+             .rows) {
+      out.push_back(row.text(0));
+    }
+    return out;
+  });
+}
+
 Result<std::optional<JobStatus>> SqlStore::close_root_if_finished(const std::string& root_id,
                                                                   Millis now) {
   return write("closing root " + root_id, [&]() -> Result<std::optional<JobStatus>> {

@@ -164,6 +164,7 @@ class SqlStore final : public Store {
   Result<std::vector<OrphanedContent>> find_orphaned_content(int limit) override;
   Result<int> insert_jobs(const std::vector<NewJob>& jobs, Millis now) override;
   Result<std::vector<std::string>> open_root_ids(int limit) override;
+  Result<std::vector<std::string>> settled_open_root_ids(int limit) override;
   Result<std::optional<JobStatus>> close_root_if_finished(const std::string& root_id,
                                                           Millis now) override;
   Result<std::vector<Job>> find_stuck(Millis now, Millis threshold_ms, int limit) override;

@@ -394,6 +394,10 @@ class Store {
   // Inserts jobs, ignoring any that already exist on (parent, kind, position). Returns inserted.
   virtual Result<int> insert_jobs(const std::vector<NewJob>& jobs, Millis now) = 0;
   virtual Result<std::vector<std::string>> open_root_ids(int limit) = 0;
+  // The open roots (oldest first, at most limit) whose tree counters say nothing is pending or
+  // running: the ones close_root_if_finished may close. A read, so that a reconcile with nothing
+  // to close takes no write lock per open tree.
+  virtual Result<std::vector<std::string>> settled_open_root_ids(int limit) = 0;
   // Closes the root as succeeded or failed when nothing in its tree is pending or running.
   // Returns the status it closed with, or nullopt when it stays open.
   virtual Result<std::optional<JobStatus>> close_root_if_finished(const std::string& root_id,

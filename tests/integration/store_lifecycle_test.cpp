@@ -1,6 +1,7 @@
 // Store contract, part 2: retries, failures, how trees close, per-level counts, the call log,
 // cancel and requeue. Written against store::Store only (see store_contract.hpp).
 #include "core/ids.hpp"
+#include "core/store/sql_connection.hpp"
 #include "tests/integration/store_contract.hpp"
 
 using namespace hydrate;
@@ -339,4 +340,27 @@ STORE_CONTRACT("a call logged again by its id is kept once and billed once") {
   auto samples = fx->read_metrics(kT0, 15 * 60'000);
   REQUIRE_OK(samples);
   CHECK(metric(*samples, "hydrate_llm_prompt_tokens_total", "model=\"gpt-4o-mini\"") == 452);
+}
+
+STORE_CONTRACT("settled_open_root_ids lists the open roots with nothing pending or running") {
+  const std::string busy = submit_small(*fx, "BUSY", kT0);
+  const std::string done = submit_small(*fx, "DONE", kT0 + 1);
+  CHECK(fx->settled_open_root_ids(10)->empty());  // both have their subject pending
+  // One tree worked to its end, then its root opened again behind the store's back, as a
+  // crash between two writes of an older version could have left it.
+  REQUIRE(run_to_end(*fx, kT0 + 100) > 0);
+  CHECK(root_of(*fx, done).status == JobStatus::succeeded);
+  auto db = open_raw(fx.url());
+  db->run("UPDATE roots SET status = 'running', finished_at = NULL WHERE job_id IN (?1, ?2)",
+          {busy, done});
+  db->run(
+      "UPDATE jobs SET status = 'pending', finished_at = NULL "
+      "WHERE root_id = ?1 AND kind = 'questions' AND position = 1",
+      {busy});
+  CHECK(*fx->settled_open_root_ids(10) == std::vector<std::string>{done});
+  CHECK(*fx->open_root_ids(10) == std::vector<std::string>{busy, done});
+  auto closed = fx->close_root_if_finished(done, kT0 + 200);
+  REQUIRE_OK(closed);
+  CHECK(*closed == JobStatus::succeeded);
+  CHECK(fx->settled_open_root_ids(10)->empty());
 }
