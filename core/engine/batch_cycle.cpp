@@ -87,11 +87,7 @@ Status BatchCycle::advance(store::BatchRecord batch, bool resumed) {
   if (batch.cancel_requested &&
       (batch.state == store::BatchState::claimed || batch.state == store::BatchState::uploaded)) {
     // Cancelled before the provider had it: nothing to cancel there, nothing billed.
-    batch.state = store::BatchState::abandoned;
-    batch.error = "cancelled before it was created";
-    ++report_.abandoned;
-    auto closed = close(batch);
-    return closed ? ok_status() : Status(closed.error());
+    return abandon(batch, "cancelled before it was created");
   }
   if (batch.state == store::BatchState::claimed) {
     HYDRATE_TRY(upload(batch));
@@ -133,10 +129,7 @@ Status BatchCycle::upload(store::BatchRecord& batch) {
     lines.push_back(std::move(line));
   }
   if (lines.empty()) {
-    batch.state = store::BatchState::abandoned;
-    batch.error = "no step left to send";
-    auto closed = close(batch);
-    return closed ? ok_status() : Status(closed.error());
+    return abandon(batch, "no step left to send");
   }
   const std::size_t planned = plans.size();
   const std::int64_t limit = queue_limit(model);
@@ -267,11 +260,8 @@ Status BatchCycle::apply(store::BatchRecord& batch, const llm::BatchInfo& info) 
       if (learned == 0 || half < learned) learned = half;
       log::warn(fields(batch), "batch {}: {}; {}'s batches now hold at most {} enqueued tokens",
                 batch.id, error, batch.model, learned);
-      batch.state = store::BatchState::abandoned;
-      ++report_.abandoned;
       ++report_.queue_refusals;
-      auto closed = close(batch);
-      return closed ? ok_status() : Status(closed.error());
+      return abandon(batch);
     }
     // The provider's own trouble (an error with no line of the input: server_error, or a lone
     // line over the queue's limit) is not the steps' fault: they wait and go again, spending
@@ -282,10 +272,7 @@ Status BatchCycle::apply(store::BatchRecord& batch, const llm::BatchInfo& info) 
     if (!provider_fault) return give_up(batch, error);
     log::warn(fields(batch), "batch {}: {}; its steps go again", batch.id, error);
     for (const auto& job : *steps) retry_transient_step(batch, job, error);
-    batch.state = store::BatchState::abandoned;
-    ++report_.abandoned;
-    auto closed = close(batch);
-    return closed ? ok_status() : Status(closed.error());
+    return abandon(batch);
   }
   std::map<std::string, Job> held;
   for (auto& job : *steps) held.emplace(job.id, std::move(job));
@@ -440,8 +427,12 @@ Status BatchCycle::give_up(store::BatchRecord& batch, const std::string& error) 
   auto steps = ctx_.store.batch_steps(batch);
   if (!steps) return steps.error();
   for (const auto& job : *steps) retry_step(batch, job, error);
+  return abandon(batch, error);
+}
+
+Status BatchCycle::abandon(store::BatchRecord& batch, const std::string& error) {
   batch.state = store::BatchState::abandoned;
-  batch.error = error;
+  if (!error.empty()) batch.error = error;
   ++report_.abandoned;
   auto closed = close(batch);
   return closed ? ok_status() : Status(closed.error());

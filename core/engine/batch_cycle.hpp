@@ -85,6 +85,9 @@ class BatchCycle {
   Result<int> close(const store::BatchRecord& batch);
   // A provider call failed: remembered on the record, the batch visited again after a backoff.
   Status postpone(store::BatchRecord& batch, const llm::BatchCallError& failure);
+  // Closes the record abandoned (its error replaced when one is given); the steps it still
+  // holds go back to pending, their attempt given back.
+  Status abandon(store::BatchRecord& batch, const std::string& error = "");
   // The batch will never answer: its steps retried by the retry rules, the record abandoned.
   Status give_up(store::BatchRecord& batch, const std::string& error);
   // Back to pending for a later batch after a backoff, spending a transient retry and not the

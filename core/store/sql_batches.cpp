@@ -293,12 +293,7 @@ Result<BatchFit> SqlStore::fit_batch(BatchRecord& batch, const BatchFitRequest& 
           "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
           "WHERE root_id = ?1 AND status = 'running' AND lease_token = ?2",
           params(batch.root_id, batch.lease_token, error, now));
-      run("UPDATE jobs SET status = 'failed', last_error = ?2, finished_at = ?3, updated_at = ?3 "
-          "WHERE root_id = ?1 AND status = 'pending'",
-          params(batch.root_id, std::string(kBudgetExhausted) + ": not started", now));
-      run("UPDATE roots SET reason = ?2 WHERE job_id = ?1 AND status IN ('pending', 'running')",
-          params(batch.root_id, kBudgetExhausted));
-      add_metric(*db_, metrics::kBudgetStops, "", 1);
+      stop_for_budget(*db_, batch.root_id, now);
     } else {
       if (kept.empty() && cut_by_budget) fit.budget = Reservation::deferred;
       give_back(*db_, batch.lease_token, held_back, request.retry_at, now);
@@ -306,8 +301,7 @@ Result<BatchFit> SqlStore::fit_batch(BatchRecord& batch, const BatchFitRequest& 
     }
     if (kept.empty()) {
       run("DELETE FROM batches WHERE id = ?1", params(batch.id));
-      if (!stop) announce_work();
-      close_root(*db_, batch.root_id, now);
+      if (!stop) announce_work();  // its steps are pending again (a stop closed the tree)
       return fit;
     }
     batch.model = request.model;

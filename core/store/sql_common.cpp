@@ -178,6 +178,17 @@ void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Mil
       params(lease.token, lease.job_id, outcome, now));
 }
 
+void stop_for_budget(Connection& db, const std::string& root_id, Millis now) {
+  db.run(
+      "UPDATE jobs SET status = 'failed', last_error = ?2, finished_at = ?3, updated_at = ?3 "
+      "WHERE root_id = ?1 AND status = 'pending'",
+      params(root_id, std::string(kBudgetExhausted) + ": not started", now));
+  db.run("UPDATE roots SET reason = ?2 WHERE job_id = ?1 AND status IN ('pending', 'running')",
+         params(root_id, kBudgetExhausted));
+  add_metric(db, metrics::kBudgetStops, "", 1);
+  close_root(db, root_id, now);
+}
+
 double reserved_in_flight(Connection& db, const std::string& root_id, Millis now,
                           const InFlightExcept& except) {
   return db

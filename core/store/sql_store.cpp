@@ -406,13 +406,7 @@ Result<Reservation> SqlStore::reserve_call(const LeaseRef& lease, double worst_c
         "{}: spent ${:.6f} + this call's worst case ${:.6f} would pass the budget of ${:.6f}",
         kBudgetExhausted, spent, worst_case_usd, budget);
     end_held_attempt(*db_, lease, false, error, now, now, true);
-    run("UPDATE jobs SET status = 'failed', last_error = ?2, finished_at = ?3, updated_at = ?3 "
-        "WHERE root_id = ?1 AND status = 'pending'",
-        params(root_id, std::string(kBudgetExhausted) + ": not started", now));
-    run("UPDATE roots SET reason = ?2 WHERE job_id = ?1 AND status IN ('pending', 'running')",
-        params(root_id, kBudgetExhausted));
-    add_metric(*db_, metrics::kBudgetStops, "", 1);
-    close_root(*db_, root_id, now);
+    stop_for_budget(*db_, root_id, now);
     return Reservation::budget_exhausted;
   });
 }

@@ -89,6 +89,10 @@ void read_window_modes(Connection& db, Millis since, Millis now, OpsFacts& facts
 // sql/sqlite/006_attempts.sql); nothing when that row is ended already.
 void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Millis now);
 
+// The tree stops for its budget (the held steps already ended by the caller): its pending steps
+// fail unstarted, the root's reason becomes kBudgetExhausted, and it closes once nothing runs.
+void stop_for_budget(Connection& db, const std::string& root_id, Millis now);
+
 // What the root's calls and batches in flight at now hold against its budget: the reservations
 // of its steps under a live lease and of its open batches, but for the step or the batch (and
 // its steps) being reserved for.

@@ -52,11 +52,8 @@ wait_until 60 "the next batch" started
 for ((kill = 1; kill <= KILLS; kill++)); do
   delay_ms=$((20 + RANDOM % 400))
   victim=$((RANDOM % 2))
-  sleep "$((delay_ms / 1000)).$(printf '%03d' $((delay_ms % 1000)))" # the chaos schedule itself
   pid=${PIDS[$victim]}
-  process_alive "$pid" || fail "worker $pid died on its own: $(tail -n 3 "$E2E_DIR"/worker"$victim".*.err)"
-  kill_now "$pid"
-  assert_eq 137 "$REAP_RC" "exit status of killed worker $pid"
+  chaos_kill "$delay_ms" "$pid" "$victim"
   start_worker "$victim"
   states=$(sql "SELECT state || ':' || count(*) FROM batches GROUP BY state ORDER BY state" | paste -sd ' ')
   note "kill $kill: after ${delay_ms} ms, worker $victim (pid $pid); batches $states"

@@ -9,9 +9,6 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.bash"
 e2e_backend_init budget "$E2E_BACKEND"
 
-# usd_le A B: A <= B for decimal dollar amounts.
-usd_le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
-
 start_mock --latency-ms 30
 tree=(--language en --board CBSE --grade 2 --subject SCIENCE
   --chapters 6 --topics-per-chapter 4 --questions-per-topic 3)
@@ -44,8 +41,7 @@ status_json "$ROOT"
 assert_eq failed "$(jqs .status)" "status of a root whose budget ran out"
 assert_eq budget_exhausted "$(jqs .reason)" "reason of the root"
 spent=$(sql "SELECT sum(cost_usd) FROM llm_calls WHERE root_id = '$ROOT'")
-usd_le "$spent" "$budget" || fail "the tree spent \$$spent, more than its budget \$$budget"
-usd_le 0.000001 "$spent" || fail "the tree spent nothing (\$$spent): the budget test proved nothing"
+assert_spent_within_budget "$spent" "$budget"
 note "spent \$$spent of \$$budget before the stop"
 assert_ge 2 "$(sql_count "SELECT count(*) FROM jobs WHERE status = 'succeeded'")" \
   "steps that succeeded before the stop (at least 2)"

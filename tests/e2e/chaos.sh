@@ -61,11 +61,8 @@ HELD_AT_KILLS=0
 for ((kill = 1; kill <= KILLS; kill++)); do
   delay_ms=$((50 + RANDOM % 600))
   victim=$((RANDOM % WORKERS))
-  sleep "$((delay_ms / 1000)).$(printf '%03d' $((delay_ms % 1000)))" # the chaos schedule itself
   pid=${PIDS[$victim]}
-  process_alive "$pid" || fail "worker $pid died on its own: $(tail -n 3 "$E2E_DIR"/worker"$victim".*.err)"
-  kill_now "$pid"
-  assert_eq 137 "$REAP_RC" "exit status of killed worker $pid"
+  chaos_kill "$delay_ms" "$pid" "$victim"
   start_worker "$victim"
   # One query per kill: the steps the victim left running, and the tree's open steps.
   IFS='|' read -r held open <<<"$(sql "SELECT

@@ -380,6 +380,24 @@ assert_le() {
   ((actual <= most)) || fail "$what: expected at most $most, got $actual"
 }
 
+# assert_spent_within_budget SPENT BUDGET: the tree spent something, and no more than its budget
+# (decimal dollars).
+assert_spent_within_budget() {
+  awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }' ||
+    fail "the tree spent \$$1, more than its budget \$$2"
+  awk -v a="$1" 'BEGIN { exit !(a + 0 >= 0.000001) }' ||
+    fail "the tree spent nothing (\$$1): the budget test proved nothing"
+}
+
+# chaos_kill DELAY_MS PID VICTIM: after DELAY_MS (the chaos schedule itself), SIGKILLs worker
+# VICTIM (pid PID, its logs $E2E_DIR/workerVICTIM.*), which must not have died on its own.
+chaos_kill() {
+  sleep "$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))"
+  process_alive "$2" || fail "worker $2 died on its own: $(tail -n 3 "$E2E_DIR"/worker"$3".*.err)"
+  kill_now "$2"
+  assert_eq 137 "$REAP_RC" "exit status of killed worker $2"
+}
+
 # assert_contains HAYSTACK NEEDLE WHAT: NEEDLE (one line) occurs in HAYSTACK. grep, not a bash
 # pattern, which is quadratic on large texts.
 assert_contains() {
