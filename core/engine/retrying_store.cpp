@@ -102,9 +102,9 @@ Result<bool> RetryingStore::begin_reask(const store::LeaseRef& lease) {
   });
 }
 
-Status RetryingStore::complete_step(const store::LeaseRef& lease, const store::StepOutput& output,
-                                    Millis now) {
-  return ride_out([&] { return inner_.complete_step(lease, output, now); });
+Result<std::vector<Status>> RetryingStore::complete_steps(
+    const std::vector<store::CompletedStep>& steps, Millis now) {
+  return ride_out([&] { return inner_.complete_steps(steps, now); });
 }
 
 Status RetryingStore::release_step(const store::LeaseRef& lease, const std::string& error,

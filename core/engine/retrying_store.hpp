@@ -33,8 +33,8 @@ class RetryingStore final : public store::Store {
   Result<std::vector<Job>> claim_batch(const store::ClaimRequest& request) override;
   Result<int> extend_leases(const std::vector<store::LeaseRef>& leases, Millis new_expiry) override;
   Result<bool> begin_reask(const store::LeaseRef& lease) override;
-  Status complete_step(const store::LeaseRef& lease, const store::StepOutput& output,
-                       Millis now) override;
+  Result<std::vector<Status>> complete_steps(const std::vector<store::CompletedStep>& steps,
+                                             Millis now) override;
   Status release_step(const store::LeaseRef& lease, const std::string& error, Millis run_after,
                       Millis now) override;
   Status return_step(const store::LeaseRef& lease, const std::string& error, Millis now) override;

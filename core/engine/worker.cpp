@@ -34,6 +34,7 @@ struct Step {
   std::size_t prompt_bytes = 0;  // of the current call's body
   bool sent = false;             // false while waiting for the rate limit
   bool reserved = false;         // the next call's worst case is reserved against the root's budget
+  std::optional<store::StepOutput> output;  // a valid answer's result, until it is saved
 };
 
 class Worker {
@@ -60,6 +61,9 @@ class Worker {
   // (the budget is exhausted or the lease lost), the step then being finished with.
   bool reserve(Step& step, Millis now);
   void handle(const llm::HttpResponse& response);
+  // Saves the valid answers handle() set aside, in one group commit (Store::complete_steps),
+  // then finishes with their steps.
+  void save_results();
   void on_answer(Step& step, const llm::ChatResult& result, const llm::HttpResponse& response);
   // A transient fault: the step goes back to the queue, due after the backoff (never sooner than
   // the server's retry-after), spending no attempt; it fails once its transient budget is spent.
@@ -100,6 +104,7 @@ class Worker {
   std::map<std::string, std::string> trace_ids_;         // by root id
   WorkerReport report_;
   std::map<std::uint64_t, Step> steps_;  // by transport tag
+  std::vector<std::uint64_t> to_save_;   // tags of steps whose output waits for save_results
   std::uint64_t next_tag_ = 1;
   std::mt19937_64 random_{std::random_device{}()};
   Millis next_claim_at_ = 0;
@@ -149,6 +154,7 @@ Result<WorkerReport> Worker::run() {
     }
     Millis wait = std::clamp<Millis>(std::min(next_claim_at_, next_extend_at_) - now(), 1, 100);
     for (auto& response : ctx_.transport.poll(std::chrono::milliseconds(wait))) handle(response);
+    save_results();
     if (now() >= next_extend_at_) extend_leases(now());
   }
   report_.in_flight = steps_.size();
@@ -234,7 +240,7 @@ void Worker::send_ready(Millis t) {
   std::vector<std::uint64_t> finished;
   std::map<std::string, std::vector<std::uint64_t>> ready;  // by model, in claim order
   for (auto& [tag, step] : steps_) {
-    if (step.sent) continue;
+    if (step.sent || step.output) continue;
     if (!step.reserved && !reserve(step, t)) {
       if (step.lease.job_id.empty()) finished.push_back(tag);
       continue;
@@ -353,21 +359,8 @@ void Worker::on_answer(Step& step, const llm::ChatResult& result,
       }
       output->children = children_for(step.job, step.input, *output, t);
       output->call = call_record(step, response, result, true, "");
-      auto saved = ctx_.store.complete_step(step.lease, *output, t);
-      if (saved) {
-        count_call(*output->call);
-        ++report_.succeeded;
-        log::debug(fields(step), "{} {} succeeded", to_string(step.job.kind), step.job.id);
-      } else {
-        // The same call, by its id: if the commit happened after all (the connection was lost
-        // during it), the store keeps the used row and this one is not logged twice.
-        CallRecord unused = *output->call;
-        unused.used = false;
-        unused.error = store::kResultNotSaved + saved.error().message;
-        log_record(step, unused);
-        note_store_error(saved.error(), step);
-      }
-      step.lease.job_id.clear();
+      step.output = std::move(*output);
+      to_save_.push_back(response.tag);
       return;
     }
     case ChatOutcome::truncated:
@@ -402,6 +395,43 @@ void Worker::on_answer(Step& step, const llm::ChatResult& result,
       retry_transient(step, result.error_message, result.retry_after_ms);
       return;
   }
+}
+
+void Worker::save_results() {
+  if (to_save_.empty()) return;
+  std::vector<store::CompletedStep> group;
+  for (auto tag : to_save_) {
+    const Step& step = steps_.at(tag);
+    group.push_back({step.lease, &*step.output});
+  }
+  auto saved = ctx_.store.complete_steps(group, now());
+  if (!saved && group.size() > 1) {
+    // One result the database refuses must not cost the others theirs: each on its own.
+    saved = std::vector<Status>{};
+    for (const auto& one : group)
+      saved->push_back(ctx_.store.complete_step(one.lease, *one.output, now()));
+  }
+  for (std::size_t i = 0; i < to_save_.size(); ++i) {
+    Step& step = steps_.at(to_save_[i]);
+    const Status& outcome = saved ? (*saved)[i] : Status(saved.error());
+    if (outcome) {
+      count_call(*step.output->call);
+      ++report_.succeeded;
+      log::debug(fields(step), "{} {} succeeded", to_string(step.job.kind), step.job.id);
+    } else {
+      // The same call, by its id: if the commit happened after all (the connection was lost
+      // during it), the store keeps the used row and this one is not logged twice.
+      CallRecord unused = *step.output->call;
+      unused.used = false;
+      unused.error = store::kResultNotSaved + outcome.error().message;
+      log_record(step, unused);
+      note_store_error(outcome.error(), step);
+    }
+    steps_.erase(to_save_[i]);  // its room (and any children) can be claimed now
+  }
+  to_save_.clear();
+  next_claim_at_ = 0;
+  progress();
 }
 
 void Worker::retry_transient(Step& step, const std::string& error,

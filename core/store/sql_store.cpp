@@ -2,7 +2,10 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <thread>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -290,32 +293,86 @@ void insert_content(Connection& db, const Job& job, const StepOutput& output) {
 
 }  // namespace
 
-Status SqlStore::complete_step(const LeaseRef& lease, const StepOutput& output, Millis now) {
-  return write("saving a step result", [&]() -> Status {
-    auto rows =
-        run(fmt::format("UPDATE jobs SET status = 'succeeded', finished_at = ?3, updated_at = ?3, "
-                        "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL, "
-                        "  last_error = NULL "
-                        "WHERE id = ?1 AND lease_token = ?2 AND status = 'running' RETURNING {}",
-                        kJobColumns),
-            params(lease.job_id, lease.token, now));
-    if (rows.empty()) {
-      return make_error(ErrorKind::conflict,
-                        "job " + lease.job_id + ": lease lost, result discarded");
+namespace {
+
+// The order in which a group of step results takes its locks: by tree, then by topic (a leaf's
+// parent chapter and position name its topic, whose row its success locks on PostgreSQL), as
+// two groups of one tree taking the same rows in opposite orders would deadlock. Padded like
+// extend_leases' list, so the statement cache holds a handful of texts.
+std::vector<std::size_t> lock_order(Connection& db, const std::vector<CompletedStep>& steps) {
+  std::vector<std::size_t> order(steps.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (steps.size() < 2) return order;
+  std::size_t padded = 1;
+  while (padded < steps.size()) padded *= 2;
+  std::string ids;
+  std::vector<Value> values;
+  for (std::size_t i = 0; i < padded; ++i) {
+    ids += fmt::format("{}?{}", i ? ", " : "", i + 1);
+    values.push_back(value(steps[std::min(i, steps.size() - 1)].lease.job_id));
+  }
+  std::map<std::string, std::tuple<std::string, std::string, std::int64_t>> keys;
+  for (const auto& row : db.run(fmt::format("SELECT id, root_id, coalesce(parent_id, ''), position "
+                                            "FROM jobs WHERE id IN ({})",
+                                            ids),
+                                values)
+                             .rows) {
+    keys[row.text(0)] = {row.text(1), row.text(2), row.int64(3)};
+  }
+  auto key = [&](std::size_t i) {
+    auto found = keys.find(steps[i].lease.job_id);
+    return std::tuple_cat(found == keys.end() ? decltype(found->second){} : found->second,
+                          std::tie(steps[i].lease.job_id));
+  };
+  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return key(a) < key(b); });
+  return order;
+}
+
+}  // namespace
+
+Result<std::vector<Status>> SqlStore::complete_steps(const std::vector<CompletedStep>& steps,
+                                                     Millis now) {
+  return write("saving step results", [&]() -> Result<std::vector<Status>> {
+    // Each phase takes its locks in the order of sql/postgres/008_tree_count_moves.sql (jobs with
+    // their topics, attempts, roots), for the whole group before the next.
+    std::vector<Status> saved(steps.size(), ok_status());
+    std::vector<std::pair<std::size_t, Job>> held;  // in lock order
+    for (auto i : lock_order(*db_, steps)) {
+      auto rows = run(
+          fmt::format("UPDATE jobs SET status = 'succeeded', finished_at = ?3, updated_at = ?3, "
+                      "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL, "
+                      "  last_error = NULL "
+                      "WHERE id = ?1 AND lease_token = ?2 AND status = 'running' RETURNING {}",
+                      kJobColumns),
+          params(steps[i].lease.job_id, steps[i].lease.token, now));
+      if (rows.empty()) {
+        saved[i] = make_error(ErrorKind::conflict,
+                              "job " + steps[i].lease.job_id + ": lease lost, result discarded");
+      } else {
+        held.emplace_back(i, read_job(rows.front()));
+      }
     }
-    Job job = read_job(rows.front());
-    insert_content(*db_, job, output);
+    bool children = false;
+    for (const auto& [i, job] : held) {
+      const StepOutput& output = *steps[i].output;
+      insert_content(*db_, job, output);
+      if (insert_job_rows(*db_, output.children, now) > 0) children = true;
+      add_metric(*db_, metrics::kJobsCompleted, fmt::format("kind=\"{}\"", to_string(job.kind)), 1);
+      double seconds = static_cast<double>(now - job.started_at) / 1000.0;
+      for (const auto& sample : metrics::duration_observation(to_string(job.kind), seconds)) {
+        add_metric(*db_, sample.name, sample.labels, sample.value);
+      }
+      end_attempt(*db_, steps[i].lease, "succeeded", now);
+    }
+    std::set<std::string> roots;
+    for (const auto& [i, job] : held) {
+      if (steps[i].output->call) insert_call(*db_, *steps[i].output->call);
+      roots.insert(job.root_id);
+    }
     // Children (of subject and chapter steps only, a few per tree) wake idle workers.
-    if (insert_job_rows(*db_, output.children, now) > 0) announce_work();
-    add_metric(*db_, metrics::kJobsCompleted, fmt::format("kind=\"{}\"", to_string(job.kind)), 1);
-    double seconds = static_cast<double>(now - job.started_at) / 1000.0;
-    for (const auto& sample : metrics::duration_observation(to_string(job.kind), seconds)) {
-      add_metric(*db_, sample.name, sample.labels, sample.value);
-    }
-    if (output.call) insert_call(*db_, *output.call);
-    end_attempt(*db_, lease, "succeeded", now);
-    close_root(*db_, job.root_id, now);
-    return ok_status();
+    if (children) announce_work();
+    for (const auto& root_id : roots) close_root(*db_, root_id, now);
+    return saved;
   });
 }
 

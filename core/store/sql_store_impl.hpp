@@ -127,7 +127,8 @@ class SqlStore final : public Store {
   Result<std::vector<Job>> claim_batch(const ClaimRequest& request) override;
   Result<int> extend_leases(const std::vector<LeaseRef>& leases, Millis new_expiry) override;
   Result<bool> begin_reask(const LeaseRef& lease) override;
-  Status complete_step(const LeaseRef& lease, const StepOutput& output, Millis now) override;
+  Result<std::vector<Status>> complete_steps(const std::vector<CompletedStep>& steps,
+                                             Millis now) override;
   Status release_step(const LeaseRef& lease, const std::string& error, Millis run_after,
                       Millis now) override;
   Status return_step(const LeaseRef& lease, const std::string& error, Millis now) override;

@@ -94,6 +94,12 @@ struct StepOutput {
   std::optional<CallRecord> call;
 };
 
+// A held step's result, for Store::complete_steps.
+struct CompletedStep {
+  LeaseRef lease;
+  const StepOutput* output = nullptr;
+};
+
 // Raw counts of a tree, from which core/progress.hpp derives per-level progress.
 struct TreeCounts {
   bool subject_succeeded = false;
@@ -301,7 +307,18 @@ class Store {
 
   // Writes the step's content, its children and its success in one transaction, then closes the
   // root when nothing runnable is left in its tree. Fenced.
-  virtual Status complete_step(const LeaseRef& lease, const StepOutput& output, Millis now) = 0;
+  Status complete_step(const LeaseRef& lease, const StepOutput& output, Millis now) {
+    auto saved = complete_steps({{lease, &output}}, now);
+    if (!saved) return saved.error();
+    return saved->front();
+  }
+
+  // A group commit: writes several steps' results as complete_step does, in one transaction, so
+  // that what they share (their trees' rows, the metrics, the commit itself) is written once.
+  // Each result stays all or nothing, fenced by its own lease: one status per result, in order,
+  // ok or conflict (the lease was lost, nothing of it written). An error saves none of them.
+  virtual Result<std::vector<Status>> complete_steps(const std::vector<CompletedStep>& steps,
+                                                     Millis now) = 0;
 
   // Puts a held step back to pending, due at run_after, remembering error. Fenced.
   virtual Status release_step(const LeaseRef& lease, const std::string& error, Millis run_after,

@@ -1,0 +1,156 @@
+// Store contract: group commits (Store::complete_steps). Each result of a group is fenced by its
+// own lease and written all or nothing; the group closes the trees it finishes; two groups that
+// share topics, saved at once in opposite orders from two connections, neither deadlock nor
+// wait on a deadlock's detection (PostgreSQL's pg_stat_database counts them).
+#include <algorithm>
+#include <barrier>
+#include <chrono>
+#include <thread>
+
+#include "core/store/sql_connection.hpp"
+#include "tests/integration/store_contract.hpp"
+
+using namespace hydrate;
+using namespace hydrate::testing;
+
+namespace {
+
+// Submits small trees and completes their subjects and chapters: their leaves (8 a tree) are
+// pending. Expects nothing else runnable in the database.
+std::vector<std::string> trees_at_leaves(store::Store& store,
+                                         const std::vector<std::string>& subjects, Millis now) {
+  std::vector<std::string> roots;
+  for (const auto& subject : subjects) roots.push_back(submit_small(store, subject, now));
+  for (std::size_t level = 1; level <= 2; ++level) {
+    auto steps = claim(store, 100, now);
+    REQUIRE(steps.size() == subjects.size() * level);
+    for (const auto& step : steps) complete(store, step, now);
+  }
+  return roots;
+}
+
+// Saves the group through store: "" when every result was saved, else what went wrong (so that
+// a thread can report it to the test).
+std::string save_group(store::Store& store, const std::vector<Job>& jobs, Millis now) {
+  std::vector<store::StepOutput> outputs;
+  for (const auto& job : jobs) outputs.push_back(output_for(job, now));
+  std::vector<store::CompletedStep> group;
+  for (std::size_t i = 0; i < jobs.size(); ++i) group.push_back({lease_of(jobs[i]), &outputs[i]});
+  auto saved = store.complete_steps(group, now);
+  if (!saved) return saved.error().message;
+  if (saved->size() != jobs.size()) return "one status per result was expected";
+  for (const auto& one : *saved) {
+    if (!one) return one.error().message;
+  }
+  return "";
+}
+
+// PostgreSQL's count of deadlocks in this database, once every other connection to it is gone
+// (a backend reports its counts when it exits, at the latest).
+double deadlocks_settled(store::sql::Connection& db, int connections) {
+  for (int i = 0; i < 600; ++i) {
+    auto open =
+        db.run("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()", {});
+    if (open.front().int64(0) <= connections) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return db.run("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()", {})
+      .front()
+      .real(0);
+}
+
+}  // namespace
+
+STORE_CONTRACT("a group commit saves each result under its own lease, all or nothing") {
+  std::string root = trees_at_leaves(*fx, {"MATH"}, kT0)[0];
+  auto leaves = claim(*fx, 10, kT0 + 1);
+  REQUIRE(leaves.size() == 8);
+  std::vector<store::StepOutput> outputs;
+  for (std::size_t i = 0; i < leaves.size(); ++i) {
+    outputs.push_back(output_for(leaves[i], kT0 + 2));
+    outputs.back().call = call_for(leaves[i], 100, 50, 0, 0.001, true);
+  }
+  // The fourth lease was lost (another worker holds the step now): its result must not land.
+  std::vector<store::CompletedStep> group;
+  for (std::size_t i = 0; i < leaves.size(); ++i)
+    group.push_back({lease_of(leaves[i]), &outputs[i]});
+  group[3].lease.token = "a-lease-this-worker-lost";
+  auto saved = fx->complete_steps(group, kT0 + 2);
+  REQUIRE_OK(saved);
+  REQUIRE(saved->size() == 8);
+  for (std::size_t i = 0; i < 8; ++i) {
+    if (i == 3) {
+      REQUIRE_FALSE((*saved)[i].ok());
+      CHECK((*saved)[i].error().kind == ErrorKind::conflict);
+    } else {
+      REQUIRE_OK((*saved)[i]);
+    }
+  }
+  store::TreeCounts tree = counts(*fx, root);
+  CHECK(tree.jobs_succeeded == 1 + 2 + 7);
+  CHECK(tree.jobs_running == 1);
+  CHECK(tree.calls == 7);  // the lost lease's call is not billed with its result
+  CHECK(tree.actual_cost_usd == doctest::Approx(0.007));
+  Job lost = find(*fx, leaves[3].id);
+  CHECK(lost.status == JobStatus::running);
+  CHECK(lost.lease_token == leaves[3].lease_token);
+  CHECK(root_of(*fx, root).status == JobStatus::running);
+
+  // A group holding a tree's last step closes the tree, with another tree's step beside it.
+  std::string other = trees_at_leaves(*fx, {"PHYSICS"}, kT0 + 3)[0];
+  auto other_leaves = claim(*fx, 1, kT0 + 4);
+  REQUIRE(other_leaves.size() == 1);
+  CHECK(save_group(*fx, {other_leaves[0], leaves[3]}, kT0 + 5) == "");
+  CHECK(root_of(*fx, root).status == JobStatus::succeeded);
+  CHECK(root_of(*fx, root).finished_at == kT0 + 5);
+  CHECK(root_of(*fx, other).status == JobStatus::running);
+  CHECK(counts(*fx, other).jobs_succeeded == 1 + 2 + 1);
+}
+
+STORE_CONTRACT("two group commits sharing topics, in opposite orders, never deadlock") {
+  // Each round: two trees' 16 leaves, the notes saved by one connection in topic order and the
+  // questions by another in reverse, released together. Both leaves of a topic move its row, so
+  // without one lock order the two transactions would each hold what the other waits for.
+  const bool postgres = fx.backend() == "postgresql";
+  auto raw = postgres ? open_raw(fx.url()) : nullptr;
+  const int connections = postgres
+                              ? static_cast<int>(raw->run("SELECT count(*) FROM pg_stat_activity "
+                                                          "WHERE datname = current_database()",
+                                                          {})
+                                                     .front()
+                                                     .int64(0))
+                              : 0;
+  const double before = postgres ? deadlocks_settled(*raw, connections) : 0;
+  auto first = fx.reopen();
+  auto second = fx.reopen();
+  for (int round = 0; round < 10; ++round) {
+    Millis t = kT0 + round * 1000;
+    auto roots = trees_at_leaves(
+        *fx, {"MATH-" + std::to_string(round), "BIOLOGY-" + std::to_string(round)}, t);
+    auto leaves = claim(*fx, 20, t + 1);
+    REQUIRE(leaves.size() == 16);
+    auto topic_order = [](const Job& x, const Job& y) {
+      return std::tie(x.root_id, x.parent_id, x.position) <
+             std::tie(y.root_id, y.parent_id, y.position);
+    };
+    std::sort(leaves.begin(), leaves.end(), topic_order);
+    std::vector<Job> notes, questions;
+    for (const auto& leaf : leaves)
+      (leaf.kind == JobKind::note ? notes : questions).push_back(leaf);
+    std::reverse(questions.begin(), questions.end());
+    std::barrier start(2);
+    std::string other_error;
+    std::thread other([&] {
+      start.arrive_and_wait();
+      other_error = save_group(*second, questions, t + 2);
+    });
+    start.arrive_and_wait();
+    CHECK(save_group(*first, notes, t + 2) == "");
+    other.join();
+    CHECK(other_error == "");
+    for (const auto& root : roots) CHECK(root_of(*fx, root).status == JobStatus::succeeded);
+  }
+  first.reset();
+  second.reset();
+  if (postgres) CHECK(deadlocks_settled(*raw, connections) == before);
+}
