@@ -102,6 +102,11 @@ Result<bool> RetryingStore::begin_reask(const store::LeaseRef& lease) {
   });
 }
 
+Result<std::set<std::string>> RetryingStore::budgeted_roots(
+    const std::vector<std::string>& root_ids) {
+  return ride_out([&] { return inner_.budgeted_roots(root_ids); });
+}
+
 Result<std::vector<Status>> RetryingStore::complete_steps(
     const std::vector<store::CompletedStep>& steps, Millis now) {
   return ride_out([&] { return inner_.complete_steps(steps, now); });

@@ -33,6 +33,7 @@ class RetryingStore final : public store::Store {
   Result<std::vector<Job>> claim_batch(const store::ClaimRequest& request) override;
   Result<int> extend_leases(const std::vector<store::LeaseRef>& leases, Millis new_expiry) override;
   Result<bool> begin_reask(const store::LeaseRef& lease) override;
+  Result<std::set<std::string>> budgeted_roots(const std::vector<std::string>& root_ids) override;
   Result<std::vector<Status>> complete_steps(const std::vector<store::CompletedStep>& steps,
                                              Millis now) override;
   Status release_step(const store::LeaseRef& lease, const std::string& error, Millis run_after,

@@ -237,10 +237,20 @@ bool Worker::reserve(Step& step, Millis t) {
 }
 
 void Worker::send_ready(Millis t) {
+  // One read says which of the waiting steps' trees have a budget; the others need no
+  // reservation (reserve_call would grant it without a write). Unread, every step asks.
+  std::vector<std::string> roots;
+  for (const auto& [tag, step] : steps_) {
+    if (!step.sent && !step.output && !step.reserved) roots.push_back(step.job.root_id);
+  }
+  std::sort(roots.begin(), roots.end());
+  roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
+  auto budgeted = ctx_.store.budgeted_roots(roots);
   std::vector<std::uint64_t> finished;
   std::map<std::string, std::vector<std::uint64_t>> ready;  // by model, in claim order
   for (auto& [tag, step] : steps_) {
     if (step.sent || step.output) continue;
+    if (!step.reserved && budgeted && !budgeted->count(step.job.root_id)) step.reserved = true;
     if (!step.reserved && !reserve(step, t)) {
       if (step.lease.job_id.empty()) finished.push_back(tag);
       continue;

@@ -60,6 +60,17 @@ void add_metric(Connection& db, const std::string& name, const std::string& labe
   db.metric_deltas[{name, labels}] += delta;
 }
 
+std::string in_list(const std::vector<std::string>& keys, std::vector<Value>& values) {
+  std::size_t padded = 1;
+  while (padded < keys.size()) padded *= 2;
+  std::string list;
+  for (std::size_t i = 0; i < padded; ++i) {
+    list += fmt::format("{}?{}", i ? ", " : "", values.size() + 1);
+    values.push_back(value(keys[std::min(i, keys.size() - 1)]));
+  }
+  return list;
+}
+
 void write_metrics(Connection& db) {
   if (db.metric_deltas.empty()) return;
   std::vector<Value> values;

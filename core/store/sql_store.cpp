@@ -297,24 +297,19 @@ namespace {
 
 // The order in which a group of step results takes its locks: by tree, then by topic (a leaf's
 // parent chapter and position name its topic, whose row its success locks on PostgreSQL), as
-// two groups of one tree taking the same rows in opposite orders would deadlock. Padded like
-// extend_leases' list, so the statement cache holds a handful of texts.
+// two groups of one tree taking the same rows in opposite orders would deadlock.
 std::vector<std::size_t> lock_order(Connection& db, const std::vector<CompletedStep>& steps) {
   std::vector<std::size_t> order(steps.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   if (steps.size() < 2) return order;
-  std::size_t padded = 1;
-  while (padded < steps.size()) padded *= 2;
-  std::string ids;
+  std::vector<std::string> ids;
+  for (const auto& step : steps) ids.push_back(step.lease.job_id);
   std::vector<Value> values;
-  for (std::size_t i = 0; i < padded; ++i) {
-    ids += fmt::format("{}?{}", i ? ", " : "", i + 1);
-    values.push_back(value(steps[std::min(i, steps.size() - 1)].lease.job_id));
-  }
+  const std::string list = in_list(ids, values);
   std::map<std::string, std::tuple<std::string, std::string, std::int64_t>> keys;
   for (const auto& row : db.run(fmt::format("SELECT id, root_id, coalesce(parent_id, ''), position "
                                             "FROM jobs WHERE id IN ({})",
-                                            ids),
+                                            list),
                                 values)
                              .rows) {
     keys[row.text(0)] = {row.text(1), row.text(2), row.int64(3)};
@@ -421,6 +416,22 @@ Status SqlStore::release_transient(const LeaseRef& lease, const std::string& err
 
 Status SqlStore::fail_step(const LeaseRef& lease, const std::string& error, Millis now) {
   return finish_attempt(lease, error, false, now, now);
+}
+
+Result<std::set<std::string>> SqlStore::budgeted_roots(const std::vector<std::string>& root_ids) {
+  if (root_ids.empty()) return std::set<std::string>{};
+  return read("reading budgets", [&]() -> Result<std::set<std::string>> {
+    std::vector<Value> values;
+    const std::string list = in_list(root_ids, values);
+    std::set<std::string> budgeted;
+    for (const auto& row :
+         run(fmt::format("SELECT job_id FROM roots WHERE job_id IN ({}) AND budget_usd > 0", list),
+             values)
+             .rows) {
+      budgeted.insert(row.text(0));
+    }
+    return budgeted;
+  });
 }
 
 Result<Reservation> SqlStore::reserve_call(const LeaseRef& lease, double worst_case_usd, Millis now,

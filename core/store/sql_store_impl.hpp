@@ -44,6 +44,11 @@ extern const char* const kJobColumns;  // the columns read_job expects, in order
 inline constexpr std::size_t kJobColumnCount = 23;
 // kJobColumns with every column prefixed by alias and a dot.
 std::string job_columns(const char* alias);
+
+// An IN list of values[first..] for the texts keys: "?N, ?N+1, …", padded to a power of two
+// by repeating the last key, so that the statement cache holds a handful of texts whatever
+// the count. Appends the keys (padded) to values.
+std::string in_list(const std::vector<std::string>& keys, std::vector<Value>& values);
 Job read_job(const Row& row, std::size_t offset = 0);
 
 // Inside a write transaction: adds delta to a counter, written when the transaction commits.
@@ -127,6 +132,7 @@ class SqlStore final : public Store {
   Result<std::vector<Job>> claim_batch(const ClaimRequest& request) override;
   Result<int> extend_leases(const std::vector<LeaseRef>& leases, Millis new_expiry) override;
   Result<bool> begin_reask(const LeaseRef& lease) override;
+  Result<std::set<std::string>> budgeted_roots(const std::vector<std::string>& root_ids) override;
   Result<std::vector<Status>> complete_steps(const std::vector<CompletedStep>& steps,
                                              Millis now) override;
   Status release_step(const LeaseRef& lease, const std::string& error, Millis run_after,

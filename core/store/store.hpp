@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -359,6 +360,11 @@ class Store {
   // Fenced for roots with a budget: conflict when the lease is lost.
   virtual Result<Reservation> reserve_call(const LeaseRef& lease, double worst_case_usd, Millis now,
                                            Millis retry_at) = 0;
+
+  // Which of the roots have a budget now: one read for a round of calls, so that the steps of
+  // the others, which reserve_call would grant without a write, need not ask one by one.
+  virtual Result<std::set<std::string>> budgeted_roots(
+      const std::vector<std::string>& root_ids) = 0;
 
   // Sets a root's budget (0 = none) and returns the root. over_budget when budget_usd is not
   // above what the tree already spent; not_found unless root_id is a root.

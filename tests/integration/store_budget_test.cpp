@@ -43,6 +43,24 @@ STORE_CONTRACT("a root without a budget grants every reservation") {
   CHECK(find(*fx, subject.id).status == JobStatus::running);
 }
 
+STORE_CONTRACT("budgeted_roots names the roots that have a budget now, in one read") {
+  std::string none = submit_budgeted(*fx, "MATH", 0);
+  std::string one = submit_budgeted(*fx, "PHYSICS", 2.5);
+  std::string two = submit_budgeted(*fx, "BIOLOGY", 0.5);
+  const std::string unknown = "j_0000000000000000000000000";
+  auto budgeted = fx->budgeted_roots({none, one, unknown, two, one});
+  REQUIRE_OK(budgeted);
+  CHECK(*budgeted == std::set<std::string>{one, two});
+  REQUIRE_OK(fx->set_budget(two, 0));
+  REQUIRE_OK(fx->set_budget(none, 1.0));
+  budgeted = fx->budgeted_roots({none, one, two});
+  REQUIRE_OK(budgeted);
+  CHECK(*budgeted == std::set<std::string>{none, one});
+  // Three lists of different lengths (1, 3 and 5 ids: padded to 1, 4 and 8) read the same.
+  CHECK(fx->budgeted_roots({one})->size() == 1);
+  CHECK(fx->budgeted_roots({})->empty());
+}
+
 STORE_CONTRACT("reservations of live steps and the tree's spend share the budget") {
   auto chapters = two_chapters_in_flight(*fx, 1.0);
   CHECK(reserve(*fx, chapters[0], 0.6, kT0 + 30) == store::Reservation::granted);
