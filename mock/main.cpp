@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "mock/batch_flags.hpp"
+#include "mock/buffered_server.hpp"
 #include "mock/endpoint.hpp"
 #include "mock/provider_flags.hpp"
 
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
 
   hydrate::mock::Stopper stopper;
   hydrate::mock::Endpoint endpoint(flags.endpoint, stopper);
-  httplib::Server server;
+  hydrate::mock::BufferedServer server;  // httplib with one recv and one send an answer
   const std::size_t threads = flags.threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_keep_alive_timeout(2);  // idle connections close soon, so a stop is prompt
@@ -142,7 +143,7 @@ int main(int argc, char** argv) {
   // --latency-ms an answer is mostly sleep, so the 5 stays there and a waiting connection never
   // waits long.
   server.set_keep_alive_max_count(flags.endpoint.latency_ms > 0 ? 5 : 100);
-  server.set_tcp_nodelay(true);  // no 40 ms Nagle/delayed-ACK stall between header and body
+  server.set_tcp_nodelay(true);  // no 40 ms Nagle/delayed-ACK stall between an answer's pieces
   // httplib's default options add SO_REUSEPORT, which would let two endpoints share a port
   // unnoticed; plain SO_REUSEADDR still allows a quick restart on the same port.
   int listening_socket = -1;
