@@ -59,13 +59,12 @@ std::string ascii_lower(std::string_view word) {
 // Appends `word` as it reads mid-sentence: "Science" -> "science"; acronyms such as "CBSE" or
 // "pH" stay as written.
 void append_in_sentence(std::string& out, std::string_view word) {
+  const std::size_t start = out.size();
+  out += word;
   for (std::size_t i = 1; i < word.size(); ++i) {
-    if (ascii::is_upper(static_cast<unsigned char>(word[i]))) {
-      out += word;
-      return;
-    }
+    if (ascii::is_upper(static_cast<unsigned char>(word[i]))) return;
   }
-  for (char c : word) out += ascii::to_lower(c);
+  if (!word.empty()) out[start] = ascii::to_lower(out[start]);
 }
 
 std::string capitalised(std::string word) {
