@@ -133,11 +133,14 @@ class Generator {
     if (properties == schema.end() || !properties->is_object() || depth >= kMaxDepth) {
       return object;
     }
-    // Room for all first: a growing ordered_map copies its members, subtrees and all.
-    object.get_ref<Json::object_t&>().reserve(properties->size());
+    // Room for all first: a growing ordered_map copies its members, subtrees and all. The names
+    // are the keys of an object, so each is new: appended, not looked up first.
+    auto& members = object.get_ref<Json::object_t&>();
+    members.reserve(properties->size());
     for (const auto& [name, property] : properties->items()) {
       // Properties of an array item know its position ("position": index + 1).
-      object[name] = value(property, name_hash(hash, name), Slot{name, slot.index}, depth + 1);
+      members.emplace_back(
+          name, value(property, name_hash(hash, name), Slot{name, slot.index}, depth + 1));
     }
     // A convention a model follows from its prompt: the answer is one of the offered options.
     const auto answer = object.find("answer"sv);

@@ -398,23 +398,20 @@ std::string make_markdown(const PromptWords& words, std::uint64_t hash) {
 }
 
 std::size_t count_words(std::string_view text, std::size_t at_most) {
+  // One pass: a word ends at white space or at the end, and counts unless it was all markers.
+  if (at_most == 0) return 0;
   std::size_t count = 0;
-  std::size_t i = 0;
-  while (i < text.size() && count < at_most) {
-    while (i < text.size() && ascii::is_space(static_cast<unsigned char>(text[i]))) {
-      ++i;
-    }
-    bool marker_only = true;
-    const std::size_t start = i;
-    while (i < text.size() && !ascii::is_space(static_cast<unsigned char>(text[i]))) {
-      marker_only = marker_only && (text[i] == '#' || text[i] == '-' || text[i] == '*');
-      ++i;
-    }
-    if (i > start && !marker_only) {
-      ++count;
+  bool in_word = false;  // inside a token that is more than markdown markers so far
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (ascii::is_space(c)) {
+      if (in_word && ++count >= at_most) return count;
+      in_word = false;
+    } else {
+      in_word = in_word || !(c == '#' || c == '-' || c == '*');
     }
   }
-  return count;
+  return count + (in_word ? 1 : 0);
 }
 
 }  // namespace hydrate::mock
