@@ -70,7 +70,7 @@ std::uint64_t content_hash(std::uint64_t seed, const ChatRequest& request) {
   for (const auto& message : request.messages) {
     hasher.add(message.role).add(message.content);
   }
-  return hasher.add(dump_json(request.schema)).value();
+  return hasher.add(request.schema->dump()).value();
 }
 
 std::optional<Json> find_schema_in_text(std::string_view text) {
@@ -119,7 +119,7 @@ Answer compose_answer(const ChatRequest& request, std::uint64_t hash, Language l
   Answer answer;
   answer.schema = &kNoSchema;
   if (request.format == ResponseFormat::json_schema) {
-    answer.schema = &request.schema;
+    answer.schema = &request.schema->value();
   } else if (mentions_json(request)) {
     // Without structured outputs a model follows a schema spelled out in its instructions.
     for (const auto& message : request.messages) {

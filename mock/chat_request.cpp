@@ -1,6 +1,9 @@
 #include "mock/chat_request.hpp"
 
 #include <algorithm>
+#include <array>
+#include <memory>
+#include <span>
 
 #include "mock/ascii.hpp"
 #include "mock/json_reader.hpp"
@@ -42,68 +45,6 @@ std::optional<std::string> content_text(const Json& content) {
   return text;
 }
 
-// Appends one step ("'items'", "'properties', 'name'") to a strict-mode context, as OpenAI
-// writes it; the caller truncates back to the old size.
-void push_context(std::string& context, std::string_view step) {
-  if (!context.empty()) context += ", ";
-  context += step;
-}
-
-bool lists_key(const Json& required, const std::string& key) {
-  return std::any_of(required.begin(), required.end(), [&](const Json& item) {
-    return item.is_string() && item.get_ref<const std::string&>() == key;
-  });
-}
-
-// Structured outputs in strict mode: every object closes its properties and requires them all.
-// `context` is where `schema` sits, in OpenAI's words; it comes back as it was given.
-std::optional<std::string> strict_schema_problem(const Json& root, const Json& schema,
-                                                 std::string& context, int depth) {
-  if (!schema.is_object() || depth > 32) {
-    return std::nullopt;
-  }
-  Json storage;
-  const Json& resolved = resolve_schema(root, schema, storage);
-  const std::size_t size = context.size();
-  if (schema_type(resolved) == "object" && resolved.contains("properties"sv)) {
-    const auto closed = resolved.find("additionalProperties"sv);
-    if (closed == resolved.end() || *closed != false) {
-      return "In context=(" + context +
-             "), 'additionalProperties' is required to be supplied and to be false.";
-    }
-    const Json* required = list_keyword(resolved, "required");
-    for (const auto& [key, property] : resolved["properties"].items()) {
-      if (required == nullptr || !lists_key(*required, key)) {
-        return "In context=(" + context +
-               "), 'required' is required to be supplied and to be an array including every key "
-               "in properties. Missing '" +
-               key + "'.";
-      }
-      push_context(context, "'properties', '" + key + "'");
-      auto problem = strict_schema_problem(root, property, context, depth + 1);
-      context.resize(size);
-      if (problem) return problem;
-    }
-  }
-  if (const auto items = resolved.find("items"sv); items != resolved.end()) {
-    push_context(context, "'items'");
-    auto problem = strict_schema_problem(root, *items, context, depth + 1);
-    context.resize(size);
-    return problem;
-  }
-  for (const char* key : {"anyOf", "oneOf"}) {
-    if (const Json* branches = list_keyword(resolved, key)) {
-      for (std::size_t i = 0; i < branches->size(); ++i) {
-        push_context(context, "'" + std::string(key) + "', '" + std::to_string(i) + "'");
-        auto problem = strict_schema_problem(root, (*branches)[i], context, depth + 1);
-        context.resize(size);
-        if (problem) return problem;
-      }
-    }
-  }
-  return std::nullopt;
-}
-
 bool valid_schema_name(const std::string& name) {
   return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
     return ascii::is_alnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
@@ -124,8 +65,10 @@ ApiError unsupported_format(const std::string& type, const FormatSet& formats) {
                  "response_format.type", "invalid_value");
 }
 
-// Reads body.response_format into `request`, moving the schema out of `body`.
+// Reads body.response_format into `request`, moving the schema out of `body`; `read_schema` is
+// the schema the reader's stand-in holds for it, if the body holds a discarded value there.
 std::optional<ApiError> read_response_format(Json& body, const RequestRules& rules,
+                                             std::shared_ptr<const ResponseSchema> read_schema,
                                              ChatRequest& request) {
   const auto format = body.find("response_format"sv);
   if (format == body.end() || format->is_null()) return std::nullopt;
@@ -167,18 +110,23 @@ std::optional<ApiError> read_response_format(Json& body, const RequestRules& rul
         "response_format.json_schema.name", "invalid_value");
   }
   const auto schema = spec->find("schema");
-  request.schema = schema != spec->end() ? std::move(*schema) : Json::object();
-  if (!request.schema.is_object())
+  if (schema == spec->end()) {
+    request.schema = empty_response_schema();
+  } else if (schema->is_discarded()) {
+    request.schema = std::move(read_schema);  // an object the reader left to the stand-in
+  } else {
+    request.schema = make_response_schema(std::move(*schema));
+  }
+  if (!request.schema->value().is_object())
     return wrong_type("response_format.json_schema.schema", "an object");
   if (rules.strict_schema_rules && spec->contains("strict") && (*spec)["strict"] == true) {
-    if (schema_type(request.schema) != "object") {
+    if (request.schema->type() != "object") {
       return invalid("Invalid schema for response_format '" + request.schema_name +
                          "': schema must be a JSON Schema of 'type: \"object\"', got 'type: \"" +
-                         schema_type(request.schema) + "\"'.",
+                         request.schema->type() + "\"'.",
                      "response_format", "invalid_json_schema");
     }
-    std::string context;
-    if (auto problem = strict_schema_problem(request.schema, request.schema, context, 0)) {
+    if (const auto& problem = request.schema->strict_problem()) {
       return invalid(
           "Invalid schema for response_format '" + request.schema_name + "': " + *problem,
           "response_format", "invalid_json_schema");
@@ -211,6 +159,33 @@ std::optional<ApiError> read_messages(const Json& body, ChatRequest& request) {
   return std::nullopt;
 }
 
+SchemaCache& schema_cache() {
+  static SchemaCache cache;
+  return cache;
+}
+
+// Stands in for the reader at response_format.json_schema.schema: a schema text read before is
+// not read again.
+class SchemaStandIn final : public ValueStandIn {
+ public:
+  std::span<const std::string_view> path() const override { return kPath; }
+  bool recognise(std::string_view text) override {
+    schema_ = schema_cache().find(text);
+    return schema_ != nullptr;
+  }
+  void keep(std::string_view text, Json&& value) override {
+    schema_ = make_response_schema(std::move(value));
+    if (schema_->value().is_object()) schema_cache().remember(text, schema_);
+  }
+  // The schema last recognised or kept; null when none was.
+  std::shared_ptr<const ResponseSchema> take() { return std::move(schema_); }
+
+ private:
+  static constexpr std::array<std::string_view, 3> kPath = {"response_format", "json_schema",
+                                                            "schema"};
+  std::shared_ptr<const ResponseSchema> schema_;
+};
+
 }  // namespace
 
 bool FormatSet::accepts(ResponseFormat format) const {
@@ -235,7 +210,8 @@ std::vector<std::string> FormatSet::names() const {
 
 std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view text,
                                                        const RequestRules& rules) {
-  Json parsed = parse_json(text);
+  SchemaStandIn stand_in;
+  Json parsed = parse_json(text, stand_in);
   const Json& body = parsed;  // read only, but for the schema read_response_format moves out
   if (body.is_discarded() || !body.is_object()) {
     return invalid(
@@ -276,7 +252,7 @@ std::variant<ChatRequest, ApiError> parse_chat_request(std::string_view text,
     }
     request.temperature = *temperature;
   }
-  if (auto error = read_response_format(parsed, rules, request)) return *error;
+  if (auto error = read_response_format(parsed, rules, stand_in.take(), request)) return *error;
   return request;
 }
 

@@ -3,12 +3,14 @@
 // answers (a JSON body, a model, at least one message, a usable response_format, strict schemas
 // that follow the structured-outputs rules), each failing with OpenAI's own kind of 400.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "mock/response_schema.hpp"
 #include "mock/schema_keywords.hpp"
 #include "mock/wire.hpp"
 
@@ -46,7 +48,9 @@ struct ChatRequest {
   Json temperature;                               // as sent; null when absent
   ResponseFormat format = ResponseFormat::text;
   std::string schema_name;  // json_schema only
-  Json schema;              // json_schema only; an empty object when the request gave none
+  // Never null; its value is null unless the format is json_schema, an empty object when a
+  // json_schema request gave none.
+  std::shared_ptr<const ResponseSchema> schema = no_response_schema();
 };
 
 // The parsed request, or the 400 OpenAI would send for this body under these rules.

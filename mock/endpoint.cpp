@@ -205,9 +205,13 @@ void Endpoint::chat_completions(const httplib::Request& request, httplib::Respon
   std::optional<LimitState> limit_state;  // set once the limiter has decided
   const auto finish = [&](int status, std::optional<Fault> fault) {
     if (limiter_ && response.status != 401) {
+      // A limiter's refusal carries its own; every other reply none, which spares the lookups.
+      const bool replied_with_limits =
+          std::any_of(response.headers.begin(), response.headers.end(),
+                      [](const auto& header) { return header.first.starts_with("x-ratelimit-"); });
       for (const auto& [name, value] : limit_headers(
                options_.flavor, limit_state ? *limit_state : limiter_->peek(Clock::now()))) {
-        if (!response.has_header(name)) response.set_header(name, value);
+        if (!replied_with_limits || !response.has_header(name)) response.set_header(name, value);
       }
     }
     if (options_.flavor == Flavor::openai) {

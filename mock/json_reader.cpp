@@ -50,7 +50,10 @@ void append_utf8(std::string& out, char32_t cp) {
 // Recursive descent over the text; every method returns false where nlohmann must decide.
 class Reader {
  public:
-  explicit Reader(std::string_view text) : at_(text.data()), end_(text.data() + text.size()) {}
+  explicit Reader(std::string_view text, ValueStandIn* stand_in = nullptr)
+      : at_(text.data()), end_(text.data() + text.size()), stand_in_(stand_in) {
+    if (stand_in_ != nullptr) path_ = stand_in_->path();
+  }
 
   bool document(Json& out) {
     skip_space();
@@ -122,13 +125,24 @@ class Reader {
         skip_space();
         if (!take(':')) return false;
         skip_space();
+        const auto step = static_cast<std::size_t>(depth);
+        const bool on_path = depth == path_depth_ && step < path_.size() && key == path_[step];
         // As nlohmann's DOM parser: a repeated key keeps its place and takes the later value.
         Json* slot = nullptr;
         for (auto& member : members) {
           if (member.first == key) slot = &member.second;
         }
         if (slot == nullptr) slot = &members.emplace_back(std::move(key), nullptr).second;
-        if (!value(*slot, depth + 1)) return false;
+        if (!on_path) {
+          if (!value(*slot, depth + 1)) return false;
+        } else if (step + 1 < path_.size()) {
+          ++path_depth_;  // the value, if an object, is the next step's
+          const bool read = value(*slot, depth + 1);
+          --path_depth_;
+          if (!read) return false;
+        } else if (!stand_in_value(*slot, depth + 1)) {
+          return false;
+        }
         skip_space();
         if (take('}')) break;
         if (!take(',')) return false;
@@ -156,6 +170,45 @@ class Reader {
       if (!take(',')) return false;
       skip_space();
     }
+  }
+
+  // The member stand_in_ names: an object is recognised by its text, or read and handed over.
+  bool stand_in_value(Json& out, int depth) {
+    if (at_ == end_ || *at_ != '{') return value(out, depth);
+    const char* start = at_;
+    const std::size_t length = balanced_length();
+    if (length > 0 && stand_in_->recognise(std::string_view(start, length))) {
+      at_ += length;
+    } else {
+      if (!value(out, depth)) return false;
+      stand_in_->keep(std::string_view(start, static_cast<std::size_t>(at_ - start)),
+                      std::move(out));
+    }
+    out = Json(Json::value_t::discarded);
+    return true;
+  }
+
+  // The length of the object or array at at_ up to its closing bracket, skipping strings; 0 when
+  // it never closes. Only the brackets are looked at: whether it is JSON is not.
+  std::size_t balanced_length() const {
+    const std::string_view rest(at_, static_cast<std::size_t>(end_ - at_));
+    int nesting = 0;
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+      const char c = rest[i];
+      if (c == '"') {
+        for (++i;; ++i) {
+          if (i < rest.size()) i = skip_plain_json(rest, i);
+          if (i >= rest.size()) return 0;
+          if (rest[i] == '"') break;
+          if (rest[i] == '\\') ++i;  // and the byte it escapes
+        }
+      } else if (c == '{' || c == '[') {
+        ++nesting;
+      } else if ((c == '}' || c == ']') && --nesting == 0) {
+        return i + 1;
+      }
+    }
+    return 0;
   }
 
   // A string from its opening quote; appends its text to `out`.
@@ -305,6 +358,9 @@ class Reader {
 
   const char* at_;
   const char* end_;
+  ValueStandIn* stand_in_;
+  std::span<const std::string_view> path_;  // stand_in_'s; empty without one
+  int path_depth_ = 0;                      // the depth of the object that path_ goes through
   // Per depth, see object(); a deque, whose elements stay put as it grows.
   std::deque<std::vector<std::pair<std::string, Json>>> members_;
 };
@@ -319,6 +375,12 @@ std::optional<Json> read_json(std::string_view text) {
 
 Json parse_json(std::string_view text) {
   if (auto value = read_json(text)) return std::move(*value);
+  return Json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
+Json parse_json(std::string_view text, ValueStandIn& stand_in) {
+  Json value;
+  if (Reader(text, &stand_in).document(value)) return value;
   return Json::parse(text, nullptr, /*allow_exceptions=*/false);
 }
 

@@ -87,7 +87,7 @@ std::size_t skip_plain_json(std::string_view text, std::size_t i) {
 bool append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   const std::size_t size = out.size();
-  out.reserve(size + text.size() + 2);
+  out.reserve(size + text.size() + text.size() / 8 + 2);  // room for an escape every 8 bytes
   out += '"';
   std::size_t run = 0;  // start of the bytes not yet copied
   for (std::size_t i = skip_plain_json(text, 0); i < text.size(); i = skip_plain_json(text, i)) {
@@ -101,37 +101,24 @@ bool append_json_string(std::string& out, std::string_view text) {
       i += length;
       continue;
     }
-    out.append(text, run, i - run);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xF];
+    out.append(text.data() + run, i - run);
+    const char escaped = c == '"'    ? '"'
+                         : c == '\\' ? '\\'
+                         : c == '\b' ? 'b'
+                         : c == '\f' ? 'f'
+                         : c == '\n' ? 'n'
+                         : c == '\r' ? 'r'
+                         : c == '\t' ? 't'
+                                     : 'u';
+    const char pair[2] = {'\\', escaped};
+    out.append(pair, 2);
+    if (escaped == 'u') {
+      const char hex[4] = {'0', '0', kHex[c >> 4], kHex[c & 0xF]};
+      out.append(hex, 4);
     }
     run = ++i;
   }
-  out.append(text, run, text.size() - run);
+  out.append(text.data() + run, text.size() - run);
   out += '"';
   return true;
 }

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <initializer_list>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -20,15 +20,52 @@ constexpr std::int64_t kDefaultItems = 3;
 constexpr std::int64_t kMaxExtraItems = 15;  // a real model does not fill "maxItems": 1000
 constexpr int kUniqueAttempts = 8;
 
-bool contains_any(const std::string& haystack, std::initializer_list<const char*> needles) {
-  return std::any_of(needles.begin(), needles.end(), [&](const char* needle) {
-    return haystack.find(needle) != std::string::npos;
-  });
-}
-
 std::uint64_t name_hash(std::uint64_t hash, const std::string& name) {
   return Hasher(hash).add(name).value();
 }
+
+// The kind of free text a property's name asks for, as a model reads a schema; the first that
+// matches, in this order.
+enum class TextKind {
+  markdown,
+  identifier,
+  title,
+  question,
+  explanation,
+  content,
+  objective,
+  point,
+  option,
+  phrase
+};
+
+TextKind text_kind_of(const std::string& property) {
+  const std::string name = normalized_name(property);
+  if (name.find("markdown"sv) != std::string::npos) return TextKind::markdown;
+  if (is_identifier_normalized(property, name)) return TextKind::identifier;
+  if (is_title_normalized(name)) return TextKind::title;
+  if (contains_any(name, {"prompt", "question", "stem"})) return TextKind::question;
+  if (contains_any(name, {"summary", "explanation", "description", "overview", "rationale",
+                          "feedback", "hint", "reason", "abstract"})) {
+    return TextKind::explanation;
+  }
+  if (contains_any(name, {"content", "body", "text", "paragraph"})) return TextKind::content;
+  if (contains_any(name, {"objective", "goal", "outcome"})) return TextKind::objective;
+  if (contains_any(name, {"point", "fact", "highlight", "takeaway", "tip", "step"})) {
+    return TextKind::point;
+  }
+  if (contains_any(name, {"option", "choice", "distractor", "alternative", "answer"})) {
+    return TextKind::option;
+  }
+  return TextKind::phrase;
+}
+
+// What the generator reads from a property's name, found once per name and answer.
+struct NameTraits {
+  std::string property;
+  TextKind kind;
+  bool positional;  // a number in an array item that holds the item's place
+};
 
 // Where a value sits: its property (for array items, the array's property) and its position.
 struct Slot {
@@ -96,11 +133,14 @@ class Generator {
     if (properties == schema.end() || !properties->is_object() || depth >= kMaxDepth) {
       return object;
     }
-    // Room for all first: a growing ordered_map copies its members, subtrees and all.
-    object.get_ref<Json::object_t&>().reserve(properties->size());
+    // Room for all first: a growing ordered_map copies its members, subtrees and all. The names
+    // are the keys of an object, so each is new: appended, not looked up first.
+    auto& members = object.get_ref<Json::object_t&>();
+    members.reserve(properties->size());
     for (const auto& [name, property] : properties->items()) {
       // Properties of an array item know its position ("position": index + 1).
-      object[name] = value(property, name_hash(hash, name), Slot{name, slot.index}, depth + 1);
+      members.emplace_back(
+          name, value(property, name_hash(hash, name), Slot{name, slot.index}, depth + 1));
     }
     // A convention a model follows from its prompt: the answer is one of the offered options.
     const auto answer = object.find("answer"sv);
@@ -207,8 +247,7 @@ class Generator {
     if (const auto exclusive = number_keyword(schema, "exclusiveMaximum")) hi = *exclusive - step;
     const double low = lo ? *lo : (hi ? *hi - 9.0 : 1.0);
     const double high = std::max(low, hi ? *hi : low + 9.0);
-    const std::string name = normalized_name(slot.name);
-    if (slot.index >= 0 && contains_any(name, {"position", "index", "order", "rank", "number"})) {
+    if (slot.index >= 0 && traits_of(slot.name).positional) {
       // The item's place in its array, kept within the limits the schema states.
       double position = static_cast<double>(slot.index + 1);
       if (lo) position = std::max(position, *lo);
@@ -239,34 +278,45 @@ class Generator {
 
   // Text whose kind follows the property name, as a model reads a schema.
   std::string free_text(const std::string& format, std::uint64_t hash, const Slot& slot) const {
-    const std::string name = normalized_name(slot.name);
     if (format == "date-time") return "2025-01-15T10:00:00Z";
     if (format == "date") return "2025-01-15";
     if (format == "email") return "learner@example.com";
     if (format == "uri" || format == "url") return "https://example.com/" + slug(hash);
-    if (name.find("markdown"sv) != std::string::npos) return make_markdown(words_, hash);
-    if (is_identifier_normalized(slot.name, name)) return slug(hash);
-    if (is_title_normalized(name)) return make_title(words_, hash);
-    if (contains_any(name, {"prompt", "question", "stem"})) {
-      return derive(hash, 2) % 3 == 0
-                 ? make_sentences(words_, hash, 1) + " " + make_question(words_, derive(hash, 4))
-                 : make_question(words_, hash);
-    }
-    if (contains_any(name, {"summary", "explanation", "description", "overview", "rationale",
-                            "feedback", "hint", "reason", "abstract"})) {
-      return make_sentences(words_, hash, static_cast<int>(pick_in_range(hash, 1, 2)));
-    }
-    if (contains_any(name, {"content", "body", "text", "paragraph"})) {
-      return make_sentences(words_, hash, static_cast<int>(pick_in_range(hash, 2, 3)));
-    }
-    if (contains_any(name, {"objective", "goal", "outcome"})) return make_objective(words_, hash);
-    if (contains_any(name, {"point", "fact", "highlight", "takeaway", "tip", "step"})) {
-      return make_sentences(words_, hash, 1);
-    }
-    if (contains_any(name, {"option", "choice", "distractor", "alternative", "answer"})) {
-      return make_phrase(words_, hash, 2, 5);
+    switch (traits_of(slot.name).kind) {
+      case TextKind::markdown:
+        return make_markdown(words_, hash);
+      case TextKind::identifier:
+        return slug(hash);
+      case TextKind::title:
+        return make_title(words_, hash);
+      case TextKind::question:
+        return derive(hash, 2) % 3 == 0
+                   ? make_sentences(words_, hash, 1) + " " + make_question(words_, derive(hash, 4))
+                   : make_question(words_, hash);
+      case TextKind::explanation:
+        return make_sentences(words_, hash, static_cast<int>(pick_in_range(hash, 1, 2)));
+      case TextKind::content:
+        return make_sentences(words_, hash, static_cast<int>(pick_in_range(hash, 2, 3)));
+      case TextKind::objective:
+        return make_objective(words_, hash);
+      case TextKind::point:
+        return make_sentences(words_, hash, 1);
+      case TextKind::option:
+        return make_phrase(words_, hash, 2, 5);
+      case TextKind::phrase:
+        break;
     }
     return make_phrase(words_, hash, 2, 6);
+  }
+
+  // The traits of a property name, from names_ (a schema has few names, met again and again).
+  const NameTraits& traits_of(const std::string& property) const {
+    for (const NameTraits& known : names_) {
+      if (known.property == property) return known;
+    }
+    return names_.emplace_back(NameTraits{
+        property, text_kind_of(property),
+        contains_any(normalized_name(property), {"position", "index", "order", "rank", "number"})});
   }
 
   std::string slug(std::uint64_t hash) const {
@@ -280,6 +330,7 @@ class Generator {
   const Json& root_;
   const PromptWords& words_;
   std::optional<std::int64_t> requested_;
+  mutable std::deque<NameTraits> names_;  // a deque: a reference to one stays valid as it grows
 };
 
 }  // namespace

@@ -10,12 +10,6 @@ namespace hydrate::mock {
 using namespace std::string_view_literals;
 namespace {
 
-bool contains_any(std::string_view haystack, std::initializer_list<const char*> needles) {
-  return std::any_of(needles.begin(), needles.end(), [&](const char* needle) {
-    return haystack.find(needle) != std::string::npos;
-  });
-}
-
 Json merge_all_of(const Json& root, const Json& schema) {
   Json merged = schema;
   merged.erase("allOf");
@@ -134,6 +128,12 @@ std::string normalized_name(const std::string& property) {
     }
   }
   return out;
+}
+
+bool contains_any(std::string_view haystack, std::initializer_list<std::string_view> needles) {
+  return std::any_of(needles.begin(), needles.end(), [&](std::string_view needle) {
+    return haystack.find(needle) != std::string_view::npos;
+  });
 }
 
 bool is_title_name(const std::string& property) {

@@ -2,6 +2,7 @@
 // Reading JSON Schema keywords defensively: the schema comes from a request, so any keyword may
 // be missing or of the wrong JSON type. Shared by the answer generator and the schema breaker.
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,9 @@ std::optional<std::int64_t> count_keyword(const Json& schema, std::string_view k
 std::string string_keyword(const Json& schema, std::string_view key);
 // The non-empty array of an "enum", "anyOf" or "oneOf"; nullptr when absent or empty.
 const Json* list_keyword(const Json& schema, std::string_view key);
+
+// True when `haystack` holds any of `needles` (a word of a property name's conventions).
+bool contains_any(std::string_view haystack, std::initializer_list<std::string_view> needles);
 
 // A property name lowercased with everything but letters and digits removed ("key_points" ->
 // "keypoints"), for matching names against conventions.

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <span>
-#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "mock/ascii.hpp"
 #include "mock/hash.hpp"
@@ -30,13 +30,59 @@ constexpr std::string_view kStopWords =
     "minitems maxitems minimum maximum minlength maxlength additionalproperties description "
     "pattern ref defs definitions";
 
-const std::unordered_set<std::string_view>& stop_words() {
-  static const std::unordered_set<std::string_view> words = [] {
-    std::unordered_set<std::string_view> set;
+// A set of words (views of text the caller keeps) by open addressing: the prompt's words are
+// looked up once each against the stop words and the words already taken, and a hash computed
+// once, with no node to allocate, makes those lookups a small part of reading a prompt.
+class WordSet {
+ public:
+  // Room for at least `expected` words without passing half full.
+  explicit WordSet(std::size_t expected) {
+    std::size_t capacity = 16;
+    while (capacity < 2 * expected) capacity *= 2;
+    slots_.resize(capacity);
+  }
+
+  static std::uint64_t hash_of(std::string_view word) { return Hasher().add(word).value(); }
+
+  bool contains(std::string_view word, std::uint64_t hash) const {
+    for (std::size_t i = hash & mask();; i = (i + 1) & mask()) {
+      if (slots_[i].data() == nullptr) return false;
+      if (slots_[i] == word) return true;
+    }
+  }
+  // False when `word` was in the set already.
+  bool insert(std::string_view word, std::uint64_t hash) {
+    std::size_t i = hash & mask();
+    for (; slots_[i].data() != nullptr; i = (i + 1) & mask()) {
+      if (slots_[i] == word) return false;
+    }
+    slots_[i] = word;
+    if (++size_ * 2 > slots_.size()) grow();
+    return true;
+  }
+
+ private:
+  std::size_t mask() const { return slots_.size() - 1; }
+  void grow() {
+    std::vector<std::string_view> old(slots_.size() * 2);
+    old.swap(slots_);
+    size_ = 0;
+    for (const std::string_view word : old) {
+      if (word.data() != nullptr) insert(word, hash_of(word));
+    }
+  }
+  std::vector<std::string_view> slots_;
+  std::size_t size_ = 0;
+};
+
+const WordSet& stop_words() {
+  static const WordSet words = [] {
+    WordSet set(256);
     std::size_t start = 0;
     while (start < kStopWords.size()) {
       const std::size_t end = std::min(kStopWords.find(' ', start), kStopWords.size());
-      set.emplace(kStopWords.substr(start, end - start));
+      const std::string_view word = kStopWords.substr(start, end - start);
+      set.insert(word, WordSet::hash_of(word));
       start = end + 1;
     }
     return set;
@@ -59,13 +105,12 @@ std::string ascii_lower(std::string_view word) {
 // Appends `word` as it reads mid-sentence: "Science" -> "science"; acronyms such as "CBSE" or
 // "pH" stay as written.
 void append_in_sentence(std::string& out, std::string_view word) {
+  const std::size_t start = out.size();
+  out += word;
   for (std::size_t i = 1; i < word.size(); ++i) {
-    if (ascii::is_upper(static_cast<unsigned char>(word[i]))) {
-      out += word;
-      return;
-    }
+    if (ascii::is_upper(static_cast<unsigned char>(word[i]))) return;
   }
-  for (char c : word) out += ascii::to_lower(c);
+  if (!word.empty()) out[start] = ascii::to_lower(out[start]);
 }
 
 std::string capitalised(std::string word) {
@@ -128,7 +173,7 @@ std::vector<std::string> mentioned_words(std::string_view text, const Lexicon& l
 PromptWords::PromptWords(std::string_view text) {
   // The prompt in ASCII lower case, byte for byte, so that a word's key is a view of it.
   const std::string lowered = ascii_lower(text);
-  std::unordered_set<std::string_view> seen;  // the keys of the words taken
+  WordSet seen(text.size() / 8);  // the keys of the words taken
   // word_char_at, without its call for the ASCII bytes that are most of a prompt.
   const auto word_char = [&](std::size_t at) -> std::size_t {
     const auto c = static_cast<unsigned char>(text[at]);
@@ -161,16 +206,16 @@ PromptWords::PromptWords(std::string_view text) {
     const bool numeric = std::all_of(key.begin(), key.end(), [](char c) {
       return ascii::is_digit(static_cast<unsigned char>(c)) || c == '-';
     });
-    if (numeric || stop_words().count(key) > 0 || !seen.insert(key).second) {
-      continue;
-    }
+    if (numeric) continue;
+    const std::uint64_t hash = WordSet::hash_of(key);
+    if (stop_words().contains(key, hash) || !seen.insert(key, hash)) continue;
     words_.emplace_back(word);
   }
   for (const char* filler : kFallbackVocabulary) {
     if (words_.size() >= 4) {
       break;
     }
-    if (seen.insert(filler).second) {
+    if (seen.insert(filler, WordSet::hash_of(filler))) {
       words_.emplace_back(filler);
     }
   }
@@ -353,23 +398,20 @@ std::string make_markdown(const PromptWords& words, std::uint64_t hash) {
 }
 
 std::size_t count_words(std::string_view text, std::size_t at_most) {
+  // One pass: a word ends at white space or at the end, and counts unless it was all markers.
+  if (at_most == 0) return 0;
   std::size_t count = 0;
-  std::size_t i = 0;
-  while (i < text.size() && count < at_most) {
-    while (i < text.size() && ascii::is_space(static_cast<unsigned char>(text[i]))) {
-      ++i;
-    }
-    bool marker_only = true;
-    const std::size_t start = i;
-    while (i < text.size() && !ascii::is_space(static_cast<unsigned char>(text[i]))) {
-      marker_only = marker_only && (text[i] == '#' || text[i] == '-' || text[i] == '*');
-      ++i;
-    }
-    if (i > start && !marker_only) {
-      ++count;
+  bool in_word = false;  // inside a token that is more than markdown markers so far
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (ascii::is_space(c)) {
+      if (in_word && ++count >= at_most) return count;
+      in_word = false;
+    } else {
+      in_word = in_word || !(c == '#' || c == '-' || c == '*');
     }
   }
-  return count;
+  return count + (in_word ? 1 : 0);
 }
 
 }  // namespace hydrate::mock

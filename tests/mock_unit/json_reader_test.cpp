@@ -4,8 +4,12 @@
 // request body like hydrate's.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstdint>
+#include <map>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mock/hash.hpp"
@@ -16,6 +20,41 @@ namespace {
 using hydrate::mock::Json;
 using hydrate::mock::parse_json;
 using hydrate::mock::read_json;
+
+// Remembers every schema it is given, as the endpoint's schema cache does, and counts the times
+// it recognised one.
+class SchemaMemory final : public hydrate::mock::ValueStandIn {
+ public:
+  std::span<const std::string_view> path() const override { return kPath; }
+  bool recognise(std::string_view text) override {
+    const auto found = known_.find(std::string(text));
+    if (found == known_.end()) return false;
+    last_ = found->second;
+    ++recognised;
+    return true;
+  }
+  void keep(std::string_view text, Json&& value) override {
+    last_ = value;
+    known_[std::string(text)] = std::move(value);
+  }
+  // `document` with the member the reader left to this stand-in put back.
+  Json restore(Json document) const {
+    Json* at = &document;
+    for (const std::string_view key : kPath) {
+      if (!at->is_object() || !at->contains(key)) return document;
+      at = &(*at)[std::string(key)];
+    }
+    if (at->is_discarded()) *at = last_;
+    return document;
+  }
+  int recognised = 0;
+
+ private:
+  static constexpr std::array<std::string_view, 3> kPath = {"response_format", "json_schema",
+                                                            "schema"};
+  std::map<std::string, Json> known_;
+  Json last_;
+};
 
 // Equal values of equal types all the way down (nlohmann's == holds 1 and 1u and 1.0 equal).
 bool same(const Json& a, const Json& b) {
@@ -171,4 +210,35 @@ TEST_CASE("read_json agrees with nlohmann on every prefix and on mutated bodies"
   // The mutations make no form the reader leaves to nlohmann: it reads every valid one itself.
   CHECK(valid > 100);
   CHECK(read == valid);
+}
+
+TEST_CASE("parse_json with a stand-in reads what nlohmann reads, the named member left to it") {
+  SchemaMemory memory;
+  const std::vector<std::string> texts = {
+      kBody, kBody,
+      // A repeated key: the later value in the first one's place.
+      R"({"response_format":{"json_schema":{"schema":{"a":1},"schema":{"b":[2]}}}})",
+      R"({"response_format":{"json_schema":{"schema":{"b":[2]}}},"response_format":{}})",
+      R"({"response_format":{"json_schema":{"schema":[{"a":1}]}}})",
+      R"({"response_format":{"json_schema":{"schema":{"a":"}"}}}})",
+      R"({"x":{"response_format":{"json_schema":{"schema":{"a":1}}}}})",
+      R"({"response_format":{"json_schema":{"schema":{"a":1}}}} trailing)"};
+  for (const std::string& text : texts) {
+    CAPTURE(text);
+    CHECK(same(memory.restore(parse_json(text, memory)), Json::parse(text, nullptr, false)));
+  }
+  // kBody's schema the second time, {"b":[2]} the second time, {"a":1} before the trailing text.
+  CHECK(memory.recognised == 3);
+  // Every mutation of the body, each one's schema text recognised when it was seen before.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::uint64_t round = 0; round < 2000; ++round) {
+      std::string text = kBody;
+      const std::uint64_t choice = hydrate::mock::derive(7, round);
+      const std::string bytes = "{}[]\",:\\0 \x80";
+      text[choice % text.size()] = bytes[(choice >> 20) % bytes.size()];
+      CAPTURE(text);
+      CHECK(same(memory.restore(parse_json(text, memory)), Json::parse(text, nullptr, false)));
+    }
+  }
+  CHECK(memory.recognised > 1500);
 }
