@@ -215,9 +215,11 @@ Result<std::vector<OrphanedContent>> SqlStore::find_orphaned_content(int limit) 
     // One tree at a time, each query on the tree's id, so each starts from its index (chapters'
     // primary key, topics_root) whatever the planner makes of the other trees. CROSS JOIN keeps
     // SQLite's planner to that order (it would otherwise start from every succeeded job, by
-    // jobs_status_kind); PostgreSQL plans it as any inner join.
+    // jobs_status_kind); PostgreSQL plans it as any inner join. At most limit missing children
+    // of each kind in all.
+    int chapter_room = limit, topic_room = limit;
     for (const auto& tree : trees.rows) {
-      if (static_cast<int>(out.size()) >= limit) break;
+      if (chapter_room <= 0 && topic_room <= 0) break;
       const std::string root_id = tree.text(0);
       auto chapters =
           run(fmt::format("SELECT {}, c.position, c.title, c.summary FROM chapters c "
@@ -226,7 +228,8 @@ Result<std::vector<OrphanedContent>> SqlStore::find_orphaned_content(int limit) 
                           "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.parent_id = c.job_id "
                           "  AND k.kind = 'chapter' AND k.position = c.position) LIMIT ?2",
                           parent),
-              params(root_id, limit - static_cast<int>(out.size())));
+              params(root_id, chapter_room));
+      chapter_room -= static_cast<int>(chapters.rows.size());
       for (const auto& row : chapters.rows) {
         OrphanedContent orphan;
         orphan.parent = read_job(row);
@@ -234,7 +237,6 @@ Result<std::vector<OrphanedContent>> SqlStore::find_orphaned_content(int limit) 
         orphan.chapter = ChapterPlan{row.text(o + 1), row.text(o + 2)};
         out.push_back(std::move(orphan));
       }
-      if (static_cast<int>(out.size()) >= limit) break;
       auto topics =
           run(fmt::format("SELECT {}, t.position, t.title, t.objectives FROM topics t "
                           "CROSS JOIN jobs p WHERE t.root_id = ?1 "
@@ -243,7 +245,8 @@ Result<std::vector<OrphanedContent>> SqlStore::find_orphaned_content(int limit) 
                           "  AND k.position = t.position AND k.kind IN ('note', 'questions')) "
                           "  < ?2 LIMIT ?3",
                           parent),
-              params(root_id, tree.int64(1), limit - static_cast<int>(out.size())));
+              params(root_id, tree.int64(1), topic_room));
+      topic_room -= static_cast<int>(topics.rows.size());
       for (const auto& row : topics.rows) {
         OrphanedContent orphan;
         orphan.parent = read_job(row);
