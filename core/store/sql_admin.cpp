@@ -76,8 +76,10 @@ Result<int> SqlStore::requeue(const std::string& job_id, Millis now) {
         "  finished_at = NULL, lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL ";
     if (job_id.empty()) {
       auto moved = run(fmt::format(fmt::runtime(set), "?1") +
-                           "WHERE status = 'failed' AND root_id IN "
-                           "(SELECT job_id FROM roots WHERE status <> 'cancelled')",
+                           // The root's status by its key, per failed step: as a join,
+                           // PostgreSQL would read every root.
+                           "WHERE status = 'failed' AND (SELECT r.status FROM roots r "
+                           "WHERE r.job_id = jobs.root_id) <> 'cancelled'",
                        params(now))
                        .affected;
       run("UPDATE roots SET status = 'running', reason = NULL, finished_at = NULL "
@@ -166,7 +168,10 @@ Result<int> SqlStore::rescue_expired_leases(Millis now) {
             "  last_error = 'lease of ' || coalesce(lease_holder, 'unknown') || ' expired' || "
             "    CASE WHEN attempts >= max_attempts THEN ' after ' || attempts || ' attempt(s)' "
             "    ELSE '' END, "
-            "  run_after = ?1, updated_at = ?1, "
+            // run_after stays (the time the step has been due since, never later than now),
+            // so a rescued step keeps its place in the queue, before the pending steps that
+            // came due while it was held (set to now, it waited behind all of them).
+            "  run_after = CASE WHEN run_after > ?1 THEN ?1 ELSE run_after END, updated_at = ?1, "
             "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
             "WHERE status = 'running' AND lease_expires_at < ?1 "
             "RETURNING root_id, status, kind, id",
@@ -190,43 +195,65 @@ Result<int> SqlStore::rescue_expired_leases(Millis now) {
 Result<std::vector<OrphanedContent>> SqlStore::find_orphaned_content(int limit) {
   return read("looking for missing children", [&]() -> Result<std::vector<OrphanedContent>> {
     std::vector<OrphanedContent> out;
+    // Which open trees lack a child, from their counters (tree_counts, kept in the transactions
+    // that write the jobs and the content): every tree holds its subject step, a chapter step
+    // per chapter row and leaves_per_topic leaves per topic row, so a tree whose job count is
+    // anything else (or that has no counters) is read in full below. A healthy tree costs one
+    // probe of its counters, finished history nothing: the open roots come from roots_open, and
+    // the counters from a subquery per root, which both planners run by the primary key (as a
+    // join, PostgreSQL would hash every tree's counters).
+    auto trees =
+        run("SELECT r.job_id, r.leaves_per_topic FROM roots r "
+            "WHERE r.status IN ('pending', 'running') "
+            "AND coalesce((SELECT c.pending + c.running + c.succeeded + c.failed + c.cancelled "
+            "  - 1 - c.chapter_rows - c.topic_rows * r.leaves_per_topic "
+            "  FROM tree_counts c WHERE c.root_id = r.job_id), -1) <> 0 "
+            "ORDER BY r.created_at LIMIT ?1",
+            params(limit));
     std::string parent = job_columns("p");
-    // From the open roots (roots_open), then their content and its job: finished history costs
-    // nothing. CROSS JOIN keeps SQLite's planner to that order (it would otherwise start from
-    // every succeeded job, by jobs_status_kind); PostgreSQL plans it as any inner join.
-    auto chapters =
-        run(fmt::format("SELECT {}, c.position, c.title, c.summary FROM roots r "
-                        "CROSS JOIN chapters c CROSS JOIN jobs p "
-                        "WHERE r.status IN ('pending', 'running') AND c.job_id = r.job_id "
-                        "AND p.id = c.job_id AND p.status = 'succeeded' "
-                        "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.parent_id = c.job_id "
-                        "  AND k.kind = 'chapter' AND k.position = c.position) LIMIT ?1",
-                        parent),
-            params(limit));
     std::size_t o = kJobColumnCount;
-    for (const auto& row : chapters.rows) {
-      OrphanedContent orphan;
-      orphan.parent = read_job(row);
-      orphan.position = row.int32(o);
-      orphan.chapter = ChapterPlan{row.text(o + 1), row.text(o + 2)};
-      out.push_back(std::move(orphan));
-    }
-    auto topics =
-        run(fmt::format("SELECT {}, t.position, t.title, t.objectives FROM roots r "
-                        "CROSS JOIN topics t CROSS JOIN jobs p "
-                        "WHERE r.status IN ('pending', 'running') AND t.root_id = r.job_id "
-                        "AND p.id = t.job_id AND p.status = 'succeeded' "
-                        "AND (SELECT count(*) FROM jobs k WHERE k.parent_id = t.job_id "
-                        "  AND k.position = t.position AND k.kind IN ('note', 'questions')) "
-                        "  < r.leaves_per_topic LIMIT ?1",
-                        parent),
-            params(limit));
-    for (const auto& row : topics.rows) {
-      OrphanedContent orphan;
-      orphan.parent = read_job(row);
-      orphan.position = row.int32(o);
-      orphan.topic = TopicPlan{row.text(o + 1), string_list(row.text(o + 2))};
-      out.push_back(std::move(orphan));
+    // One tree at a time, each query on the tree's id, so each starts from its index (chapters'
+    // primary key, topics_root) whatever the planner makes of the other trees. CROSS JOIN keeps
+    // SQLite's planner to that order (it would otherwise start from every succeeded job, by
+    // jobs_status_kind); PostgreSQL plans it as any inner join. At most limit missing children
+    // of each kind in all.
+    int chapter_room = limit, topic_room = limit;
+    for (const auto& tree : trees.rows) {
+      if (chapter_room <= 0 && topic_room <= 0) break;
+      const std::string root_id = tree.text(0);
+      auto chapters =
+          run(fmt::format("SELECT {}, c.position, c.title, c.summary FROM chapters c "
+                          "CROSS JOIN jobs p WHERE c.job_id = ?1 "
+                          "AND p.id = c.job_id AND p.status = 'succeeded' "
+                          "AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.parent_id = c.job_id "
+                          "  AND k.kind = 'chapter' AND k.position = c.position) LIMIT ?2",
+                          parent),
+              params(root_id, chapter_room));
+      chapter_room -= static_cast<int>(chapters.rows.size());
+      for (const auto& row : chapters.rows) {
+        OrphanedContent orphan;
+        orphan.parent = read_job(row);
+        orphan.position = row.int32(o);
+        orphan.chapter = ChapterPlan{row.text(o + 1), row.text(o + 2)};
+        out.push_back(std::move(orphan));
+      }
+      auto topics =
+          run(fmt::format("SELECT {}, t.position, t.title, t.objectives FROM topics t "
+                          "CROSS JOIN jobs p WHERE t.root_id = ?1 "
+                          "AND p.id = t.job_id AND p.status = 'succeeded' "
+                          "AND (SELECT count(*) FROM jobs k WHERE k.parent_id = t.job_id "
+                          "  AND k.position = t.position AND k.kind IN ('note', 'questions')) "
+                          "  < ?2 LIMIT ?3",
+                          parent),
+              params(root_id, tree.int64(1), topic_room));
+      topic_room -= static_cast<int>(topics.rows.size());
+      for (const auto& row : topics.rows) {
+        OrphanedContent orphan;
+        orphan.parent = read_job(row);
+        orphan.position = row.int32(o);
+        orphan.topic = TopicPlan{row.text(o + 1), string_list(row.text(o + 2))};
+        out.push_back(std::move(orphan));
+      }
     }
     return out;
   });
@@ -257,9 +284,11 @@ Result<std::vector<std::string>> SqlStore::settled_open_root_ids(int limit) {
   return read("listing settled open roots", [&]() -> Result<std::vector<std::string>> {
     std::vector<std::string> out;
     for (const auto& row :
-         run("SELECT r.job_id FROM roots r JOIN tree_counts c ON c.root_id = r.job_id "
-             "WHERE r.status IN ('pending', 'running') AND c.pending = 0 AND c.running = 0 "
-             "ORDER BY r.created_at LIMIT ?1",
+         // Each open root's counters by their key (as a join, PostgreSQL would hash every
+         // tree's counters).
+         run("SELECT r.job_id FROM roots r WHERE r.status IN ('pending', 'running') "
+             "AND (SELECT c.pending + c.running FROM tree_counts c "
+             "WHERE c.root_id = r.job_id) = 0 ORDER BY r.created_at LIMIT ?1",
              params(limit))
              .rows) {
       out.push_back(row.text(0));

@@ -1,7 +1,8 @@
 // What the SQL store reads for operators about batch mode: a batch-mode root's calls by model
 // (status: its savings), the batch records by status (hydrate_batches), and the calls and
 // batches of a report window's finished roots by mode. Each query an index drives:
-// llm_calls_root, batches_status (migration 011), roots_finished_at and batches_root.
+// llm_calls_root, batches_status (migration 011), roots_finished_at, tree_counts' key and
+// batches_root.
 #include <fmt/format.h>
 
 #include <set>
@@ -80,20 +81,39 @@ void append_batch_gauges(Connection& db, std::vector<MetricSample>& out) {
 }
 
 void read_window_modes(Connection& db, Millis since, Millis now, OpsFacts& facts) {
-  for (const auto& row : db.run(fmt::format("SELECT r.mode, c.model, {} FROM roots r "
+  for (const auto& row : db.run(fmt::format("SELECT c.model, {} FROM roots r "
                                             "JOIN llm_calls c ON c.root_id = r.job_id WHERE {} "
-                                            "GROUP BY r.mode, c.model ORDER BY r.mode, c.model",
+                                            "AND r.mode = 'batch' "
+                                            "GROUP BY c.model ORDER BY c.model",
                                             kCallSums, kFinishedInWindow),
                                 params(since, now))
                              .rows) {
-    CallTotals t = read_sums(row, 2);
-    t.mode = parse_call_mode(row.text(0)).value_or(CallMode::online);
-    t.model = row.text(1);
+    CallTotals t = read_sums(row, 1);
+    t.mode = CallMode::batch;
+    t.model = row.text(0);
     facts.calls.push_back(std::move(t));
   }
+  // Online roots: the sum over all their calls is their counters' (tree_counts: every call the
+  // log holds of the tree, added by insert_call), one probe a root instead of a read of every
+  // call. The counters keep no model and no reasoning tokens, which only the savings (batch mode)
+  // need.
+  auto online = db.run(fmt::format("SELECT coalesce(sum(c.calls), 0), "
+                                   "coalesce(sum(c.prompt_tokens), 0), "
+                                   "coalesce(sum(c.completion_tokens), 0), "
+                                   "coalesce(sum(c.cached_tokens), 0), 0, "
+                                   "coalesce(sum(c.cost_usd), 0) FROM roots r "
+                                   "CROSS JOIN tree_counts c WHERE {} AND r.mode <> 'batch' "
+                                   "AND c.root_id = r.job_id",
+                                   kFinishedInWindow),
+                       params(since, now));
+  if (CallTotals t = read_sums(online.front(), 0); t.calls > 0) {
+    t.mode = CallMode::online;
+    facts.calls.push_back(std::move(t));
+  }
+  // Only batch-mode roots have batch records.
   add_batch_counts(db.run(fmt::format("SELECT b.provider_status, b.state, count(*) FROM roots r "
                                       "JOIN batches b ON b.root_id = r.job_id WHERE {} "
-                                      "GROUP BY b.provider_status, b.state",
+                                      "AND r.mode = 'batch' GROUP BY b.provider_status, b.state",
                                       kFinishedInWindow),
                           params(since, now)),
                    facts.batches);

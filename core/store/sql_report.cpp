@@ -1,8 +1,10 @@
 // The operations report's reads of the SQL store: one read transaction over the window's
 // finished roots, reconcile runs, attempt log, rejected answers, held locks and the finished
 // roots' calls and batches by mode (sql_batch_reads.cpp), each query driven by an index on its
-// time column (sql/sqlite/006_attempts.sql).
+// time column (sql/sqlite/006_attempts.sql, 012_history_reads.sql).
 #include <fmt/format.h>
+
+#include <string_view>
 
 #include "core/store/sql_store_impl.hpp"
 
@@ -11,6 +13,11 @@ namespace hydrate::store::sql {
 namespace {
 
 constexpr int kMaxRejectionTexts = 1000;
+
+// What ends a claim (the CHECK of attempts.outcome, sql/sqlite/006_attempts.sql), and
+// "in_flight" for a claim not ended (outcome NULL).
+constexpr const char* kAttemptOutcomes[] = {"succeeded",  "retried",   "failed",
+                                            "lease_lost", "cancelled", "in_flight"};
 
 // The roots whose finished_at is in the window: only closing or cancelling a root sets it, and
 // reopening one clears it, so each is final. No status filter: SQLite would take roots_status
@@ -53,12 +60,20 @@ Result<OpsFacts> SqlStore::ops_facts(Millis since, Millis now) {
     facts.last_reconcile_at =
         run("SELECT coalesce(max(finished_at), 0) FROM reconcile_runs").front().int64(0);
 
-    for (const auto& row :
-         run("SELECT coalesce(outcome, 'in_flight'), count(*) FROM attempts "
-             "WHERE claimed_at >= ?1 AND claimed_at <= ?2 GROUP BY coalesce(outcome, 'in_flight')",
-             params(since, now))
-             .rows) {
-      facts.attempts[row.text(0)] = row.int64(1);
+    // One count per outcome the schema allows, each a range of attempts_outcome_claimed read in
+    // the index alone (migration 012): grouping the window's claims instead sorted every one of
+    // them on SQLite (0.3 s of CPU for a million).
+    for (const char* outcome : kAttemptOutcomes) {
+      const bool in_flight = outcome == std::string_view("in_flight");
+      std::int64_t n =
+          run(in_flight ? "SELECT count(*) FROM attempts WHERE outcome IS NULL "
+                          "AND claimed_at >= ?1 AND claimed_at <= ?2"
+                        : "SELECT count(*) FROM attempts WHERE outcome = ?3 "
+                          "AND claimed_at >= ?1 AND claimed_at <= ?2",
+              in_flight ? params(since, now) : params(since, now, std::string(outcome)))
+              .front()
+              .int64(0);
+      if (n > 0) facts.attempts[outcome] = n;
     }
 
     // Answers the model gave that were not used: rejected by the validator or cut off. The

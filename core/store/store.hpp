@@ -276,8 +276,9 @@ struct OpsFacts {
   // error text, most frequent first (at most 1000 texts).
   std::vector<RejectionCount> rejections;
   std::vector<HeldLock> locks;  // the locks held at now, by name
-  // The logged calls (used or not) of the window's finished roots, summed by root mode and
-  // model, in that order.
+  // The logged calls (used or not) of the window's finished roots, all of each root's calls
+  // whenever they were made: the batch-mode roots' by model, in model order, then the online
+  // roots' in one entry (mode online, model empty, no reasoning tokens: their tree counters).
   std::vector<CallTotals> calls;
   // The batch records of the window's finished roots by status (batch::status_label).
   std::map<std::string, std::int64_t> batches;

@@ -180,3 +180,45 @@ STORE_CONTRACT("ops_facts splits the window's finished roots, their calls and ba
   CHECK(read->batches == std::map<std::string, std::int64_t>{{"completed", 3}});
   (void)open;
 }
+
+STORE_CONTRACT("ops_facts counts every call of a root finished in the window, before it too") {
+  // EARLY is worked and billed before the window and cancelled in it, one call of its step in
+  // flight logged after that: a root partly in the window counts in full. GONE finished before
+  // the window, a late call of its in the window: none of its calls counts.
+  const std::string early = submit_small(*fx, "EARLY", kT0);
+  Job subject = claim_one(*fx, kT0 + 10);
+  REQUIRE(subject.id == early);
+  log_call(*fx, subject, "early-1", "gpt-4o-mini", {40, 4, 0, 0}, 0.003, kT0 + 20);
+  complete(*fx, subject, kT0 + 30);
+  Job chapter = claim(*fx, 1, kT0 + 40).at(0);
+  REQUIRE(chapter.root_id == early);
+  log_call(*fx, chapter, "early-2", "gpt-4o", {60, 6, 2, 0}, 0.004, kT0 + 50);
+
+  const std::string gone = submit_small(*fx, "GONE", kT0 + 60);
+  Job gone_subject;
+  for (const auto& job : claim(*fx, 10, kT0 + 70)) {
+    if (job.root_id == gone) gone_subject = job;
+  }
+  REQUIRE(gone_subject.id == gone);
+  REQUIRE_OK(fx->cancel(gone, "not wanted", kT0 + 80));
+
+  const Millis since = kT0 + 100'000;
+  REQUIRE_OK(fx->cancel(early, "not wanted", since + 10));
+  log_call(*fx, chapter, "early-3", "gpt-4o", {10, 1, 0, 0}, 0.001, since + 20);
+  log_call(*fx, gone_subject, "gone-1", "gpt-4o-mini", {1000, 100, 0, 0}, 1.0, since + 30);
+
+  auto read = fx->ops_facts(since, since + 10'000'000);
+  REQUIRE_OK(read);
+  REQUIRE(read->roots.size() == 1);
+  CHECK(read->roots[0].id == early);
+  REQUIRE(read->calls.size() == 1);
+  CHECK(read->calls[0].mode == CallMode::online);
+  CHECK(read->calls[0].calls == 3);
+  CHECK(read->calls[0].tokens == TokenUsage{110, 11, 2, 0});
+  CHECK(read->calls[0].cost_usd == doctest::Approx(0.008));
+  batch::ModeSplit split = batch::split_by_mode(*read, PriceTable{});
+  CHECK(split.online.roots == 1);
+  CHECK(split.online.calls == 3);
+  CHECK(split.online.cost_usd == doctest::Approx(0.008));
+  CHECK(split.batch.calls == 0);
+}

@@ -80,6 +80,18 @@ STORE_CONTRACT("rescue_expired_leases: pending with attempts left, failed once e
   CHECK(claim_one(*fx, kT0 + 3000).id == retryable);
 }
 
+STORE_CONTRACT("a rescued step keeps its place before work that came due while it was held") {
+  // A's subject is claimed and its worker dies; B is submitted meanwhile. Rescued, A's step is
+  // still the one due the longest, and the next claim takes it first.
+  const std::string a = submit_small(*fx, "A", kT0);
+  REQUIRE(claim_one(*fx, kT0 + 10).id == a);
+  const std::string b = submit_small(*fx, "B", kT0 + 20);
+  REQUIRE(*fx->rescue_expired_leases(kT0 + kLease + 1000) == 1);
+  CHECK(find(*fx, a).run_after <= kT0 + 10);
+  CHECK(claim_one(*fx, kT0 + kLease + 2000).id == a);
+  CHECK(claim_one(*fx, kT0 + kLease + 3000).id == b);
+}
+
 STORE_CONTRACT("cascade repair: a chapter whose job went missing is found and recreated once") {
   std::string root = submit_small(*fx, "MATH", kT0);
   Job subject = claim_one(*fx, kT0);

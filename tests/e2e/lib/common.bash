@@ -609,6 +609,21 @@ tree_shape() {
     fail "export of $root is not the documented JSON: ${RUN_OUT:0:300}"
 }
 
+# lose_a_note_and_repair ROOT: deletes one pending note step of ROOT's tree, as a lost fan-out
+# would leave it (the tree's counters then fall short of its content), and checks that
+# `hydrate reconcile` finds the topic and creates the note step again.
+lose_a_note_and_repair() {
+  local lost
+  lost=$(sql "SELECT parent_id || ' ' || position FROM jobs WHERE root_id = '$1'
+              AND status = 'pending' AND kind = 'note' ORDER BY id LIMIT 1")
+  [[ -n $lost ]] || fail "the tree $1 has no pending note to lose"
+  sql "DELETE FROM jobs WHERE kind = 'note' AND parent_id || ' ' || position = '$lost'"
+  hy --json reconcile
+  assert_eq 1 "$(jq -er .repaired <<<"$RUN_OUT")" "steps reconcile repaired"
+  assert_eq 1 "$(sql_count "SELECT count(*) FROM jobs WHERE kind = 'note'
+                            AND parent_id || ' ' || position = '$lost'")" "the lost note, repaired"
+}
+
 # assert_no_orphans: no step left running or holding a lease once the work is over; no child job
 # under a parent that did not succeed; no content or call of a job that does not exist.
 assert_no_orphans() {
