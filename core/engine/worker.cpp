@@ -152,7 +152,15 @@ Result<WorkerReport> Worker::run() {
       }
       continue;
     }
-    Millis wait = std::clamp<Millis>(std::min(next_claim_at_, next_extend_at_) - now(), 1, 100);
+    // Wake for the next claim only when there is room to claim into: a full pool that woke every
+    // millisecond for it spent a quarter of a core polling the sockets of calls still out.
+    // Steps waiting for the rate limit or a budget are looked at every 10 ms.
+    const bool room = may_claim() && static_cast<int>(steps_.size()) < ctx_.options.concurrency;
+    const bool unsent = std::any_of(steps_.begin(), steps_.end(), [](const auto& s) {
+      return !s.second.sent && !s.second.output;
+    });
+    Millis until = room ? std::min(next_claim_at_, next_extend_at_) : next_extend_at_;
+    Millis wait = std::clamp<Millis>(until - now(), 1, unsent ? 10 : 250);
     for (auto& response : ctx_.transport.poll(std::chrono::milliseconds(wait))) handle(response);
     save_results();
     if (now() >= next_extend_at_) extend_leases(now());

@@ -147,23 +147,29 @@ Result<std::vector<Job>> SqlStore::claim_batch(const ClaimRequest& request) {
     std::vector<Job> claimed;
     if (request.limit <= 0) return claimed;
     // SQLite serialises writers (BEGIN IMMEDIATE); PostgreSQL skips rows other claimers hold.
-    const char* lock = db_->backend() == Backend::postgres ? "FOR UPDATE SKIP LOCKED" : "";
+    const bool postgres = db_->backend() == Backend::postgres;
+    const char* lock = postgres ? "FOR UPDATE SKIP LOCKED" : "";
+    // SQLite without statistics read the due steps through jobs_status_kind and sorted every
+    // pending job of the queue at each claim (124 ms with 89,461 pending, 0.1 ms by the index):
+    // the partial indexes match the two subqueries exactly, so they are named.
+    const char* pending_index = postgres ? "" : "INDEXED BY jobs_pending";
+    const char* running_index = postgres ? "" : "INDEXED BY jobs_running";
     std::string sql = fmt::format(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_holder = ?1, "
         "  lease_token = ?2, lease_expires_at = ?3, started_at = coalesce(started_at, ?4), "
         "  updated_at = ?4, reserved_usd = 0 "
         "WHERE id IN (SELECT id FROM ("
-        "  SELECT * FROM (SELECT id, priority, run_after FROM jobs "
+        "  SELECT * FROM (SELECT id, priority, run_after FROM jobs {2} "
         "    WHERE status = 'pending' AND mode = 'online' AND run_after <= ?4 "
         "    ORDER BY priority DESC, run_after LIMIT ?5 {0}) AS due "
         "  UNION ALL "
-        "  SELECT * FROM (SELECT id, priority, run_after FROM jobs "
+        "  SELECT * FROM (SELECT id, priority, run_after FROM jobs {3} "
         "    WHERE status = 'running' AND lease_expires_at < ?4 AND attempts < max_attempts "
         "      AND mode = 'online' "
         "    ORDER BY lease_expires_at LIMIT ?5 {0}) AS expired) AS candidates "
         "  ORDER BY priority DESC, run_after LIMIT ?5) "
         "RETURNING {1}",
-        lock, kJobColumns);
+        lock, kJobColumns, pending_index, running_index);
     const std::string token = new_lease_token();
     const Millis expiry = request.now + request.lease_ms;
     auto rows = run(sql, params(request.holder, token, expiry, request.now, request.limit));
