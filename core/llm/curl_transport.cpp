@@ -152,9 +152,9 @@ class CurlTransport final : public Transport {
       fail_at_once(std::move(transfer), curl_multi_strerror(code));
       return;
     }
-    // Not driven here: the next poll() starts it with the rest. A perform per start polls every
-    // open transfer's socket, so starting n of them beside m open ones cost n x m polls.
     transfers_.emplace(easy, std::move(transfer));
+    int running = 0;
+    curl_multi_perform(multi_, &running);  // begins connecting; never blocks on the network
   }
 
   std::vector<HttpResponse> poll(std::chrono::milliseconds max_wait) override {
