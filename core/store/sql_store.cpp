@@ -312,20 +312,23 @@ std::vector<std::size_t> lock_order(Connection& db, const std::vector<CompletedS
   for (const auto& step : steps) ids.push_back(step.lease.job_id);
   std::vector<Value> values;
   const std::string list = in_list(ids, values);
-  std::map<std::string, std::tuple<std::string, std::string, std::int64_t>> keys;
+  // (root, parent, position, id) per step; a step whose job is gone sorts first (its UPDATE
+  // finds nothing and locks nothing).
+  using Key = std::tuple<std::string, std::string, std::int64_t, std::string>;
+  std::map<std::string, Key> found;
   for (const auto& row : db.run(fmt::format("SELECT id, root_id, coalesce(parent_id, ''), position "
                                             "FROM jobs WHERE id IN ({})",
                                             list),
                                 values)
                              .rows) {
-    keys[row.text(0)] = {row.text(1), row.text(2), row.int64(3)};
+    found[row.text(0)] = {row.text(1), row.text(2), row.int64(3), row.text(0)};
   }
-  auto key = [&](std::size_t i) {
-    auto found = keys.find(steps[i].lease.job_id);
-    return std::tuple_cat(found == keys.end() ? decltype(found->second){} : found->second,
-                          std::tie(steps[i].lease.job_id));
-  };
-  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return key(a) < key(b); });
+  std::vector<Key> keys;
+  for (const auto& id : ids) {
+    auto it = found.find(id);
+    keys.push_back(it == found.end() ? Key{"", "", 0, id} : it->second);
+  }
+  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return keys[a] < keys[b]; });
   return order;
 }
 
