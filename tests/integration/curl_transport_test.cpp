@@ -37,8 +37,9 @@ constexpr const char* kSecret = "sk-test-SECRET-0123456789abcdef";
 // An HTTP server on a free loopback port with the handlers the tests need.
 class TestServer {
  public:
-  TestServer() {
-    server_.new_task_queue = [] { return new httplib::ThreadPool(64); };
+  // httplib gives each connection a thread of its pool for as long as it is kept alive.
+  explicit TestServer(std::size_t threads = 64) {
+    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server_.Post("/echo", [](const httplib::Request& request, httplib::Response& response) {
       response.set_content("echo:" + request.body, "text/plain");
     });
@@ -293,6 +294,33 @@ TEST_SUITE("curl transport") {
       CHECK(response.transport_error.empty());
       CHECK(response.latency_ms >= 190);
     }
+  }
+
+  // More sockets than one epoll wait returns (256), connections opened, reused and closed by the
+  // server (httplib keeps one for 5 requests) while the others wait: each answer comes back
+  // once, to its own request.
+  TEST_CASE("600 requests started at once each come back once, with their own body") {
+    TestServer server(640);
+    auto transport = hydrate::llm::make_curl_transport();
+    constexpr int kRequests = 600;
+    for (int i = 1; i <= kRequests; ++i) {
+      transport->start(post(i, server.url(i % 3 == 0 ? "/slow" : "/echo"),
+                            "request-" + std::to_string(i) + std::string(i % 7 * 300, 'p')));
+    }
+    CHECK(transport->in_flight() == kRequests);
+    const auto responses = collect(*transport, kRequests, milliseconds(60000));
+    CHECK(transport->in_flight() == 0);
+    int ok = 0;
+    for (int i = 1; i <= kRequests; ++i) {
+      const HttpResponse& response = responses.at(i);
+      const bool good =
+          response.status == 200 && response.transport_error.empty() &&
+          response.body == "echo:request-" + std::to_string(i) + std::string(i % 7 * 300, 'p');
+      if (!good) MESSAGE(i << ": " << response.status << " " << response.transport_error);
+      ok += good;
+    }
+    CHECK(ok == kRequests);
+    CHECK(transport->poll(milliseconds(0)).empty());
   }
 
   TEST_CASE("bodies round-trip, JSON is the default content type, tags come back") {
