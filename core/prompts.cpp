@@ -2,7 +2,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -104,6 +107,19 @@ json schema_for(JobKind kind, const ItemBounds& bounds) {
   return json::object();
 }
 
+// schema_for's text: it depends on the kind and the item bounds alone, and a worker renders
+// thousands of steps of a few shapes, so each text is made once (shared by the worker's and the
+// batch cycle's threads; at most 256 kept, then all are forgotten and made again).
+std::string schema_text(JobKind kind, const ItemBounds& bounds) {
+  static std::mutex mutex;
+  static std::map<std::tuple<JobKind, int, int>, std::string> made;
+  const auto key = std::make_tuple(kind, bounds.min, bounds.max);
+  std::lock_guard lock(mutex);
+  if (auto known = made.find(key); known != made.end()) return known->second;
+  if (made.size() >= 256) made.clear();
+  return made.emplace(key, schema_for(kind, bounds).dump()).first->second;
+}
+
 int max_tokens_for(JobKind kind, const StepInput& input) {
   switch (kind) {
     case JobKind::subject:
@@ -202,7 +218,7 @@ RenderedStep PromptSet::render(JobKind kind, const StepInput& input) const {
   step.system = fill_template(templates_.at("system"), values);
   step.user = fill_template(templates_.at(to_string(kind)), values);
   step.schema_name = std::string("hydrate_") + to_string(kind);
-  step.schema_json = schema_for(kind, bounds).dump();
+  step.schema_json = schema_text(kind, bounds);
   step.max_tokens = max_tokens_for(kind, input);
   return step;
 }

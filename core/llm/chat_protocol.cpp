@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -256,41 +259,90 @@ void read_completion(const json& body, ChatResult& result) {
 
 }  // namespace
 
+namespace {
+
+// The schema text as it goes out in a dialect: parsed, made to fit the dialect and dumped again.
+// A worker sends the same few schemas with every request, so each is made once: kept by its
+// exact text (64 at most, then all are forgotten and made again). Shared by the worker's and
+// the batch cycle's threads.
+class SchemaTexts {
+ public:
+  // The text to send, or nullopt when `schema` is not the text of a JSON object.
+  std::optional<std::string> get(const std::string& schema, SchemaDialect dialect) {
+    std::string key = schema;
+    key += dialect == SchemaDialect::strict ? 's' : 'g';
+    std::lock_guard lock(mutex_);
+    if (auto known = made_.find(key); known != made_.end()) return known->second;
+    if (made_.size() >= 64) made_.clear();
+    return made_.emplace(std::move(key), make(schema, dialect)).first->second;
+  }
+
+ private:
+  static std::optional<std::string> make(const std::string& schema, SchemaDialect dialect) {
+    json value = json::parse(schema, nullptr, /*allow_exceptions=*/false);
+    if (!value.is_object()) return std::nullopt;
+    if (dialect == SchemaDialect::strict) drop_string_lengths(value);
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  std::mutex mutex_;
+  std::map<std::string, std::optional<std::string>, std::less<>> made_;
+};
+
+SchemaTexts& schema_texts() {
+  static SchemaTexts texts;
+  return texts;
+}
+
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
 std::string build_chat_body(const ChatRequest& request) {
-  json body = json::object();
-  body["model"] = request.model;
+  std::optional<std::string> schema;
+  if (!request.json_schema.empty()) {
+    schema = schema_texts().get(request.json_schema, request.dialect);
+    if (!schema) {
+      throw std::invalid_argument("the JSON schema of response format '" + request.schema_name +
+                                  "' is not a JSON object");
+    }
+  }
   json messages = json::array();
   for (const ChatMessage& message : request.messages) {
     messages.push_back({{"role", message.role}, {"content", message.content}});
   }
-  if (request.send_temperature) body["temperature"] = request.temperature;
-  body[request.use_max_completion_tokens ? "max_completion_tokens" : "max_tokens"] =
-      request.max_tokens;
-  if (!request.json_schema.empty()) {
-    json schema = json::parse(request.json_schema, nullptr, /*allow_exceptions=*/false);
-    if (!schema.is_object()) {
-      throw std::invalid_argument("the JSON schema of response format '" + request.schema_name +
-                                  "' is not a JSON object");
-    }
-    if (request.dialect == SchemaDialect::strict) drop_string_lengths(schema);
-    if (request.mode == OutputMode::json_schema) {
-      body["response_format"] = {{"type", "json_schema"},
-                                 {"json_schema",
-                                  {{"name", fit_schema_name(request.schema_name)},
-                                   {"schema", std::move(schema)},
-                                   {"strict", request.strict}}}};
-    } else {
-      if (request.mode == OutputMode::json_object) {
-        body["response_format"] = {{"type", "json_object"}};
-      }
-      if (!messages.empty()) {
-        std::string& first = messages.front()["content"].get_ref<std::string&>();
-        first += "\n\nThe JSON schema your answer must follow:\n" + schema.dump();
-      }
-    }
+  if (schema && request.mode != OutputMode::json_schema && !messages.empty()) {
+    std::string& first = messages.front()["content"].get_ref<std::string&>();
+    first += "\n\nThe JSON schema your answer must follow:\n" + *schema;
   }
-  body["messages"] = std::move(messages);
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  // The members in the order nlohmann::json keeps an object's (sorted by name), as the body was
+  // once dumped whole: the schema's text goes in as made, not parsed and dumped again.
+  std::string body = "{\"";
+  body += request.use_max_completion_tokens ? "max_completion_tokens" : "max_tokens";
+  body += "\":";
+  body += std::to_string(request.max_tokens);
+  body += ",\"messages\":";
+  body += dump(messages);
+  body += ",\"model\":";
+  body += dump(json(request.model));
+  if (schema && request.mode == OutputMode::json_schema) {
+    body += ",\"response_format\":{\"json_schema\":{\"name\":";
+    body += dump(json(fit_schema_name(request.schema_name)));
+    body += ",\"schema\":";
+    body += *schema;
+    body += request.strict ? ",\"strict\":true}" : ",\"strict\":false}";
+    body += ",\"type\":\"json_schema\"}";
+  } else if (schema && request.mode == OutputMode::json_object) {
+    body += ",\"response_format\":{\"type\":\"json_object\"}";
+  }
+  if (request.send_temperature) {
+    body += ",\"temperature\":";
+    body += dump(json(request.temperature));
+  }
+  body += '}';
+  return body;
 }
 
 const char* to_string(ChatOutcome outcome) {

@@ -1,5 +1,5 @@
-// The chat-completions wire format: request bodies, and the classification of responses shaped
-// the way OpenAI's server sends them (../shared/openai/chat-completions.yaml).
+// The chat-completions wire format: the classification of responses shaped the way OpenAI's
+// server sends them (../shared/openai/chat-completions.yaml). Request bodies: chat_body_test.cpp.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -20,21 +20,6 @@ using hydrate::llm::ChatRequest;
 using hydrate::llm::HttpResponse;
 using hydrate::llm::interpret_response;
 using nlohmann::json;
-
-const char* const kSchema =
-    R"({"type":"object","properties":{"chapters":{"type":"array","items":{"type":"string"}}},)"
-    R"("required":["chapters"],"additionalProperties":false})";
-
-ChatRequest sample_request() {
-  ChatRequest request;
-  request.model = "gpt-4o-mini";
-  request.messages = {{"system", "You write syllabi."}, {"user", "Plan grade 1 maths."}};
-  request.temperature = 0.3;
-  request.max_tokens = 2000;
-  request.schema_name = "syllabus";
-  request.json_schema = kSchema;
-  return request;
-}
 
 HttpResponse answer(int status, std::string body) {
   HttpResponse response;
@@ -99,128 +84,6 @@ std::string openai_error(const std::string& message, const std::string& type,
 }
 
 }  // namespace
-
-TEST_SUITE("chat protocol: request body") {
-  TEST_CASE("model, messages in order, temperature and max_tokens") {
-    const json body = json::parse(build_chat_body(sample_request()));
-    CHECK(body["model"] == "gpt-4o-mini");
-    REQUIRE(body["messages"].size() == 2);
-    CHECK(body["messages"][0] == json{{"role", "system"}, {"content", "You write syllabi."}});
-    CHECK(body["messages"][1] == json{{"role", "user"}, {"content", "Plan grade 1 maths."}});
-    CHECK(body["temperature"].get<double>() == doctest::Approx(0.3));
-    CHECK(body["max_tokens"] == 2000);
-    CHECK_FALSE(body.contains("max_completion_tokens"));
-    CHECK_FALSE(body.contains("stream"));
-  }
-
-  TEST_CASE("max_completion_tokens replaces max_tokens where configured") {
-    ChatRequest request = sample_request();
-    request.use_max_completion_tokens = true;
-    const json body = json::parse(build_chat_body(request));
-    CHECK(body["max_completion_tokens"] == 2000);
-    CHECK_FALSE(body.contains("max_tokens"));
-  }
-
-  TEST_CASE("the schema is embedded as a JSON object, strict as asked") {
-    ChatRequest request = sample_request();
-    json body = json::parse(build_chat_body(request));
-    const json& format = body["response_format"];
-    CHECK(format["type"] == "json_schema");
-    CHECK(format["json_schema"]["name"] == "syllabus");
-    CHECK(format["json_schema"]["schema"].is_object());
-    CHECK(format["json_schema"]["schema"] == json::parse(kSchema));
-    CHECK(format["json_schema"]["strict"] == true);
-
-    request.strict = false;
-    body = json::parse(build_chat_body(request));
-    CHECK(body["response_format"]["json_schema"]["strict"] == false);
-  }
-
-  TEST_CASE("a schema name outside [a-zA-Z0-9_-]{1,64} is made to fit") {
-    ChatRequest request = sample_request();
-    request.schema_name = "chapter plan/v2";
-    CHECK(json::parse(build_chat_body(request))["response_format"]["json_schema"]["name"] ==
-          "chapter_plan_v2");
-    request.schema_name = std::string(100, 'a');
-    CHECK(json::parse(build_chat_body(request))["response_format"]["json_schema"]["name"] ==
-          std::string(64, 'a'));
-    request.schema_name.clear();
-    CHECK(json::parse(build_chat_body(request))["response_format"]["json_schema"]["name"] ==
-          "response");
-  }
-
-  TEST_CASE("json_object mode: response_format json_object, the schema spelled out in the prompt") {
-    ChatRequest request = sample_request();
-    request.mode = hydrate::llm::OutputMode::json_object;
-    const json body = json::parse(build_chat_body(request));
-    CHECK(body["response_format"] == json{{"type", "json_object"}});
-    const std::string system = body["messages"][0]["content"];
-    CHECK(system.find("You write syllabi.") == 0);
-    CHECK(system.find(json::parse(kSchema).dump()) != std::string::npos);
-    CHECK(body["messages"][1]["content"] == "Plan grade 1 maths.");
-  }
-
-  TEST_CASE("prompt mode: no response_format, the schema in the prompt alone") {
-    ChatRequest request = sample_request();
-    request.mode = hydrate::llm::OutputMode::prompt;
-    const json body = json::parse(build_chat_body(request));
-    CHECK_FALSE(body.contains("response_format"));
-    const std::string system = body["messages"][0]["content"];
-    CHECK(system.find(json::parse(kSchema).dump()) != std::string::npos);
-  }
-
-  TEST_CASE("no schema, no response_format") {
-    ChatRequest request = sample_request();
-    request.json_schema.clear();
-    CHECK_FALSE(json::parse(build_chat_body(request)).contains("response_format"));
-    request.mode = hydrate::llm::OutputMode::json_object;
-    CHECK_FALSE(json::parse(build_chat_body(request)).contains("response_format"));
-    CHECK(json::parse(build_chat_body(request))["messages"][0]["content"] == "You write syllabi.");
-  }
-
-  TEST_CASE("reasoning models: no temperature") {
-    ChatRequest request = sample_request();
-    request.send_temperature = false;
-    request.use_max_completion_tokens = true;
-    const json body = json::parse(build_chat_body(request));
-    CHECK_FALSE(body.contains("temperature"));
-    CHECK_FALSE(body.contains("max_tokens"));
-    CHECK(body["max_completion_tokens"] == 2000);
-  }
-
-  TEST_CASE("schema dialects: string lengths for grammar servers only") {
-    ChatRequest request = sample_request();
-    request.json_schema =
-        R"({"type":"object","properties":{"title":{"type":"string","maxLength":50},)"
-        R"("tags":{"type":"array","items":{"type":"string","minLength":1,"maxLength":9}}},)"
-        R"("required":["title","tags"],"additionalProperties":false})";
-    json schema = json::parse(build_chat_body(request))["response_format"]["json_schema"]["schema"];
-    CHECK_FALSE(schema["properties"]["title"].contains("maxLength"));
-    CHECK_FALSE(schema["properties"]["tags"]["items"].contains("minLength"));
-    CHECK_FALSE(schema["properties"]["tags"]["items"].contains("maxLength"));
-    request.dialect = hydrate::llm::SchemaDialect::grammar;
-    schema = json::parse(build_chat_body(request))["response_format"]["json_schema"]["schema"];
-    CHECK(schema["properties"]["title"]["maxLength"] == 50);
-    CHECK(schema["properties"]["tags"]["items"]["maxLength"] == 9);
-  }
-
-  TEST_CASE("text is escaped and invalid UTF-8 does not break the body") {
-    ChatRequest request = sample_request();
-    request.messages = {{"user", "quote \" backslash \\ newline \n tab \t é 数学 \xff\xfe end"}};
-    const json body = json::parse(build_chat_body(request));
-    const std::string content = body["messages"][0]["content"];
-    CHECK(content.find("quote \" backslash \\ newline \n tab \t é 数学 ") == 0);
-    CHECK(content.find("\xEF\xBF\xBD") != std::string::npos);  // U+FFFD replaces the bad bytes
-  }
-
-  TEST_CASE("a schema that is not a JSON object is a caller bug") {
-    ChatRequest request = sample_request();
-    request.json_schema = "{not json";
-    CHECK_THROWS_AS(build_chat_body(request), std::invalid_argument);
-    request.json_schema = "[1,2]";
-    CHECK_THROWS_AS(build_chat_body(request), std::invalid_argument);
-  }
-}
 
 TEST_SUITE("chat protocol: responses") {
   TEST_CASE("reasoning tokens, the request id and the rate-limit headers are read") {
