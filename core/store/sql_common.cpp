@@ -137,18 +137,36 @@ std::optional<JobStatus> close_root(Connection& db, const std::string& root_id, 
 int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now) {
   int inserted = 0;
   std::map<JobKind, int> created;
-  for (const auto& job : jobs) {
-    auto rows = db.run(
+  // Many rows a statement (a chapter's leaves are one or two), so the statement triggers on jobs
+  // run once for them; each statement holds a power of two of rows, at most 64, so that a
+  // connection prepares a handful of texts.
+  for (std::size_t at = 0; at < jobs.size();) {
+    std::size_t count = 64;
+    while (count > jobs.size() - at) count /= 2;
+    std::string sql =
         "INSERT INTO jobs (id, kind, parent_id, root_id, position, status, priority, input, "
         "attempts, max_attempts, run_after, created_at, updated_at, estimated_cost_usd, mode) "
-        "VALUES (?1, ?2, NULLIF(?3, ''), ?4, ?5, 'pending', ?6, ?7, 0, ?8, ?9, ?9, ?9, ?10, ?11) "
-        "ON CONFLICT DO NOTHING",
-        params(job.id, to_string(job.kind), job.parent_id, job.root_id, job.position, job.priority,
-               job.input, job.max_attempts, now, job.estimated_cost_usd, to_string(job.mode)));
-    if (rows.affected > 0) {
-      ++inserted;
-      ++created[job.kind];
+        "VALUES ";
+    std::vector<Value> values{value(now)};
+    for (std::size_t i = 0; i < count; ++i) {
+      const NewJob& job = jobs[at + i];
+      const std::size_t p = values.size() + 1;
+      sql += fmt::format(
+          "{}(?{}, ?{}, NULLIF(?{}, ''), ?{}, ?{}, 'pending', ?{}, ?{}, 0, ?{}, ?1, ?1, ?1, ?{}, "
+          "?{})",
+          i ? ", " : "", p, p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, p + 8, p + 9);
+      for (Value& v : params(job.id, to_string(job.kind), job.parent_id, job.root_id, job.position,
+                             job.priority, job.input, job.max_attempts, job.estimated_cost_usd,
+                             to_string(job.mode))) {
+        values.push_back(std::move(v));
+      }
     }
+    sql += " ON CONFLICT DO NOTHING RETURNING kind";
+    for (const Row& row : db.run(sql, values).rows) {
+      ++inserted;
+      ++created[parse_job_kind(row.text(0)).value_or(JobKind::subject)];
+    }
+    at += count;
   }
   for (const auto& [kind, count] : created) {
     add_metric(db, metrics::kJobsCreated, fmt::format("target=\"{}\"", to_string(kind)), count);
