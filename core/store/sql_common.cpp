@@ -1,8 +1,10 @@
 // Pieces of the SQL store shared by its operations: job rows, metrics, closing roots, fan-out.
 #include <fmt/format.h>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <set>
 
 #include "core/metrics.hpp"
 #include "core/store/sql_store_impl.hpp"
@@ -134,39 +136,58 @@ std::optional<JobStatus> close_root(Connection& db, const std::string& root_id, 
   return status;
 }
 
-int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now) {
-  int inserted = 0;
-  std::map<JobKind, int> created;
-  // Many rows a statement (a chapter's leaves are one or two), so the statement triggers on jobs
-  // run once for them; each statement holds a power of two of rows, at most 64, so that a
-  // connection prepares a handful of texts.
-  for (std::size_t at = 0; at < jobs.size();) {
+Rows insert_rows(Connection& db, std::string_view head, std::string_view row, std::string_view tail,
+                 const std::vector<Value>& values) {
+  const auto width = static_cast<std::size_t>(std::count(row.begin(), row.end(), '?'));
+  Rows all;
+  if (width == 0) return all;
+  const std::size_t rows = values.size() / width;
+  for (std::size_t at = 0; at < rows;) {
     std::size_t count = 64;
-    while (count > jobs.size() - at) count /= 2;
-    std::string sql =
-        "INSERT INTO jobs (id, kind, parent_id, root_id, position, status, priority, input, "
-        "attempts, max_attempts, run_after, created_at, updated_at, estimated_cost_usd, mode) "
-        "VALUES ";
-    std::vector<Value> values{value(now)};
+    while (count > rows - at) count /= 2;
+    std::string sql(head);
+    sql += " VALUES ";
+    std::size_t number = 0;
     for (std::size_t i = 0; i < count; ++i) {
-      const NewJob& job = jobs[at + i];
-      const std::size_t p = values.size() + 1;
-      sql += fmt::format(
-          "{}(?{}, ?{}, NULLIF(?{}, ''), ?{}, ?{}, 'pending', ?{}, ?{}, 0, ?{}, ?1, ?1, ?1, ?{}, "
-          "?{})",
-          i ? ", " : "", p, p + 1, p + 2, p + 3, p + 4, p + 5, p + 6, p + 7, p + 8, p + 9);
-      for (Value& v : params(job.id, to_string(job.kind), job.parent_id, job.root_id, job.position,
-                             job.priority, job.input, job.max_attempts, job.estimated_cost_usd,
-                             to_string(job.mode))) {
-        values.push_back(std::move(v));
+      if (i) sql += ", ";
+      for (char c : row) {
+        sql += c;
+        if (c == '?') sql += std::to_string(++number);
       }
     }
-    sql += " ON CONFLICT DO NOTHING RETURNING kind";
-    for (const Row& row : db.run(sql, values).rows) {
-      ++inserted;
-      ++created[parse_job_kind(row.text(0)).value_or(JobKind::subject)];
-    }
+    sql += ' ';
+    sql += tail;
+    const auto first = values.begin() + static_cast<std::ptrdiff_t>(at * width);
+    Rows part =
+        db.run(sql, std::vector<Value>(first, first + static_cast<std::ptrdiff_t>(count * width)));
+    all.affected += part.affected;
+    for (Row& result : part.rows) all.rows.push_back(std::move(result));
     at += count;
+  }
+  return all;
+}
+
+int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now) {
+  // Many rows a statement (a chapter's leaves are one or two), so the statement triggers on jobs
+  // run once for them.
+  std::vector<Value> values;
+  for (const NewJob& job : jobs) {
+    append_params(values, job.id, to_string(job.kind), job.parent_id, job.root_id, job.position,
+                  job.priority, job.input, job.max_attempts, now, now, now, job.estimated_cost_usd,
+                  to_string(job.mode));
+  }
+  std::map<JobKind, int> created;
+  int inserted = 0;
+  for (const Row& row :
+       insert_rows(db,
+                   "INSERT INTO jobs (id, kind, parent_id, root_id, position, status, priority, "
+                   "input, attempts, max_attempts, run_after, created_at, updated_at, "
+                   "estimated_cost_usd, mode)",
+                   "(?, ?, NULLIF(?, ''), ?, ?, 'pending', ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+                   "ON CONFLICT DO NOTHING RETURNING kind", values)
+           .rows) {
+    ++inserted;
+    ++created[parse_job_kind(row.text(0)).value_or(JobKind::subject)];
   }
   for (const auto& [kind, count] : created) {
     add_metric(db, metrics::kJobsCreated, fmt::format("target=\"{}\"", to_string(kind)), count);
@@ -212,6 +233,30 @@ void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Mil
       "UPDATE attempts SET outcome = ?3, ended_at = ?4 "
       "WHERE lease_token = ?1 AND job_id = ?2 AND outcome IS NULL",
       params(lease.token, lease.job_id, outcome, now));
+}
+
+void end_attempts(Connection& db, const std::vector<LeaseRef>& leases, const char* outcome,
+                  Millis now) {
+  if (leases.empty()) return;
+  // Padded to a power of two by repeating the last lease (as in_list), so that the statement
+  // cache holds a handful of texts.
+  std::size_t padded = 1;
+  while (padded < leases.size()) padded *= 2;
+  std::vector<Value> values{value(outcome), value(now)};
+  std::string pairs;
+  for (std::size_t i = 0; i < padded; ++i) {
+    const LeaseRef& lease = leases[std::min(i, leases.size() - 1)];
+    pairs += fmt::format("{}(?{}, ?{})", i ? ", " : "", values.size() + 1, values.size() + 2);
+    values.push_back(value(lease.token));
+    values.push_back(value(lease.job_id));
+  }
+  // A join with the leases, so that each is found by the primary key (a repeated lease finds
+  // the same row again).
+  db.run(fmt::format("UPDATE attempts SET outcome = ?1, ended_at = ?2 FROM (VALUES {}) AS v "
+                     "WHERE attempts.lease_token = v.column1 AND attempts.job_id = v.column2 "
+                     "AND attempts.outcome IS NULL",
+                     pairs),
+         values);
 }
 
 void stop_for_budget(Connection& db, const std::string& root_id, Millis now) {
@@ -263,66 +308,11 @@ void add_tree_counts(Connection& db, const std::string& root_id,
   }
 }
 
-void insert_call(Connection& db, const CallRecord& call) {
-  auto optional_int = [](const std::optional<std::int64_t>& v) -> Value {
-    return v ? Value(*v) : Value(nullptr);
-  };
-  auto inserted = db.run(
-      "INSERT INTO llm_calls (job_id, root_id, attempt, model, http_status, prompt_tokens, "
-      "completion_tokens, cached_tokens, cost_usd, input_price, cached_input_price, "
-      "output_price, latency_ms, error, used, created_at, call_id, request_id, reasoning_tokens, "
-      "usage_estimated, remaining_requests, remaining_tokens, retry_after_ms, response_format, "
-      "started_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULLIF(?14, ''), ?15, ?16, "
-      "NULLIF(?17, ''), NULLIF(?18, ''), ?19, ?20, ?21, ?22, ?23, NULLIF(?24, ''), ?25) "
-      "ON CONFLICT DO NOTHING",
-      {value(call.job_id),
-       value(call.root_id),
-       value(call.attempt),
-       value(call.model),
-       value(call.http_status),
-       value(call.usage.prompt),
-       value(call.usage.completion),
-       value(call.usage.cached),
-       value(call.cost_usd),
-       value(call.input_price),
-       value(call.cached_input_price),
-       value(call.output_price),
-       value(call.latency_ms),
-       value(call.error),
-       value(call.used),
-       value(call.created_at),
-       value(call.call_id),
-       value(call.request_id),
-       value(call.usage.reasoning),
-       value(call.usage_estimated),
-       optional_int(call.remaining_requests),
-       optional_int(call.remaining_tokens),
-       optional_int(call.retry_after_ms),
-       value(call.response_format),
-       value(call.started_at)});
-  if (inserted.affected == 0) return;  // this call is logged already: bill it once
-  // The call's cost replaces its reservation: released only while the call's lease still holds
-  // the step, so a zombie's late call cannot free the reservation of the step's new holder.
-  auto job = db.run(
-      "UPDATE jobs SET actual_cost_usd = actual_cost_usd + ?2, "
-      "  reserved_usd = CASE WHEN lease_token = ?3 THEN 0 ELSE reserved_usd END "
-      "WHERE id = ?1 RETURNING kind",
-      params(call.job_id, call.cost_usd, call.lease_token));
-  // The tree's call totals, after its job (the lock order of sql/sqlite/007_tree_counts.sql).
-  auto kind = job.empty() ? std::nullopt : parse_job_kind(job.front().text(0));
-  std::vector<CountDelta> totals{{"calls", std::int64_t{1}},
-                                 {"prompt_tokens", std::int64_t{call.usage.prompt}},
-                                 {"completion_tokens", std::int64_t{call.usage.completion}},
-                                 {"cached_tokens", std::int64_t{call.usage.cached}},
-                                 {"cost_usd", call.cost_usd}};
-  if (kind) totals.push_back({fmt::format("{}_cost_usd", to_string(*kind)), call.cost_usd});
-  add_tree_counts(db, call.root_id, totals);
-  if (call.cost_usd != 0) {
-    db.run("UPDATE roots SET spent_usd = spent_usd + ?2 WHERE job_id = ?1",
-           params(call.root_id, call.cost_usd));
-  }
-  // Counted by model: the label value is operator input, escaped by label_set.
+namespace {
+
+// The call's metrics, counted by model.
+void count_call(Connection& db, const CallRecord& call) {
+  // The label value is operator input, escaped by label_set.
   std::string outcome = call.used ? "used" : (call.http_status == 200 ? "rejected" : "error");
   std::string status = std::to_string(call.http_status);
   std::string by_model = metrics::label_set({{"model", call.model}});
@@ -334,6 +324,113 @@ void insert_call(Connection& db, const CallRecord& call) {
   add_metric(db, metrics::kCachedTokens, by_model, static_cast<double>(call.usage.cached));
   add_metric(db, metrics::kReasoningTokens, by_model, static_cast<double>(call.usage.reasoning));
   add_metric(db, metrics::kCostUsd, by_model, call.cost_usd);
+}
+
+}  // namespace
+
+void insert_calls(Connection& db, const std::vector<const CallRecord*>& calls) {
+  std::set<std::string> job_ids;
+  for (const CallRecord* call : calls) job_ids.insert(call->job_id);
+  if (job_ids.size() < calls.size()) {
+    // Two calls of one step: each alone, as the job's costs are added by its id.
+    for (const CallRecord* call : calls) insert_calls(db, {call});
+    return;
+  }
+  std::vector<Value> values;
+  for (const CallRecord* call : calls) {
+    append_params(values, call->job_id, call->root_id, call->attempt, call->model,
+                  call->http_status, call->usage.prompt, call->usage.completion, call->usage.cached,
+                  call->cost_usd, call->input_price, call->cached_input_price, call->output_price,
+                  call->latency_ms, call->error, call->used, call->created_at, call->call_id,
+                  call->request_id, call->usage.reasoning, call->usage_estimated,
+                  call->remaining_requests, call->remaining_tokens, call->retry_after_ms,
+                  call->response_format, call->started_at);
+  }
+  std::set<std::string> logged;  // job ids of the calls this write logged
+  for (const Row& row :
+       insert_rows(
+           db,
+           "INSERT INTO llm_calls (job_id, root_id, attempt, model, http_status, "
+           "prompt_tokens, completion_tokens, cached_tokens, cost_usd, input_price, "
+           "cached_input_price, output_price, latency_ms, error, used, created_at, call_id, "
+           "request_id, reasoning_tokens, usage_estimated, remaining_requests, "
+           "remaining_tokens, retry_after_ms, response_format, started_at)",
+           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, NULLIF(?, ''), "
+           "NULLIF(?, ''), ?, ?, ?, ?, ?, NULLIF(?, ''), ?)",
+           "ON CONFLICT DO NOTHING RETURNING job_id", values)
+           .rows) {
+    logged.insert(row.text(0));
+  }
+  // A call logged already is billed once: only the calls logged now move the costs.
+  std::vector<const CallRecord*> billed;
+  for (const CallRecord* call : calls) {
+    if (logged.count(call->job_id)) billed.push_back(call);
+  }
+  if (billed.empty()) return;
+  // A call's cost replaces its reservation: released only while the call's lease still holds
+  // the step, so a zombie's late call cannot free the reservation of the step's new holder.
+  // By statements of a power of two of calls (at most 64), as insert_rows writes rows.
+  std::map<std::string, JobKind> kinds;  // by job id
+  for (std::size_t at = 0; at < billed.size();) {
+    std::size_t count = 64;
+    while (count > billed.size() - at) count /= 2;
+    std::vector<Value> costs;
+    std::string rows;
+    for (std::size_t i = 0; i < count; ++i) {
+      const CallRecord& call = *billed[at + i];
+      rows += fmt::format("{}(?{}, CAST(?{} AS DOUBLE PRECISION), ?{})", i ? ", " : "",
+                          costs.size() + 1, costs.size() + 2, costs.size() + 3);
+      append_params(costs, call.job_id, call.cost_usd, call.lease_token);
+    }
+    for (const Row& row :
+         db.run(fmt::format("UPDATE jobs SET actual_cost_usd = actual_cost_usd + v.column2, "
+                            "  reserved_usd = CASE WHEN lease_token = v.column3 THEN 0 "
+                            "  ELSE reserved_usd END "
+                            "FROM (VALUES {}) AS v WHERE jobs.id = v.column1 "
+                            "RETURNING jobs.id, jobs.kind",
+                            rows),
+                costs)
+             .rows) {
+      if (auto kind = parse_job_kind(row.text(1))) kinds[row.text(0)] = *kind;
+    }
+    at += count;
+  }
+  // The trees' call totals, after their jobs (the lock order of sql/sqlite/007_tree_counts.sql),
+  // one write a tree, in root order.
+  std::map<std::string, std::vector<const CallRecord*>> by_root;
+  for (const CallRecord* call : billed) by_root[call->root_id].push_back(call);
+  for (const auto& [root_id, root_calls] : by_root) {
+    std::int64_t prompt = 0, completion = 0, cached = 0;
+    double cost = 0;
+    std::map<JobKind, double> cost_by_kind;
+    for (const CallRecord* call : root_calls) {
+      prompt += call->usage.prompt;
+      completion += call->usage.completion;
+      cached += call->usage.cached;
+      cost += call->cost_usd;
+      if (auto kind = kinds.find(call->job_id); kind != kinds.end()) {
+        cost_by_kind[kind->second] += call->cost_usd;
+      }
+    }
+    std::vector<CountDelta> totals{{"calls", static_cast<std::int64_t>(root_calls.size())},
+                                   {"prompt_tokens", prompt},
+                                   {"completion_tokens", completion},
+                                   {"cached_tokens", cached},
+                                   {"cost_usd", cost}};
+    for (const auto& [kind, kind_cost] : cost_by_kind) {
+      totals.push_back({fmt::format("{}_cost_usd", to_string(kind)), kind_cost});
+    }
+    add_tree_counts(db, root_id, totals);
+    if (cost != 0) {
+      db.run("UPDATE roots SET spent_usd = spent_usd + ?2 WHERE job_id = ?1",
+             params(root_id, cost));
+    }
+  }
+  for (const CallRecord* call : billed) count_call(db, *call);
+}
+
+void insert_call(Connection& db, const CallRecord& call) {
+  insert_calls(db, {&call});
 }
 
 std::vector<std::string> string_list(const std::string& text) {

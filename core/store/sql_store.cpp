@@ -245,30 +245,29 @@ std::string json_list(const std::vector<std::string>& items) {
 // Writes the step's content and adds the rows written to its tree's counters (a row already
 // there, from an earlier write of the same result, is neither written nor counted again).
 void insert_content(Connection& db, const Job& job, const StepOutput& output) {
+  std::vector<Value> values;
   std::int64_t written = 0;
   const char* counter = nullptr;
   switch (job.kind) {
     case JobKind::subject:
       counter = "chapter_rows";
       for (std::size_t i = 0; i < output.chapters.size(); ++i) {
-        written += db.run(
-                         "INSERT INTO chapters (job_id, root_id, position, title, summary) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-                         params(job.id, job.root_id, i + 1, output.chapters[i].title,
-                                output.chapters[i].summary))
-                       .affected;
+        append_params(values, job.id, job.root_id, i + 1, output.chapters[i].title,
+                      output.chapters[i].summary);
       }
+      written = insert_rows(db, "INSERT INTO chapters (job_id, root_id, position, title, summary)",
+                            "(?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING", values)
+                    .affected;
       break;
     case JobKind::chapter:
       counter = "topic_rows";
       for (std::size_t i = 0; i < output.topics.size(); ++i) {
-        written += db.run(
-                         "INSERT INTO topics (job_id, root_id, position, title, objectives) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-                         params(job.id, job.root_id, i + 1, output.topics[i].title,
-                                json_list(output.topics[i].objectives)))
-                       .affected;
+        append_params(values, job.id, job.root_id, i + 1, output.topics[i].title,
+                      json_list(output.topics[i].objectives));
       }
+      written = insert_rows(db, "INSERT INTO topics (job_id, root_id, position, title, objectives)",
+                            "(?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING", values)
+                    .affected;
       break;
     case JobKind::note:
       if (output.note) {
@@ -282,14 +281,14 @@ void insert_content(Connection& db, const Job& job, const StepOutput& output) {
       counter = "question_rows";
       for (std::size_t i = 0; i < output.questions.size(); ++i) {
         const Question& q = output.questions[i];
-        written += db.run(
-                         "INSERT INTO questions (job_id, root_id, position, type, prompt, "
-                         "options, answer, explanation, difficulty) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
-                         params(job.id, job.root_id, i + 1, q.type, q.prompt, json_list(q.options),
-                                q.answer, q.explanation, q.difficulty))
-                       .affected;
+        append_params(values, job.id, job.root_id, i + 1, q.type, q.prompt, json_list(q.options),
+                      q.answer, q.explanation, q.difficulty);
       }
+      written = insert_rows(db,
+                            "INSERT INTO questions (job_id, root_id, position, type, prompt, "
+                            "options, answer, explanation, difficulty)",
+                            "(?, ?, ?, ?, ?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING", values)
+                    .affected;
       break;
   }
   if (counter && written > 0) {
@@ -357,6 +356,7 @@ Result<std::vector<Status>> SqlStore::complete_steps(const std::vector<Completed
       }
     }
     bool children = false;
+    std::vector<LeaseRef> ended;
     for (const auto& [i, job] : held) {
       const StepOutput& output = *steps[i].output;
       insert_content(*db_, job, output);
@@ -366,13 +366,16 @@ Result<std::vector<Status>> SqlStore::complete_steps(const std::vector<Completed
       for (const auto& sample : metrics::duration_observation(to_string(job.kind), seconds)) {
         add_metric(*db_, sample.name, sample.labels, sample.value);
       }
-      end_attempt(*db_, steps[i].lease, "succeeded", now);
+      ended.push_back(steps[i].lease);
     }
+    end_attempts(*db_, ended, "succeeded", now);
     std::set<std::string> roots;
+    std::vector<const CallRecord*> calls;
     for (const auto& [i, job] : held) {
-      if (steps[i].output->call) insert_call(*db_, *steps[i].output->call);
+      if (steps[i].output->call) calls.push_back(&*steps[i].output->call);
       roots.insert(job.root_id);
     }
+    insert_calls(*db_, calls);
     // Children (of subject and chapter steps only, a few per tree) wake idle workers.
     if (children) announce_work();
     for (const auto& root_id : roots) close_root(*db_, root_id, now);

@@ -35,9 +35,18 @@ inline Value value(long long v) {
 inline Value value(std::size_t v) {
   return static_cast<std::int64_t>(v);
 }
+// NULL when absent.
+inline Value value(const std::optional<std::int64_t>& v) {
+  return v ? Value(*v) : Value(nullptr);
+}
 template <class... Args>
 std::vector<Value> params(const Args&... args) {
   return {value(args)...};
+}
+// Appends args' values to values: one row's share of a multi-row statement's parameters.
+template <class... Args>
+void append_params(std::vector<Value>& values, const Args&... args) {
+  (values.push_back(value(args)), ...);
 }
 
 extern const char* const kJobColumns;  // the columns read_job expects, in order
@@ -50,6 +59,13 @@ std::string job_columns(const char* alias);
 // the count. Appends the keys (padded) to values.
 std::string in_list(const std::vector<std::string>& keys, std::vector<Value>& values);
 Job read_job(const Row& row, std::size_t offset = 0);
+// Inserts rows by multi-row statements: "<head> VALUES <row>, <row>, … <tail>", where row is a
+// template such as "(?, NULLIF(?, ''), 'pending')" whose every '?' takes the next of values
+// (values holds one row's count of them per row, row after row). Each statement holds a power
+// of two of rows, at most 64, so that a connection prepares a handful of texts whatever the
+// count. Returns every statement's result rows (RETURNING) and the rows affected, summed.
+Rows insert_rows(Connection& db, std::string_view head, std::string_view row, std::string_view tail,
+                 const std::vector<Value>& values);
 
 // Inside a write transaction: adds delta to a counter, written when the transaction commits.
 void add_metric(Connection& db, const std::string& name, const std::string& labels, double delta);
@@ -93,6 +109,9 @@ void read_window_modes(Connection& db, Millis since, Millis now, OpsFacts& facts
 // Inside a transaction: ends the attempt-log row of the claim behind lease with outcome (see
 // sql/sqlite/006_attempts.sql); nothing when that row is ended already.
 void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Millis now);
+// The same for the claims behind several leases, in one statement.
+void end_attempts(Connection& db, const std::vector<LeaseRef>& leases, const char* outcome,
+                  Millis now);
 
 // The tree stops for its budget (the held steps already ended by the caller): its pending steps
 // fail unstarted, the root's reason becomes kBudgetExhausted, and it closes once nothing runs.
@@ -122,6 +141,10 @@ void add_tree_counts(Connection& db, const std::string& root_id,
 // Inside a transaction: logs a model call, adds its cost to the job and counts it in metrics;
 // nothing when a call with its call_id is logged already.
 void insert_call(Connection& db, const CallRecord& call);
+// The same for the calls of several steps (one call a step), by a statement for them all where
+// one would do: the calls in one INSERT, their jobs' costs in one UPDATE, each tree's totals and
+// spend in one write, trees in root order.
+void insert_calls(Connection& db, const std::vector<const CallRecord*>& calls);
 
 class SqlStore final : public Store {
  public:

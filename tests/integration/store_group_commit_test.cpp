@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <barrier>
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "core/store/sql_connection.hpp"
@@ -153,4 +154,75 @@ STORE_CONTRACT("two group commits sharing topics, in opposite orders, never dead
   first.reset();
   second.reset();
   if (postgres) CHECK(deadlocks_settled(*raw, connections) == before);
+}
+
+STORE_CONTRACT("a group commit bills each call once: to its step, its tree and the tree's spend") {
+  // Two trees' leaves in one group, each call with a cost and usage of its own; the first call
+  // was logged already (the worker logs a call whose result it could not save yet): its result
+  // lands, its call is not billed a second time.
+  auto roots = trees_at_leaves(*fx, {"MATH", "HISTORY"}, kT0);
+  auto leaves = claim(*fx, 20, kT0 + 1);
+  REQUIRE(leaves.size() == 16);
+  std::vector<store::StepOutput> outputs;
+  for (std::size_t i = 0; i < leaves.size(); ++i) {
+    outputs.push_back(output_for(leaves[i], kT0 + 2));
+    const auto n = static_cast<std::int64_t>(i);
+    outputs.back().call = call_for(leaves[i], 100 + n, 50 + n, n, 0.001 * (n + 1), true);
+    outputs.back().call->call_id = "call-" + leaves[i].id;
+  }
+  REQUIRE_OK(fx->log_call(*outputs[0].call));
+  std::map<std::string, store::TreeCounts> before;
+  std::map<std::string, double> spent_before;
+  for (const auto& root : roots) {
+    before[root] = counts(*fx, root);
+    spent_before[root] = root_of(*fx, root).spent_usd;
+  }
+  std::vector<store::CompletedStep> group;
+  for (std::size_t i = 0; i < leaves.size(); ++i)
+    group.push_back({lease_of(leaves[i]), &outputs[i]});
+  auto saved = fx->complete_steps(group, kT0 + 3);
+  REQUIRE_OK(saved);
+  for (const auto& one : *saved) REQUIRE_OK(one);
+
+  // What the group added to each tree: its calls but the one logged before, summed.
+  std::map<std::string, store::TreeCounts> added;
+  for (std::size_t i = 1; i < leaves.size(); ++i) {
+    const CallRecord& call = *outputs[i].call;
+    store::TreeCounts& tree = added[call.root_id];
+    ++tree.calls;
+    tree.tokens.prompt += call.usage.prompt;
+    tree.tokens.completion += call.usage.completion;
+    tree.tokens.cached += call.usage.cached;
+    tree.actual_cost_usd += call.cost_usd;
+    tree.cost_by_kind[static_cast<std::size_t>(leaves[i].kind)] += call.cost_usd;
+  }
+  for (const auto& root : roots) {
+    const store::TreeCounts now = counts(*fx, root);
+    CHECK(now.calls - before[root].calls == added[root].calls);
+    CHECK(now.tokens.prompt - before[root].tokens.prompt == added[root].tokens.prompt);
+    CHECK(now.tokens.completion - before[root].tokens.completion == added[root].tokens.completion);
+    CHECK(now.tokens.cached - before[root].tokens.cached == added[root].tokens.cached);
+    CHECK(now.actual_cost_usd - before[root].actual_cost_usd ==
+          doctest::Approx(added[root].actual_cost_usd));
+    for (std::size_t kind = 0; kind < 4; ++kind) {
+      CHECK(now.cost_by_kind[kind] - before[root].cost_by_kind[kind] ==
+            doctest::Approx(added[root].cost_by_kind[kind]));
+    }
+    CHECK(root_of(*fx, root).spent_usd - spent_before[root] ==
+          doctest::Approx(added[root].actual_cost_usd));
+    CHECK(root_of(*fx, root).status == JobStatus::succeeded);
+  }
+  // Each step: one call, its cost on the step, its reservation released, its attempt ended.
+  auto raw = open_raw(fx.url());
+  for (std::size_t i = 0; i < leaves.size(); ++i) {
+    const std::string& id = leaves[i].id;
+    CHECK(raw->run("SELECT count(*) FROM llm_calls WHERE job_id = ?1", {id}).front().int64(0) == 1);
+    auto job = raw->run("SELECT actual_cost_usd, reserved_usd FROM jobs WHERE id = ?1", {id});
+    CHECK(job.front().real(0) == doctest::Approx(0.001 * static_cast<double>(i + 1)));
+    CHECK(job.front().real(1) == 0);
+    auto attempt = raw->run("SELECT outcome, ended_at FROM attempts WHERE job_id = ?1", {id});
+    REQUIRE(attempt.rows.size() == 1);
+    CHECK(attempt.front().text(0) == "succeeded");
+    CHECK(attempt.front().int64(1) == kT0 + 3);
+  }
 }
