@@ -126,7 +126,7 @@ class BatchRunner {
       auto client = llm::make_batch_client(endpoint);
       engine::BatchCycle cycle(
           {store, *client, prompts_, config_.prices(), endpoint_, options_, nullptr});
-      engine::run_batch_cycle(cycle, g_stop, stop_, options_.poll_min_ms);
+      engine::run_batch_cycle(cycle, g_stop, end_, options_.poll_min_ms);
       const auto& r = cycle.report();
       if (r.created + r.applied > 0) {
         log::info(
@@ -138,6 +138,7 @@ class BatchRunner {
   }
   void join() {
     stop_ = true;
+    end_.set();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -148,6 +149,7 @@ class BatchRunner {
   engine::Endpoint endpoint_;
   engine::BatchOptions options_;
   std::atomic<bool> stop_{false};  // set by join(): the online worker is done
+  engine::CycleEnd end_;           // the same, waking the cycle's wait between visits
   std::thread thread_;
 };
 

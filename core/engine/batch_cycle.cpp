@@ -467,13 +467,31 @@ void BatchCycle::retry_step(const store::BatchRecord& batch, const Job& job,
   if (released) ++report_.retried;
 }
 
-void run_batch_cycle(BatchCycle& cycle, const std::atomic<bool>& stop,
-                     const std::atomic<bool>& done, Millis interval_ms) {
-  while (!stop.load() && !done.load()) {
+void CycleEnd::set() {
+  {
+    std::lock_guard lock(mutex_);
+    set_ = true;
+  }
+  set_cv_.notify_all();
+}
+
+bool CycleEnd::is_set() const {
+  std::lock_guard lock(mutex_);
+  return set_;
+}
+
+void CycleEnd::wait_for(Millis ms) {
+  std::unique_lock lock(mutex_);
+  set_cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return set_; });
+}
+
+void run_batch_cycle(BatchCycle& cycle, const std::atomic<bool>& stop, CycleEnd& done,
+                     Millis interval_ms) {
+  while (!stop.load() && !done.is_set()) {
     auto visited = cycle.visit();
     if (!visited) log::warn("batch cycle: {}", visited.error().message);
-    for (Millis slept = 0; slept < interval_ms && !stop.load() && !done.load(); slept += 50) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (Millis slept = 0; slept < interval_ms && !stop.load() && !done.is_set(); slept += 50) {
+      done.wait_for(std::min<Millis>(50, interval_ms - slept));
     }
   }
 }
