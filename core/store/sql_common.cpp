@@ -136,8 +136,8 @@ std::optional<JobStatus> close_root(Connection& db, const std::string& root_id, 
   return status;
 }
 
-Rows insert_rows(Connection& db, std::string_view head, std::string_view row, std::string_view tail,
-                 const std::vector<Value>& values) {
+Rows run_rows(Connection& db, std::string_view head, std::string_view row, std::string_view tail,
+              const std::vector<Value>& values, const std::vector<Value>& shared) {
   const auto width = static_cast<std::size_t>(std::count(row.begin(), row.end(), '?'));
   Rows all;
   if (width == 0) return all;
@@ -146,8 +146,8 @@ Rows insert_rows(Connection& db, std::string_view head, std::string_view row, st
     std::size_t count = 64;
     while (count > rows - at) count /= 2;
     std::string sql(head);
-    sql += " VALUES ";
-    std::size_t number = 0;
+    sql += ' ';
+    std::size_t number = shared.size();
     for (std::size_t i = 0; i < count; ++i) {
       if (i) sql += ", ";
       for (char c : row) {
@@ -157,9 +157,10 @@ Rows insert_rows(Connection& db, std::string_view head, std::string_view row, st
     }
     sql += ' ';
     sql += tail;
+    std::vector<Value> params = shared;
     const auto first = values.begin() + static_cast<std::ptrdiff_t>(at * width);
-    Rows part =
-        db.run(sql, std::vector<Value>(first, first + static_cast<std::ptrdiff_t>(count * width)));
+    params.insert(params.end(), first, first + static_cast<std::ptrdiff_t>(count * width));
+    Rows part = db.run(sql, params);
     all.affected += part.affected;
     for (Row& result : part.rows) all.rows.push_back(std::move(result));
     at += count;
@@ -179,12 +180,12 @@ int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now)
   std::map<JobKind, int> created;
   int inserted = 0;
   for (const Row& row :
-       insert_rows(db,
-                   "INSERT INTO jobs (id, kind, parent_id, root_id, position, status, priority, "
-                   "input, attempts, max_attempts, run_after, created_at, updated_at, "
-                   "estimated_cost_usd, mode)",
-                   "(?, ?, NULLIF(?, ''), ?, ?, 'pending', ?, ?, 0, ?, ?, ?, ?, ?, ?)",
-                   "ON CONFLICT DO NOTHING RETURNING kind", values)
+       run_rows(db,
+                "INSERT INTO jobs (id, kind, parent_id, root_id, position, status, priority, "
+                "input, attempts, max_attempts, run_after, created_at, updated_at, "
+                "estimated_cost_usd, mode) VALUES",
+                "(?, ?, NULLIF(?, ''), ?, ?, 'pending', ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+                "ON CONFLICT DO NOTHING RETURNING kind", values)
            .rows) {
     ++inserted;
     ++created[parse_job_kind(row.text(0)).value_or(JobKind::subject)];
@@ -237,26 +238,13 @@ void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Mil
 
 void end_attempts(Connection& db, const std::vector<LeaseRef>& leases, const char* outcome,
                   Millis now) {
-  if (leases.empty()) return;
-  // Padded to a power of two by repeating the last lease (as in_list), so that the statement
-  // cache holds a handful of texts.
-  std::size_t padded = 1;
-  while (padded < leases.size()) padded *= 2;
-  std::vector<Value> values{value(outcome), value(now)};
-  std::string pairs;
-  for (std::size_t i = 0; i < padded; ++i) {
-    const LeaseRef& lease = leases[std::min(i, leases.size() - 1)];
-    pairs += fmt::format("{}(?{}, ?{})", i ? ", " : "", values.size() + 1, values.size() + 2);
-    values.push_back(value(lease.token));
-    values.push_back(value(lease.job_id));
-  }
-  // A join with the leases, so that each is found by the primary key (a repeated lease finds
-  // the same row again).
-  db.run(fmt::format("UPDATE attempts SET outcome = ?1, ended_at = ?2 FROM (VALUES {}) AS v "
-                     "WHERE attempts.lease_token = v.column1 AND attempts.job_id = v.column2 "
-                     "AND attempts.outcome IS NULL",
-                     pairs),
-         values);
+  std::vector<Value> values;
+  for (const LeaseRef& lease : leases) append_params(values, lease.token, lease.job_id);
+  // A join with the leases, so that each is found by the primary key.
+  run_rows(db, "UPDATE attempts SET outcome = ?1, ended_at = ?2 FROM (VALUES", "(?, ?)",
+           ") AS v WHERE attempts.lease_token = v.column1 AND attempts.job_id = v.column2 "
+           "AND attempts.outcome IS NULL",
+           values, params(outcome, now));
 }
 
 void stop_for_budget(Connection& db, const std::string& root_id, Millis now) {
@@ -348,16 +336,15 @@ void insert_calls(Connection& db, const std::vector<const CallRecord*>& calls) {
   }
   std::set<std::string> logged;  // job ids of the calls this write logged
   for (const Row& row :
-       insert_rows(
-           db,
-           "INSERT INTO llm_calls (job_id, root_id, attempt, model, http_status, "
-           "prompt_tokens, completion_tokens, cached_tokens, cost_usd, input_price, "
-           "cached_input_price, output_price, latency_ms, error, used, created_at, call_id, "
-           "request_id, reasoning_tokens, usage_estimated, remaining_requests, "
-           "remaining_tokens, retry_after_ms, response_format, started_at)",
-           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, NULLIF(?, ''), "
-           "NULLIF(?, ''), ?, ?, ?, ?, ?, NULLIF(?, ''), ?)",
-           "ON CONFLICT DO NOTHING RETURNING job_id", values)
+       run_rows(db,
+                "INSERT INTO llm_calls (job_id, root_id, attempt, model, http_status, "
+                "prompt_tokens, completion_tokens, cached_tokens, cost_usd, input_price, "
+                "cached_input_price, output_price, latency_ms, error, used, created_at, call_id, "
+                "request_id, reasoning_tokens, usage_estimated, remaining_requests, "
+                "remaining_tokens, retry_after_ms, response_format, started_at) VALUES",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, NULLIF(?, ''), "
+                "NULLIF(?, ''), ?, ?, ?, ?, ?, NULLIF(?, ''), ?)",
+                "ON CONFLICT DO NOTHING RETURNING job_id", values)
            .rows) {
     logged.insert(row.text(0));
   }
@@ -369,31 +356,20 @@ void insert_calls(Connection& db, const std::vector<const CallRecord*>& calls) {
   if (billed.empty()) return;
   // A call's cost replaces its reservation: released only while the call's lease still holds
   // the step, so a zombie's late call cannot free the reservation of the step's new holder.
-  // By statements of a power of two of calls (at most 64), as insert_rows writes rows.
+  std::vector<Value> costs;
+  for (const CallRecord* call : billed) {
+    append_params(costs, call->job_id, call->cost_usd, call->lease_token);
+  }
   std::map<std::string, JobKind> kinds;  // by job id
-  for (std::size_t at = 0; at < billed.size();) {
-    std::size_t count = 64;
-    while (count > billed.size() - at) count /= 2;
-    std::vector<Value> costs;
-    std::string rows;
-    for (std::size_t i = 0; i < count; ++i) {
-      const CallRecord& call = *billed[at + i];
-      rows += fmt::format("{}(?{}, CAST(?{} AS DOUBLE PRECISION), ?{})", i ? ", " : "",
-                          costs.size() + 1, costs.size() + 2, costs.size() + 3);
-      append_params(costs, call.job_id, call.cost_usd, call.lease_token);
-    }
-    for (const Row& row :
-         db.run(fmt::format("UPDATE jobs SET actual_cost_usd = actual_cost_usd + v.column2, "
-                            "  reserved_usd = CASE WHEN lease_token = v.column3 THEN 0 "
-                            "  ELSE reserved_usd END "
-                            "FROM (VALUES {}) AS v WHERE jobs.id = v.column1 "
-                            "RETURNING jobs.id, jobs.kind",
-                            rows),
-                costs)
-             .rows) {
-      if (auto kind = parse_job_kind(row.text(1))) kinds[row.text(0)] = *kind;
-    }
-    at += count;
+  for (const Row& row :
+       run_rows(db,
+                "UPDATE jobs SET actual_cost_usd = actual_cost_usd + v.column2, "
+                "  reserved_usd = CASE WHEN lease_token = v.column3 THEN 0 "
+                "  ELSE reserved_usd END FROM (VALUES",
+                "(?, CAST(? AS DOUBLE PRECISION), ?)",
+                ") AS v WHERE jobs.id = v.column1 RETURNING jobs.id, jobs.kind", costs)
+           .rows) {
+    if (auto kind = parse_job_kind(row.text(1))) kinds[row.text(0)] = *kind;
   }
   // The trees' call totals, after their jobs (the lock order of sql/sqlite/007_tree_counts.sql),
   // one write a tree, in root order.

@@ -255,9 +255,10 @@ void insert_content(Connection& db, const Job& job, const StepOutput& output) {
         append_params(values, job.id, job.root_id, i + 1, output.chapters[i].title,
                       output.chapters[i].summary);
       }
-      written = insert_rows(db, "INSERT INTO chapters (job_id, root_id, position, title, summary)",
-                            "(?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING", values)
-                    .affected;
+      written =
+          run_rows(db, "INSERT INTO chapters (job_id, root_id, position, title, summary) VALUES",
+                   "(?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING", values)
+              .affected;
       break;
     case JobKind::chapter:
       counter = "topic_rows";
@@ -265,9 +266,10 @@ void insert_content(Connection& db, const Job& job, const StepOutput& output) {
         append_params(values, job.id, job.root_id, i + 1, output.topics[i].title,
                       json_list(output.topics[i].objectives));
       }
-      written = insert_rows(db, "INSERT INTO topics (job_id, root_id, position, title, objectives)",
-                            "(?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING", values)
-                    .affected;
+      written =
+          run_rows(db, "INSERT INTO topics (job_id, root_id, position, title, objectives) VALUES",
+                   "(?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING", values)
+              .affected;
       break;
     case JobKind::note:
       if (output.note) {
@@ -284,10 +286,10 @@ void insert_content(Connection& db, const Job& job, const StepOutput& output) {
         append_params(values, job.id, job.root_id, i + 1, q.type, q.prompt, json_list(q.options),
                       q.answer, q.explanation, q.difficulty);
       }
-      written = insert_rows(db,
-                            "INSERT INTO questions (job_id, root_id, position, type, prompt, "
-                            "options, answer, explanation, difficulty)",
-                            "(?, ?, ?, ?, ?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING", values)
+      written = run_rows(db,
+                         "INSERT INTO questions (job_id, root_id, position, type, prompt, "
+                         "options, answer, explanation, difficulty) VALUES",
+                         "(?, ?, ?, ?, ?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING", values)
                     .affected;
       break;
   }

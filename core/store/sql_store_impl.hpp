@@ -59,13 +59,15 @@ std::string job_columns(const char* alias);
 // the count. Appends the keys (padded) to values.
 std::string in_list(const std::vector<std::string>& keys, std::vector<Value>& values);
 Job read_job(const Row& row, std::size_t offset = 0);
-// Inserts rows by multi-row statements: "<head> VALUES <row>, <row>, … <tail>", where row is a
-// template such as "(?, NULLIF(?, ''), 'pending')" whose every '?' takes the next of values
-// (values holds one row's count of them per row, row after row). Each statement holds a power
-// of two of rows, at most 64, so that a connection prepares a handful of texts whatever the
-// count. Returns every statement's result rows (RETURNING) and the rows affected, summed.
-Rows insert_rows(Connection& db, std::string_view head, std::string_view row, std::string_view tail,
-                 const std::vector<Value>& values);
+// Runs a statement over many rows, by statements of "<head> <row>, <row>, … <tail>": head ends
+// where the rows begin ("INSERT INTO t (a, b) VALUES", "UPDATE t … FROM (VALUES"), row is a
+// template such as "(?, NULLIF(?, ''))" whose every '?' takes the next of values (one row's
+// count of them per row, row after row), numbered after the shared values, which head and tail
+// name as ?1 … ?N. Each statement holds a power of two of rows, at most 64, so that a
+// connection prepares a handful of texts whatever the count. Returns every statement's result
+// rows (RETURNING) and the rows affected, summed.
+Rows run_rows(Connection& db, std::string_view head, std::string_view row, std::string_view tail,
+              const std::vector<Value>& values, const std::vector<Value>& shared = {});
 
 // Inside a write transaction: adds delta to a counter, written when the transaction commits.
 void add_metric(Connection& db, const std::string& name, const std::string& labels, double delta);
@@ -109,7 +111,7 @@ void read_window_modes(Connection& db, Millis since, Millis now, OpsFacts& facts
 // Inside a transaction: ends the attempt-log row of the claim behind lease with outcome (see
 // sql/sqlite/006_attempts.sql); nothing when that row is ended already.
 void end_attempt(Connection& db, const LeaseRef& lease, const char* outcome, Millis now);
-// The same for the claims behind several leases, in one statement.
+// The same for the claims behind several leases, by statements of up to 64 (run_rows).
 void end_attempts(Connection& db, const std::vector<LeaseRef>& leases, const char* outcome,
                   Millis now);
 

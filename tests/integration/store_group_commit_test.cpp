@@ -157,12 +157,15 @@ STORE_CONTRACT("two group commits sharing topics, in opposite orders, never dead
 }
 
 STORE_CONTRACT("a group commit bills each call once: to its step, its tree and the tree's spend") {
-  // Two trees' leaves in one group, each call with a cost and usage of its own; the first call
-  // was logged already (the worker logs a call whose result it could not save yet): its result
-  // lands, its call is not billed a second time.
-  auto roots = trees_at_leaves(*fx, {"MATH", "HISTORY"}, kT0);
-  auto leaves = claim(*fx, 20, kT0 + 1);
-  REQUIRE(leaves.size() == 16);
+  // Nine trees' leaves in one group (72: more than one multi-row statement's 64), each call with
+  // a cost and usage of its own; the first call was logged already (the worker logs a call whose
+  // result it could not save yet): its result lands, its call is not billed a second time.
+  auto roots = trees_at_leaves(*fx,
+                               {"MATH", "HISTORY", "PHYSICS", "CHEMISTRY", "BIOLOGY", "ENGLISH",
+                                "HINDI", "GEOGRAPHY", "CIVICS"},
+                               kT0);
+  auto leaves = claim(*fx, 100, kT0 + 1);
+  REQUIRE(leaves.size() == 72);
   std::vector<store::StepOutput> outputs;
   for (std::size_t i = 0; i < leaves.size(); ++i) {
     outputs.push_back(output_for(leaves[i], kT0 + 2));
