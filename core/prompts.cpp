@@ -2,13 +2,12 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <sstream>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
 
+#include "core/memo.hpp"
 #include "core/resources.hpp"
 #include "core/validate.hpp"
 
@@ -108,16 +107,11 @@ json schema_for(JobKind kind, const ItemBounds& bounds) {
 }
 
 // schema_for's text: it depends on the kind and the item bounds alone, and a worker renders
-// thousands of steps of a few shapes, so each text is made once (shared by the worker's and the
-// batch cycle's threads; at most 256 kept, then all are forgotten and made again).
+// thousands of steps of a few shapes, so each text is made once.
 std::string schema_text(JobKind kind, const ItemBounds& bounds) {
-  static std::mutex mutex;
-  static std::map<std::tuple<JobKind, int, int>, std::string> made;
-  const auto key = std::make_tuple(kind, bounds.min, bounds.max);
-  std::lock_guard lock(mutex);
-  if (auto known = made.find(key); known != made.end()) return known->second;
-  if (made.size() >= 256) made.clear();
-  return made.emplace(key, schema_for(kind, bounds).dump()).first->second;
+  static Memo<std::tuple<JobKind, int, int>, std::string> texts(256);
+  return texts.get(std::make_tuple(kind, bounds.min, bounds.max),
+                   [&] { return schema_for(kind, bounds).dump(); });
 }
 
 int max_tokens_for(JobKind kind, const StepInput& input) {

@@ -2,6 +2,7 @@
 // nlohmann::json stays in this file.
 #include "core/llm/chat_protocol.hpp"
 
+#include "core/memo.hpp"
 #include "core/text_guard.hpp"
 
 #include <nlohmann/json.hpp>
@@ -9,12 +10,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace hydrate::llm {
 namespace {
@@ -261,37 +261,17 @@ void read_completion(const json& body, ChatResult& result) {
 
 namespace {
 
-// The schema text as it goes out in a dialect: parsed, made to fit the dialect and dumped again.
-// A worker sends the same few schemas with every request, so each is made once: kept by its
-// exact text (64 at most, then all are forgotten and made again). Shared by the worker's and
-// the batch cycle's threads.
-class SchemaTexts {
- public:
-  // The text to send, or nullopt when `schema` is not the text of a JSON object.
-  std::optional<std::string> get(const std::string& schema, SchemaDialect dialect) {
-    std::string key = schema;
-    key += dialect == SchemaDialect::strict ? 's' : 'g';
-    std::lock_guard lock(mutex_);
-    if (auto known = made_.find(key); known != made_.end()) return known->second;
-    if (made_.size() >= 64) made_.clear();
-    return made_.emplace(std::move(key), make(schema, dialect)).first->second;
-  }
-
- private:
-  static std::optional<std::string> make(const std::string& schema, SchemaDialect dialect) {
+// The schema text as it goes out in a dialect: parsed, made to fit the dialect and dumped again;
+// nullopt when it is not the text of a JSON object. A worker sends the same few schemas with
+// every request, so each is made once, kept by its exact text (64 at most).
+std::optional<std::string> schema_text(const std::string& schema, SchemaDialect dialect) {
+  static Memo<std::pair<std::string, SchemaDialect>, std::optional<std::string>> texts(64);
+  return texts.get({schema, dialect}, [&]() -> std::optional<std::string> {
     json value = json::parse(schema, nullptr, /*allow_exceptions=*/false);
     if (!value.is_object()) return std::nullopt;
     if (dialect == SchemaDialect::strict) drop_string_lengths(value);
     return value.dump(-1, ' ', false, json::error_handler_t::replace);
-  }
-
-  std::mutex mutex_;
-  std::map<std::string, std::optional<std::string>, std::less<>> made_;
-};
-
-SchemaTexts& schema_texts() {
-  static SchemaTexts texts;
-  return texts;
+  });
 }
 
 std::string dump(const json& value) {
@@ -303,7 +283,7 @@ std::string dump(const json& value) {
 std::string build_chat_body(const ChatRequest& request) {
   std::optional<std::string> schema;
   if (!request.json_schema.empty()) {
-    schema = schema_texts().get(request.json_schema, request.dialect);
+    schema = schema_text(request.json_schema, request.dialect);
     if (!schema) {
       throw std::invalid_argument("the JSON schema of response format '" + request.schema_name +
                                   "' is not a JSON object");
