@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <random>
 
 #include "core/store/sql_connection.hpp"
 
@@ -46,7 +47,11 @@ constexpr std::string_view kRefusedForGood[] = {
 
 class PostgresConnection final : public Connection {
  public:
-  explicit PostgresConnection(std::string url) : url_(std::move(url)) { connect(); }
+  explicit PostgresConnection(std::string url) : url_(std::move(url)) {
+    connect();
+    std::random_device seed;
+    metric_shard = std::uniform_int_distribution<int>(0, kMetricShards - 1)(seed);
+  }
 
   Backend backend() const override { return Backend::postgres; }
   void begin_write() override { begin(); }

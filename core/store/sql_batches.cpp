@@ -157,7 +157,7 @@ Result<std::optional<BatchClaim>> SqlStore::claim_for_batch(const BatchClaimRequ
     if (claim.jobs.empty()) return none;
     sort_by_place(claim.jobs);
     batch.lines = static_cast<int>(claim.jobs.size());
-    open_attempts(*db_, batch.lease_token, request.now, expiry);
+    open_attempts(*db_, claim.jobs, batch.lease_token, request.now, expiry);
     run("UPDATE roots SET status = 'running', started_at = ?2 "
         "WHERE job_id = ?1 AND status = 'pending'",
         params(batch.root_id, request.now));
@@ -234,13 +234,12 @@ Result<BatchFit> SqlStore::fit_batch(BatchRecord& batch, const BatchFitRequest& 
             .front()
             .int64(0);
     // The root row, locked: the budget's reservations of one tree are taken one at a time.
-    auto root = run(std::string("SELECT budget_usd, spent_usd FROM roots WHERE job_id = ?1") +
+    auto root = run(std::string("SELECT budget_usd FROM roots WHERE job_id = ?1") +
                         (postgres ? " FOR UPDATE" : ""),
                     params(batch.root_id));
     const double budget = root.empty() ? 0 : root.front().real(0);
-    const double spent = root.empty() ? 0 : root.front().real(1);
-    const double in_flight =
-        budget > 0 ? reserved_in_flight(*db_, batch.root_id, now, {"", batch.lease_token}) : 0;
+    const auto [spent, in_flight] =
+        budget > 0 ? root_spend(*db_, batch.root_id, now, {"", batch.lease_token}) : RootSpend{};
     // The longest run of held lines, in file order, that both the queue and the budget take.
     std::vector<std::string> kept, held_back;
     double worst = 0;

@@ -75,26 +75,37 @@ std::string in_list(const std::vector<std::string>& keys, std::vector<Value>& va
 
 void write_metrics(Connection& db) {
   if (db.metric_deltas.empty()) return;
-  std::vector<Value> values;
+  std::vector<Value> values{value(db.metric_shard)};  // ?1
   std::string rows;
   for (const auto& [key, delta] : db.metric_deltas) {
-    rows += fmt::format("{}(?{}, ?{}, ?{})", rows.empty() ? "" : ", ", values.size() + 1,
+    rows += fmt::format("{}(?{}, ?{}, ?1, ?{})", rows.empty() ? "" : ", ", values.size() + 1,
                         values.size() + 2, values.size() + 3);
     values.insert(values.end(), {key.first, key.second, delta});
   }
   db.metric_deltas.clear();
-  db.run(
-      fmt::format("INSERT INTO metrics (name, labels, value) VALUES {} "
-                  "ON CONFLICT (name, labels) DO UPDATE SET value = metrics.value + excluded.value",
-                  rows),
-      values);
+  db.run(fmt::format("INSERT INTO metrics (name, labels, shard, value) VALUES {} "
+                     "ON CONFLICT (name, labels, shard) DO UPDATE "
+                     "SET value = metrics.value + excluded.value",
+                     rows),
+         values);
 }
 
 void set_metric(Connection& db, const std::string& name, const std::string& labels, double value) {
   db.run(
-      "INSERT INTO metrics (name, labels, value) VALUES (?1, ?2, ?3) "
-      "ON CONFLICT (name, labels) DO UPDATE SET value = excluded.value",
+      "INSERT INTO metrics (name, labels, shard, value) VALUES (?1, ?2, 0, ?3) "
+      "ON CONFLICT (name, labels, shard) DO UPDATE SET value = excluded.value",
       params(name, labels, value));
+}
+
+std::optional<JobStatus> first_open_status(Connection& db, const std::string& root_id) {
+  // Two probes of jobs_root: an IN list ordered by status would sort every open step.
+  auto rows = db.run(
+      "SELECT coalesce((SELECT 'pending' FROM jobs WHERE root_id = ?1 AND status = 'pending' "
+      "                 LIMIT 1), "
+      "                (SELECT 'running' FROM jobs WHERE root_id = ?1 AND status = 'running' "
+      "                 LIMIT 1), '')",
+      params(root_id));
+  return parse_job_status(rows.front().text(0));
 }
 
 std::optional<JobStatus> close_root(Connection& db, const std::string& root_id, Millis now) {
@@ -143,12 +154,13 @@ Rows run_rows(Connection& db, std::string_view head, std::string_view row, std::
   if (width == 0) return all;
   const std::size_t rows = values.size() / width;
   for (std::size_t at = 0; at < rows;) {
-    std::size_t count = 64;
-    while (count > rows - at) count /= 2;
+    const std::size_t count = std::min<std::size_t>(64, rows - at);
+    std::size_t padded = 1;
+    while (padded < count) padded *= 2;
     std::string sql(head);
     sql += ' ';
     std::size_t number = shared.size();
-    for (std::size_t i = 0; i < count; ++i) {
+    for (std::size_t i = 0; i < padded; ++i) {
       if (i) sql += ", ";
       for (char c : row) {
         sql += c;
@@ -160,6 +172,10 @@ Rows run_rows(Connection& db, std::string_view head, std::string_view row, std::
     std::vector<Value> params = shared;
     const auto first = values.begin() + static_cast<std::ptrdiff_t>(at * width);
     params.insert(params.end(), first, first + static_cast<std::ptrdiff_t>(count * width));
+    const auto last = first + static_cast<std::ptrdiff_t>((count - 1) * width);
+    for (std::size_t i = count; i < padded; ++i) {
+      params.insert(params.end(), last, last + static_cast<std::ptrdiff_t>(width));
+    }
     Rows part = db.run(sql, params);
     all.affected += part.affected;
     for (Row& result : part.rows) all.rows.push_back(std::move(result));
@@ -214,14 +230,18 @@ std::optional<EndedAttempt> end_held_attempt(Connection& db, const LeaseRef& lea
                       rows.front().text(1)};
 }
 
-void open_attempts(Connection& db, const std::string& token, Millis now, Millis expiry) {
+void open_attempts(Connection& db, const std::vector<Job>& claimed, const std::string& token,
+                   Millis now, Millis expiry) {
   const char* just_claimed =
       "SELECT id FROM jobs WHERE status = 'running' AND lease_expires_at = ?3 "
       "AND lease_token = ?1";
-  db.run(fmt::format("UPDATE attempts SET outcome = 'lease_lost', ended_at = ?2 "
-                     "WHERE outcome IS NULL AND job_id IN ({})",
-                     just_claimed),
-         params(token, now, expiry));
+  if (std::any_of(claimed.begin(), claimed.end(),
+                  [&](const Job& job) { return job.started_at < now; })) {
+    db.run(fmt::format("UPDATE attempts SET outcome = 'lease_lost', ended_at = ?2 "
+                       "WHERE outcome IS NULL AND job_id IN ({})",
+                       just_claimed),
+           params(token, now, expiry));
+  }
   db.run(
       "INSERT INTO attempts (lease_token, job_id, root_id, kind, holder, claimed_at) "
       "SELECT lease_token, id, root_id, kind, lease_holder, ?2 FROM jobs "
@@ -258,19 +278,18 @@ void stop_for_budget(Connection& db, const std::string& root_id, Millis now) {
   close_root(db, root_id, now);
 }
 
-double reserved_in_flight(Connection& db, const std::string& root_id, Millis now,
-                          const InFlightExcept& except) {
-  return db
-      .run(
-          "SELECT (SELECT coalesce(sum(reserved_usd), 0) FROM jobs "
-          "        WHERE root_id = ?1 AND status = 'running' AND lease_expires_at >= ?2 "
-          "          AND id <> ?3 AND lease_token <> ?4) "
-          "     + (SELECT coalesce(sum(reserved_usd), 0) FROM batches "
-          "        WHERE root_id = ?1 AND state NOT IN ('applied', 'abandoned') "
-          "          AND lease_token <> ?4)",
-          params(root_id, now, except.job_id, except.batch_token))
-      .front()
-      .real(0);
+RootSpend root_spend(Connection& db, const std::string& root_id, Millis now,
+                     const InFlightExcept& except) {
+  auto rows = db.run(
+      "SELECT (SELECT coalesce(sum(cost_usd), 0) FROM tree_counts WHERE root_id = ?1), "
+      "       (SELECT coalesce(sum(reserved_usd), 0) FROM jobs "
+      "        WHERE root_id = ?1 AND status = 'running' AND lease_expires_at >= ?2 "
+      "          AND id <> ?3 AND lease_token <> ?4) "
+      "     + (SELECT coalesce(sum(reserved_usd), 0) FROM batches "
+      "        WHERE root_id = ?1 AND state NOT IN ('applied', 'abandoned') "
+      "          AND lease_token <> ?4)",
+      params(root_id, now, except.job_id, except.batch_token));
+  return {rows.front().real(0), rows.front().real(1)};
 }
 
 void add_tree_counts(Connection& db, const std::string& root_id,
@@ -316,12 +335,30 @@ void count_call(Connection& db, const CallRecord& call) {
 
 }  // namespace
 
-void insert_calls(Connection& db, const std::vector<const CallRecord*>& calls) {
+void TreeMoves::add(const std::string& root_id, const std::string& column, std::int64_t delta) {
+  Value& sum = by_root_[root_id].try_emplace(column, std::int64_t{0}).first->second;
+  sum = std::get<std::int64_t>(sum) + delta;
+}
+
+void TreeMoves::add(const std::string& root_id, const std::string& column, double delta) {
+  Value& sum = by_root_[root_id].try_emplace(column, 0.0).first->second;
+  sum = std::get<double>(sum) + delta;
+}
+
+void TreeMoves::write(Connection& db) const {
+  for (const auto& [root_id, columns] : by_root_) {
+    std::vector<CountDelta> deltas;
+    for (const auto& [column, delta] : columns) deltas.push_back({column, delta});
+    add_tree_counts(db, root_id, deltas);
+  }
+}
+
+void insert_calls(Connection& db, const std::vector<const CallRecord*>& calls, TreeMoves& moves) {
   std::set<std::string> job_ids;
   for (const CallRecord* call : calls) job_ids.insert(call->job_id);
   if (job_ids.size() < calls.size()) {
     // Two calls of one step: each alone, as the job's costs are added by its id.
-    for (const CallRecord* call : calls) insert_calls(db, {call});
+    for (const CallRecord* call : calls) insert_calls(db, {call}, moves);
     return;
   }
   std::vector<Value> values;
@@ -371,42 +408,25 @@ void insert_calls(Connection& db, const std::vector<const CallRecord*>& calls) {
            .rows) {
     if (auto kind = parse_job_kind(row.text(1))) kinds[row.text(0)] = *kind;
   }
-  // The trees' call totals, after their jobs (the lock order of sql/sqlite/007_tree_counts.sql),
-  // one write a tree, in root order.
-  std::map<std::string, std::vector<const CallRecord*>> by_root;
-  for (const CallRecord* call : billed) by_root[call->root_id].push_back(call);
-  for (const auto& [root_id, root_calls] : by_root) {
-    std::int64_t prompt = 0, completion = 0, cached = 0;
-    double cost = 0;
-    std::map<JobKind, double> cost_by_kind;
-    for (const CallRecord* call : root_calls) {
-      prompt += call->usage.prompt;
-      completion += call->usage.completion;
-      cached += call->usage.cached;
-      cost += call->cost_usd;
-      if (auto kind = kinds.find(call->job_id); kind != kinds.end()) {
-        cost_by_kind[kind->second] += call->cost_usd;
-      }
+  // The trees' call totals, written after their jobs (the lock order of
+  // sql/sqlite/007_tree_counts.sql).
+  for (const CallRecord* call : billed) {
+    moves.add(call->root_id, "calls", std::int64_t{1});
+    moves.add(call->root_id, "prompt_tokens", call->usage.prompt);
+    moves.add(call->root_id, "completion_tokens", call->usage.completion);
+    moves.add(call->root_id, "cached_tokens", call->usage.cached);
+    moves.add(call->root_id, "cost_usd", call->cost_usd);
+    if (auto kind = kinds.find(call->job_id); kind != kinds.end()) {
+      moves.add(call->root_id, fmt::format("{}_cost_usd", to_string(kind->second)), call->cost_usd);
     }
-    std::vector<CountDelta> totals{{"calls", static_cast<std::int64_t>(root_calls.size())},
-                                   {"prompt_tokens", prompt},
-                                   {"completion_tokens", completion},
-                                   {"cached_tokens", cached},
-                                   {"cost_usd", cost}};
-    for (const auto& [kind, kind_cost] : cost_by_kind) {
-      totals.push_back({fmt::format("{}_cost_usd", to_string(kind)), kind_cost});
-    }
-    add_tree_counts(db, root_id, totals);
-    if (cost != 0) {
-      db.run("UPDATE roots SET spent_usd = spent_usd + ?2 WHERE job_id = ?1",
-             params(root_id, cost));
-    }
+    count_call(db, *call);
   }
-  for (const CallRecord* call : billed) count_call(db, *call);
 }
 
 void insert_call(Connection& db, const CallRecord& call) {
-  insert_calls(db, {&call});
+  TreeMoves moves;
+  insert_calls(db, {&call}, moves);
+  moves.write(db);
 }
 
 std::vector<std::string> string_list(const std::string& text) {

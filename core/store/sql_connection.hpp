@@ -75,6 +75,11 @@ class Connection {
   // add_metric and write_metrics): the metric rows every step shares are locked only for the
   // commit. Emptied when the transaction ends, whichever way.
   std::map<std::pair<std::string, std::string>, double> metric_deltas;
+  // The counter rows this connection adds to (the metrics table's shard): PostgreSQL picks one of
+  // kMetricShards at random when it connects, so writers on different connections rarely share
+  // a row and never wait on each other's commits for it; SQLite, with one writer, keeps 0.
+  static constexpr int kMetricShards = 64;
+  int metric_shard = 0;
 };
 
 // What a driver's connect throws when the database cannot be opened: kind says whether waiting

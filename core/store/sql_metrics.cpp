@@ -43,8 +43,9 @@ Status SqlStore::record_reconcile_run(const ReconcileRun& r) {
 Result<std::vector<MetricSample>> SqlStore::read_metrics(Millis now, Millis stuck_after_ms) {
   return read("reading metrics", [&]() -> Result<std::vector<MetricSample>> {
     std::vector<MetricSample> out;
-    for (const auto& row :
-         run("SELECT name, labels, value FROM metrics ORDER BY name, labels").rows) {
+    for (const auto& row : run("SELECT name, labels, sum(value) FROM metrics GROUP BY name, labels "
+                               "ORDER BY name, labels")
+                               .rows) {
       out.push_back({row.text(0), row.text(1), row.real(2)});
     }
     // The oldest due step of an open tree: the first of the pending index that qualifies.

@@ -10,10 +10,11 @@ namespace hydrate::store::sql {
 
 namespace {
 
+// A root's spend is its counters' cost (one probe of tree_counts' key; no row reads as 0).
 constexpr std::string_view kRootColumns =
     "r.status, r.reason, r.language, r.board, r.grade, r.subject, r.options, r.trace_id, "
     "r.estimates, r.estimated_cost_usd, r.budget_usd, r.created_at, r.started_at, r.finished_at, "
-    "r.spent_usd";
+    "(SELECT s.cost_usd FROM tree_counts s WHERE s.root_id = r.job_id)";
 
 // How many columns a comma-separated list names: counted from the list, never kept by hand.
 constexpr std::size_t column_count(std::string_view columns) {

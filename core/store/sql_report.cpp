@@ -25,7 +25,8 @@ constexpr const char* kAttemptOutcomes[] = {"succeeded",  "retried",   "failed",
 std::vector<FinishedRoot> finished_roots(Connection& db, Millis since, Millis now) {
   std::vector<FinishedRoot> out;
   auto rows = db.run(
-      "SELECT job_id, status, language, board, grade, subject, estimated_cost_usd, spent_usd, "
+      "SELECT job_id, status, language, board, grade, subject, estimated_cost_usd, "
+      "(SELECT c.cost_usd FROM tree_counts c WHERE c.root_id = roots.job_id), "
       "created_at, finished_at, mode FROM roots "
       "WHERE finished_at >= ?1 AND finished_at <= ?2 ORDER BY finished_at, job_id",
       params(since, now));

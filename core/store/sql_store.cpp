@@ -175,7 +175,7 @@ Result<std::vector<Job>> SqlStore::claim_batch(const ClaimRequest& request) {
     auto rows = run(sql, params(request.holder, token, expiry, request.now, request.limit));
     for (const auto& row : rows.rows) claimed.push_back(read_job(row));
     if (claimed.empty()) return claimed;
-    open_attempts(*db_, token, request.now, expiry);
+    open_attempts(*db_, claimed, token, request.now, expiry);
     for (const auto& job : claimed) {
       if (job.kind == JobKind::subject) {
         run("UPDATE roots SET status = 'running', started_at = ?2 "
@@ -242,147 +242,143 @@ std::string json_list(const std::vector<std::string>& items) {
   return json(items).dump();
 }
 
-// Writes the step's content and adds the rows written to its tree's counters (a row already
-// there, from an earlier write of the same result, is neither written nor counted again).
-void insert_content(Connection& db, const Job& job, const StepOutput& output) {
-  std::vector<Value> values;
-  std::int64_t written = 0;
-  const char* counter = nullptr;
-  switch (job.kind) {
-    case JobKind::subject:
-      counter = "chapter_rows";
-      for (std::size_t i = 0; i < output.chapters.size(); ++i) {
-        append_params(values, job.id, job.root_id, i + 1, output.chapters[i].title,
-                      output.chapters[i].summary);
-      }
-      written =
-          run_rows(db, "INSERT INTO chapters (job_id, root_id, position, title, summary) VALUES",
-                   "(?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING", values)
-              .affected;
-      break;
-    case JobKind::chapter:
-      counter = "topic_rows";
-      for (std::size_t i = 0; i < output.topics.size(); ++i) {
-        append_params(values, job.id, job.root_id, i + 1, output.topics[i].title,
-                      json_list(output.topics[i].objectives));
-      }
-      written =
-          run_rows(db, "INSERT INTO topics (job_id, root_id, position, title, objectives) VALUES",
-                   "(?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING", values)
-              .affected;
-      break;
-    case JobKind::note:
-      if (output.note) {
-        db.run(
-            "INSERT INTO notes (job_id, root_id, markdown, key_points) "
-            "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-            params(job.id, job.root_id, output.note->markdown, json_list(output.note->key_points)));
-      }
-      break;
-    case JobKind::questions:
-      counter = "question_rows";
-      for (std::size_t i = 0; i < output.questions.size(); ++i) {
-        const Question& q = output.questions[i];
-        append_params(values, job.id, job.root_id, i + 1, q.type, q.prompt, json_list(q.options),
-                      q.answer, q.explanation, q.difficulty);
-      }
-      written = run_rows(db,
-                         "INSERT INTO questions (job_id, root_id, position, type, prompt, "
-                         "options, answer, explanation, difficulty) VALUES",
-                         "(?, ?, ?, ?, ?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING", values)
-                    .affected;
-      break;
-  }
-  if (counter && written > 0) {
-    add_tree_counts(db, job.root_id, {{counter, std::int64_t{written}}});
-  }
+// A held step of a group and its result.
+struct HeldStep {
+  Job job;  // as the UPDATE that ended its lease returned it
+  const StepOutput* output;
+  LeaseRef lease;
+};
+
+// Counts the rows an INSERT ... RETURNING root_id wrote, by tree, into column of moves.
+void count_written(const Rows& written, const char* column, TreeMoves& moves) {
+  for (const Row& row : written.rows) moves.add(row.text(0), column, std::int64_t{1});
 }
 
-}  // namespace
-
-namespace {
-
-// The order in which a group of step results takes its locks: by tree, then by topic (a leaf's
-// parent chapter and position name its topic, whose row its success locks on PostgreSQL), as
-// two groups of one tree taking the same rows in opposite orders would deadlock.
-std::vector<std::size_t> lock_order(Connection& db, const std::vector<CompletedStep>& steps) {
-  std::vector<std::size_t> order(steps.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  if (steps.size() < 2) return order;
-  std::vector<std::string> ids;
-  for (const auto& step : steps) ids.push_back(step.lease.job_id);
-  std::vector<Value> values;
-  const std::string list = in_list(ids, values);
-  // (root, parent, position, id) per step; a step whose job is gone sorts first (its UPDATE
-  // finds nothing and locks nothing).
-  using Key = std::tuple<std::string, std::string, std::int64_t, std::string>;
-  std::map<std::string, Key> found;
-  for (const auto& row : db.run(fmt::format("SELECT id, root_id, coalesce(parent_id, ''), position "
-                                            "FROM jobs WHERE id IN ({})",
-                                            list),
-                                values)
-                             .rows) {
-    found[row.text(0)] = {row.text(1), row.text(2), row.int64(3), row.text(0)};
+// Writes the group's content, one multi-row INSERT a table, and adds the rows written to their
+// trees' counters (a row already there, from an earlier write of the same result, is neither
+// written nor counted again).
+void insert_contents(Connection& db, const std::vector<HeldStep>& held, TreeMoves& moves) {
+  std::vector<Value> chapters, topics, notes, questions;
+  for (const auto& [job, output, lease] : held) {
+    for (std::size_t i = 0; i < output->chapters.size(); ++i) {
+      append_params(chapters, job.id, job.root_id, i + 1, output->chapters[i].title,
+                    output->chapters[i].summary);
+    }
+    for (std::size_t i = 0; i < output->topics.size(); ++i) {
+      append_params(topics, job.id, job.root_id, i + 1, output->topics[i].title,
+                    json_list(output->topics[i].objectives));
+    }
+    if (output->note && job.kind == JobKind::note) {
+      append_params(notes, job.id, job.root_id, output->note->markdown,
+                    json_list(output->note->key_points));
+    }
+    for (std::size_t i = 0; i < output->questions.size(); ++i) {
+      const Question& q = output->questions[i];
+      append_params(questions, job.id, job.root_id, i + 1, q.type, q.prompt, json_list(q.options),
+                    q.answer, q.explanation, q.difficulty);
+    }
   }
-  std::vector<Key> keys;
-  for (const auto& id : ids) {
-    auto it = found.find(id);
-    keys.push_back(it == found.end() ? Key{"", "", 0, id} : it->second);
-  }
-  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return keys[a] < keys[b]; });
-  return order;
+  count_written(
+      run_rows(db, "INSERT INTO chapters (job_id, root_id, position, title, summary) VALUES",
+               "(?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING RETURNING root_id", chapters),
+      "chapter_rows", moves);
+  count_written(
+      run_rows(db, "INSERT INTO topics (job_id, root_id, position, title, objectives) VALUES",
+               "(?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING RETURNING root_id", topics),
+      "topic_rows", moves);
+  run_rows(db, "INSERT INTO notes (job_id, root_id, markdown, key_points) VALUES", "(?, ?, ?, ?)",
+           "ON CONFLICT DO NOTHING", notes);
+  count_written(run_rows(db,
+                         "INSERT INTO questions (job_id, root_id, position, type, prompt, "
+                         "options, answer, explanation, difficulty) VALUES",
+                         "(?, ?, ?, ?, ?, ?, ?, ?, ?)", "ON CONFLICT DO NOTHING RETURNING root_id",
+                         questions),
+                "question_rows", moves);
 }
 
 }  // namespace
 
 Result<std::vector<Status>> SqlStore::complete_steps(const std::vector<CompletedStep>& steps,
                                                      Millis now) {
-  return write("saving step results", [&]() -> Result<std::vector<Status>> {
-    // Each phase takes its locks in the order of sql/postgres/008_tree_count_moves.sql (jobs with
-    // their topics, attempts, roots), for the whole group before the next.
+  // Trees whose open steps, as the group's transaction saw them, were all running: on PostgreSQL
+  // another group may be finishing the last of them at the same time, each seeing the other's
+  // steps still running, so each tries again to close the tree once it has committed.
+  std::vector<std::string> unsettled;
+  auto saved = write("saving step results", [&]() -> Result<std::vector<Status>> {
+    // A handful of statements for the whole group, whatever its size. Locks, in the order of
+    // sql/postgres/013_commit_time_locks.sql: the group's own jobs (only the lease holder
+    // writes a held step), attempts, a finished tree's root; its topics and counters at commit.
+    unsettled.clear();
+    std::vector<Value> leases;
+    for (const auto& step : steps) append_params(leases, step.lease.job_id, step.lease.token);
+    std::map<std::string, Job> won;  // by job id: the steps whose lease still held
+    for (const Row& row :
+         run_rows(*db_,
+                  "UPDATE jobs SET status = 'succeeded', finished_at = ?1, updated_at = ?1, "
+                  "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL, "
+                  "  last_error = NULL FROM (VALUES",
+                  "(?, ?)",
+                  ") AS v WHERE jobs.id = v.column1 AND jobs.lease_token = v.column2 "
+                  "AND jobs.status = 'running' RETURNING " +
+                      job_columns("jobs"),
+                  leases, {value(now)})
+             .rows) {
+      Job job = read_job(row);
+      won.emplace(job.id, std::move(job));
+    }
     std::vector<Status> saved(steps.size(), ok_status());
-    std::vector<std::pair<std::size_t, Job>> held;  // in lock order
-    for (auto i : lock_order(*db_, steps)) {
-      auto rows = run(
-          fmt::format("UPDATE jobs SET status = 'succeeded', finished_at = ?3, updated_at = ?3, "
-                      "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL, "
-                      "  last_error = NULL "
-                      "WHERE id = ?1 AND lease_token = ?2 AND status = 'running' RETURNING {}",
-                      kJobColumns),
-          params(steps[i].lease.job_id, steps[i].lease.token, now));
-      if (rows.empty()) {
+    std::vector<HeldStep> held;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      auto it = won.find(steps[i].lease.job_id);
+      if (it == won.end()) {
         saved[i] = make_error(ErrorKind::conflict,
                               "job " + steps[i].lease.job_id + ": lease lost, result discarded");
       } else {
-        held.emplace_back(i, read_job(rows.front()));
+        held.push_back({it->second, steps[i].output, steps[i].lease});
       }
     }
-    bool children = false;
+    TreeMoves moves;
+    insert_contents(*db_, held, moves);
+    std::vector<NewJob> children;
     std::vector<LeaseRef> ended;
-    for (const auto& [i, job] : held) {
-      const StepOutput& output = *steps[i].output;
-      insert_content(*db_, job, output);
-      if (insert_job_rows(*db_, output.children, now) > 0) children = true;
+    std::vector<const CallRecord*> calls;
+    std::set<std::string> roots;
+    for (const auto& [job, output, lease] : held) {
+      children.insert(children.end(), output->children.begin(), output->children.end());
       add_metric(*db_, metrics::kJobsCompleted, fmt::format("kind=\"{}\"", to_string(job.kind)), 1);
       double seconds = static_cast<double>(now - job.started_at) / 1000.0;
       for (const auto& sample : metrics::duration_observation(to_string(job.kind), seconds)) {
         add_metric(*db_, sample.name, sample.labels, sample.value);
       }
-      ended.push_back(steps[i].lease);
-    }
-    end_attempts(*db_, ended, "succeeded", now);
-    std::set<std::string> roots;
-    std::vector<const CallRecord*> calls;
-    for (const auto& [i, job] : held) {
-      if (steps[i].output->call) calls.push_back(&*steps[i].output->call);
+      ended.push_back(lease);
+      if (output->call) calls.push_back(&*output->call);
       roots.insert(job.root_id);
     }
-    insert_calls(*db_, calls);
     // Children (of subject and chapter steps only, a few per tree) wake idle workers.
-    if (children) announce_work();
-    for (const auto& root_id : roots) close_root(*db_, root_id, now);
+    if (insert_job_rows(*db_, children, now) > 0) announce_work();
+    end_attempts(*db_, ended, "succeeded", now);
+    insert_calls(*db_, calls, moves);
+    moves.write(*db_);
+    // A tree with a pending step is closed by a later group; one with nothing open is closed
+    // here. Only the close locks the root: a group of a tree at work locks no row another
+    // group needs before it commits.
+    for (const auto& root_id : roots) {
+      auto open = first_open_status(*db_, root_id);
+      if (!open) {
+        close_root(*db_, root_id, now);
+      } else if (*open == JobStatus::running && db_->backend() == Backend::postgres) {
+        unsettled.push_back(root_id);
+      }
+    }
     return saved;
   });
+  if (saved) {
+    for (const auto& root_id : unsettled) {
+      // Best effort: a tree left open here is closed by the next reconcile.
+      (void)close_root_if_finished(root_id, now);
+    }
+  }
+  return saved;
 }
 
 Status SqlStore::finish_attempt(const LeaseRef& lease, const std::string& error, bool retry,
@@ -468,13 +464,13 @@ Result<Reservation> SqlStore::reserve_call(const LeaseRef& lease, double worst_c
             params(lease.job_id, lease.token));
     if (job.empty()) return make_error(ErrorKind::conflict, "job " + lease.job_id + ": lease lost");
     std::string root_id = job.front().text(0);
-    // Locking the root row serialises the reservations (and logged calls) of one tree.
-    auto root = run(std::string("SELECT budget_usd, spent_usd FROM roots WHERE job_id = ?1") +
+    // Locking the root row serialises the reservations of one tree.
+    auto root = run(std::string("SELECT budget_usd FROM roots WHERE job_id = ?1") +
                         (postgres ? " FOR UPDATE" : ""),
                     params(root_id));
     if (root.empty() || root.front().real(0) <= 0) return Reservation::granted;
-    double budget = root.front().real(0), spent = root.front().real(1);
-    double reserved = reserved_in_flight(*db_, root_id, now, {lease.job_id, ""});
+    const double budget = root.front().real(0);
+    const auto [spent, reserved] = root_spend(*db_, root_id, now, {lease.job_id, ""});
     if (spent + reserved + worst_case_usd <= budget) {
       run("UPDATE jobs SET reserved_usd = ?3 WHERE id = ?1 AND lease_token = ?2",
           params(lease.job_id, lease.token, worst_case_usd));

@@ -2,6 +2,7 @@
 // Private: the Store implemented once over a SqlConnection, for SQLite and PostgreSQL alike.
 // Split over sql_store.cpp (schema, submit, claims, step results), sql_reads.cpp (queries) and
 // sql_admin.cpp (operator and reconcile work); sql_common.cpp holds the shared pieces.
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -64,8 +65,10 @@ Job read_job(const Row& row, std::size_t offset = 0);
 // template such as "(?, NULLIF(?, ''))" whose every '?' takes the next of values (one row's
 // count of them per row, row after row), numbered after the shared values, which head and tail
 // name as ?1 … ?N. Each statement holds a power of two of rows, at most 64, so that a
-// connection prepares a handful of texts whatever the count. Returns every statement's result
-// rows (RETURNING) and the rows affected, summed.
+// connection prepares a handful of texts whatever the count: a short one repeats its last row
+// (a statement must therefore take a repeated row as it takes the row once: an INSERT ... ON
+// CONFLICT DO NOTHING, or an UPDATE ... FROM (VALUES ...) joining on a key). Returns every
+// statement's result rows (RETURNING) and the rows affected, summed.
 Rows run_rows(Connection& db, std::string_view head, std::string_view row, std::string_view tail,
               const std::vector<Value>& values, const std::vector<Value>& shared = {});
 
@@ -75,8 +78,13 @@ void add_metric(Connection& db, const std::string& name, const std::string& labe
 // order (two writers lock shared rows in the same order), and forgets them.
 void write_metrics(Connection& db);
 void set_metric(Connection& db, const std::string& name, const std::string& labels, double value);
-// Inside a transaction: closes the root when nothing of its tree is pending or running.
+// Inside a transaction: closes the root when nothing of its tree is pending or running. On
+// PostgreSQL it locks the root row first, so of two closers finishing a tree's last steps at once
+// the second sees the first's commit.
 std::optional<JobStatus> close_root(Connection& db, const std::string& root_id, Millis now);
+// Inside a transaction: the first of a tree's open statuses as this transaction sees it, pending
+// before running, or nothing when none is open (one probe of jobs_root; no lock).
+std::optional<JobStatus> first_open_status(Connection& db, const std::string& root_id);
 // Inside a transaction: inserts jobs, skipping existing (parent, kind, position). Returns count.
 int insert_job_rows(Connection& db, const std::vector<NewJob>& jobs, Millis now);
 
@@ -96,10 +104,12 @@ std::optional<EndedAttempt> end_held_attempt(Connection& db, const LeaseRef& lea
                                              const std::string& error, Millis run_after, Millis now,
                                              bool uncounted);
 
-// Inside a claim's transaction: the attempt log of the steps just claimed under token with
-// lease expiry (found through the running index): a step claimed again after its lease expired
-// ends its previous claim as lost, then one open row per claim.
-void open_attempts(Connection& db, const std::string& token, Millis now, Millis expiry);
+// Inside a claim's transaction: the attempt log of the claimed steps (found through the running
+// index by token and lease expiry): a step claimed again after its lease expired ends its
+// previous claim as lost, then one open row per claim. Only a step started before now can have
+// an open claim, so a claim of steps all started now skips the first.
+void open_attempts(Connection& db, const std::vector<Job>& claimed, const std::string& token,
+                   Millis now, Millis expiry);
 
 // Inside a read (sql_batch_reads.cpp): appends hydrate_batches{status} for every status of
 // batch::kStatuses and any other some record has, counted from the batches_status index.
@@ -119,15 +129,21 @@ void end_attempts(Connection& db, const std::vector<LeaseRef>& leases, const cha
 // fail unstarted, the root's reason becomes kBudgetExhausted, and it closes once nothing runs.
 void stop_for_budget(Connection& db, const std::string& root_id, Millis now);
 
-// What the root's calls and batches in flight at now hold against its budget: the reservations
-// of its steps under a live lease and of its open batches, but for the step or the batch (and
-// its steps) being reserved for.
+// What counts against a root's budget at now, read by one statement: its spend (its counters'
+// cost_usd) and what its calls and batches in flight hold, the reservations of its steps under a
+// live lease and of its open batches, but for the step or the batch (and its steps) being
+// reserved for. One snapshot sees a call's commit (its cost in, its reservation out) whole or not
+// at all; the caller holds the root's row lock, which orders the reservations of one tree.
 struct InFlightExcept {
   std::string job_id;       // an online step
   std::string batch_token;  // a batch's lease token
 };
-double reserved_in_flight(Connection& db, const std::string& root_id, Millis now,
-                          const InFlightExcept& except);
+struct RootSpend {
+  double spent_usd = 0;
+  double reserved_usd = 0;
+};
+RootSpend root_spend(Connection& db, const std::string& root_id, Millis now,
+                     const InFlightExcept& except);
 
 // Inside a transaction: adds each delta to the named column of root_id's row of tree_counts
 // (sql/sqlite/007_tree_counts.sql). SQLite writes the row; PostgreSQL appends the moves, folded
@@ -139,14 +155,25 @@ struct CountDelta {
 };
 void add_tree_counts(Connection& db, const std::string& root_id,
                      const std::vector<CountDelta>& deltas);
+// The counter moves of several statements of one transaction, added up by tree and column and
+// written by one add_tree_counts a tree, in root order.
+class TreeMoves {
+ public:
+  void add(const std::string& root_id, const std::string& column, std::int64_t delta);
+  void add(const std::string& root_id, const std::string& column, double delta);
+  void write(Connection& db) const;
+
+ private:
+  std::map<std::string, std::map<std::string, Value>> by_root_;
+};
 
 // Inside a transaction: logs a model call, adds its cost to the job and counts it in metrics;
 // nothing when a call with its call_id is logged already.
 void insert_call(Connection& db, const CallRecord& call);
 // The same for the calls of several steps (one call a step), by a statement for them all where
-// one would do: the calls in one INSERT, their jobs' costs in one UPDATE, each tree's totals and
-// spend in one write, trees in root order.
-void insert_calls(Connection& db, const std::vector<const CallRecord*>& calls);
+// one would do: the calls in one INSERT, their jobs' costs in one UPDATE, each tree's totals
+// added to moves (written by the caller).
+void insert_calls(Connection& db, const std::vector<const CallRecord*>& calls, TreeMoves& moves);
 
 class SqlStore final : public Store {
  public:

@@ -97,14 +97,14 @@ assert_eq 1 "$(field rootSuccessRate .rate)" "success rate"
 assert_eq ok "$(field rootSuccessRate .status)" "success rate status"
 
 assert_eq 2 "$(field costEstimateError .samples)" "cost accuracy samples"
-assert_close "$(sql "SELECT avg(abs(spent_usd - estimated_cost_usd) / estimated_cost_usd) FROM roots WHERE status = 'succeeded'")" \
+assert_close "$(sql "SELECT avg(abs(c.cost_usd - estimated_cost_usd) / estimated_cost_usd) FROM roots JOIN tree_counts c ON c.root_id = job_id WHERE status = 'succeeded'")" \
   "$(field costEstimateError .mean)" "mean cost error"
-assert_close "$(sql "SELECT max(abs(spent_usd - estimated_cost_usd) / estimated_cost_usd) FROM roots WHERE status = 'succeeded'")" \
+assert_close "$(sql "SELECT max(abs(c.cost_usd - estimated_cost_usd) / estimated_cost_usd) FROM roots JOIN tree_counts c ON c.root_id = job_id WHERE status = 'succeeded'")" \
   "$(field costEstimateError .worst)" "worst cost error"
 # The spend the report reads is the call log's, every call of the tree summed.
 for root in "$FIRST" "$SECOND"; do
   assert_close "$(sql "SELECT sum(cost_usd) FROM llm_calls WHERE root_id = '$root'")" \
-    "$(sql "SELECT spent_usd FROM roots WHERE job_id = '$root'")" "the spend of $root"
+    "$(sql "SELECT cost_usd FROM tree_counts WHERE root_id = '$root'")" "the spend of $root"
 done
 
 assert_eq "$(sql_count "SELECT count(*) FROM reconcile_runs")" "$(field reconcileSeconds .samples)" \
@@ -139,7 +139,7 @@ assert_eq 0 "$(jq '[.validationFailures[] | select(.reason | test("\\[[0-9]+\\]"
   "patterns that still carry an array index"
 
 assert_eq 2 "$(jq '.costVariance | length' <<<"$REPORT")" "cost variance rows"
-assert_eq "$(sql "SELECT job_id FROM roots WHERE status = 'succeeded' ORDER BY abs(spent_usd - estimated_cost_usd) / estimated_cost_usd DESC LIMIT 1")" \
+assert_eq "$(sql "SELECT job_id FROM roots JOIN tree_counts c ON c.root_id = job_id WHERE status = 'succeeded' ORDER BY abs(c.cost_usd - estimated_cost_usd) / estimated_cost_usd DESC LIMIT 1")" \
   "$(jq -r '.costVariance[0].rootJobId' <<<"$REPORT")" "the root with the largest variance first"
 assert_eq "reconcile" "$(jq -r '.reconcile.locks[0].name' <<<"$REPORT")" "the lock the last reconcile kept"
 assert_contains "$(jq -r '.reconcile.locks[0].holder' <<<"$REPORT")" "$(hostname):" "the lock's holder"

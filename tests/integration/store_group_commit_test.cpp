@@ -1,7 +1,8 @@
 // Store contract: group commits (Store::complete_steps). Each result of a group is fenced by its
-// own lease and written all or nothing; the group closes the trees it finishes; two groups that
-// share topics, saved at once in opposite orders from two connections, neither deadlock nor
-// wait on a deadlock's detection (PostgreSQL's pg_stat_database counts them).
+// own lease and written all or nothing; the group closes the trees it finishes, also when two
+// groups finish a tree at once; two groups that share topics, saved at once in opposite orders
+// from two connections, neither deadlock nor wait on a deadlock's detection (PostgreSQL's
+// pg_stat_database counts them).
 #include <algorithm>
 #include <barrier>
 #include <chrono>
@@ -154,6 +155,66 @@ STORE_CONTRACT("two group commits sharing topics, in opposite orders, never dead
   first.reset();
   second.reset();
   if (postgres) CHECK(deadlocks_settled(*raw, connections) == before);
+}
+
+// PostgreSQL only: two groups saving a tree's last two steps at once each see the other's step
+// still running, so neither may close the tree inside its transaction; the one that commits last
+// must close it after its commit. The test holds the tree's counter row, which both commits take,
+// until both wait on it: each has then looked for the tree's open steps with the other's result
+// uncommitted.
+TEST_CASE(
+    "store postgresql: two groups saving a tree's last steps at once close it after both commit") {
+  exit_skipped_unless_available("postgresql");
+  StoreFixture fx("postgresql");
+  const std::string root = trees_at_leaves(*fx, {"MATH"}, kT0)[0];
+  auto leaves = claim(*fx, 10, kT0 + 1);
+  REQUIRE(leaves.size() == 8);
+  // The last two: notes of two topics, so that neither commit waits for the other's topic row.
+  std::stable_partition(leaves.begin(), leaves.end(),
+                        [](const Job& leaf) { return leaf.kind != JobKind::note; });
+  const Job last_a = leaves[6], last_b = leaves[7];
+  REQUIRE(last_a.kind == JobKind::note);
+  REQUIRE(std::tie(last_a.parent_id, last_a.position) !=
+          std::tie(last_b.parent_id, last_b.position));
+  CHECK(save_group(*fx, {leaves.begin(), leaves.end() - 2}, kT0 + 2) == "");
+  REQUIRE(root_of(*fx, root).status == JobStatus::running);
+
+  auto holder = open_raw(fx.url());
+  auto watcher = open_raw(fx.url());
+  const std::string holder_pid = holder->run("SELECT pg_backend_pid()", {}).front().text(0);
+  holder->begin_write();
+  holder->run("SELECT 1 FROM tree_counts WHERE root_id = ?1 FOR UPDATE", {root});
+  // Polls (30 s at most) until n connections wait for the holder's lock: on the holder itself,
+  // or, queued behind the first waiter for the row, on that waiter.
+  auto wait_for_waiters = [&](std::int64_t n) {
+    for (int i = 0; i < 600; ++i) {
+      auto waiting = watcher->run(
+          "WITH first AS (SELECT pid FROM pg_stat_activity "
+          "               WHERE CAST(?1 AS INTEGER) = ANY (pg_blocking_pids(pid))) "
+          "SELECT count(*) FROM pg_stat_activity a WHERE a.pid IN (SELECT pid FROM first) "
+          "OR EXISTS (SELECT 1 FROM first WHERE first.pid = ANY (pg_blocking_pids(a.pid)))",
+          {holder_pid});
+      if (waiting.front().int64(0) >= n) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  auto first = fx.reopen();
+  auto second = fx.reopen();
+  std::string first_error, second_error;
+  std::thread first_save([&] { first_error = save_group(*first, {last_a}, kT0 + 3); });
+  const bool first_waits = wait_for_waiters(1);
+  std::thread second_save([&] { second_error = save_group(*second, {last_b}, kT0 + 4); });
+  const bool both_wait = wait_for_waiters(2);
+  holder->commit();
+  first_save.join();
+  second_save.join();
+  REQUIRE(first_waits);
+  REQUIRE(both_wait);
+  CHECK(first_error == "");
+  CHECK(second_error == "");
+  CHECK(counts(*fx, root).jobs_succeeded == 1 + 2 + 8);
+  CHECK(root_of(*fx, root).status == JobStatus::succeeded);
 }
 
 STORE_CONTRACT("a group commit bills each call once: to its step, its tree and the tree's spend") {
