@@ -144,16 +144,59 @@ const std::vector<const Histogram*>& histograms() {
 
 std::vector<store::MetricSample> observe(const Histogram& histogram, const std::string& labels,
                                          double value) {
-  std::vector<store::MetricSample> out;
+  std::string le = "+Inf";
   for (double bound : histogram.bounds) {
     if (value <= bound) {
-      out.push_back(
-          {histogram.name + "_bucket", joined(labels, fmt::format("le=\"{}\"", bound)), 1});
+      le = fmt::format("{}", bound);
+      break;
     }
   }
-  out.push_back({histogram.name + "_bucket", joined(labels, "le=\"+Inf\""), 1});
-  out.push_back({histogram.name + "_sum", labels, value});
-  out.push_back({histogram.name + "_count", labels, 1});
+  return {{histogram.name + "_in_bucket", joined(labels, fmt::format("le=\"{}\"", le)), 1},
+          {histogram.name + "_sum", labels, value},
+          {histogram.name + "_count", labels, 1}};
+}
+
+std::vector<store::MetricSample> cumulate_histograms(std::vector<store::MetricSample> rows) {
+  const std::string suffix = "_in_bucket";
+  // By histogram and label set (without le): the observations in each bucket, by le.
+  std::map<std::pair<const Histogram*, std::string>, std::map<std::string, double>> in_buckets;
+  std::vector<store::MetricSample> out;
+  for (auto& row : rows) {
+    const Histogram* h = nullptr;
+    if (row.name.size() > suffix.size() &&
+        row.name.compare(row.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      h = histogram_named(row.name.substr(0, row.name.size() - suffix.size()));
+    }
+    if (h == nullptr) {
+      out.push_back(std::move(row));
+      continue;
+    }
+    std::string le, rest;
+    for (const auto& [name, value] : parse_labels(row.labels)) {
+      if (name == "le")
+        le = value;
+      else
+        rest = joined(rest, name + "=\"" + value + "\"");
+    }
+    in_buckets[{h, rest}][le] += row.value;
+  }
+  std::map<std::pair<std::string, std::string>, std::size_t> at;  // out's index by name, labels
+  for (std::size_t i = 0; i < out.size(); ++i) at[{out[i].name, out[i].labels}] = i;
+  for (const auto& [series, counts] : in_buckets) {
+    const auto& [h, rest] = series;
+    double below = 0;  // the observations at or below this bound
+    auto cumulate = [&, h = h, &rest = rest](const std::string& le) {
+      if (auto it = counts.find(le); it != counts.end()) below += it->second;
+      std::string labels = joined(rest, fmt::format("le=\"{}\"", le));
+      auto [slot, added] = at.try_emplace({h->name + "_bucket", labels}, out.size());
+      if (added)
+        out.push_back({h->name + "_bucket", labels, below});
+      else
+        out[slot->second].value += below;
+    };
+    for (double bound : h->bounds) cumulate(fmt::format("{}", bound));
+    cumulate("+Inf");
+  }
   return out;
 }
 

@@ -30,7 +30,7 @@ inline constexpr const char* kBudgetStops = "hydrate_budget_stops_total";
 inline constexpr const char* kQuotaStops = "hydrate_quota_stops_total";
 inline constexpr const char* kReconcilerLastRun = "hydrate_reconciler_last_run_timestamp";
 inline constexpr const char* kReconcilerRuns = "hydrate_reconciler_runs_total";
-// Histograms, kept in the metrics table as _bucket, _sum and _count rows.
+// Histograms, kept in the metrics table as _in_bucket, _sum and _count rows (see observe).
 inline constexpr const char* kJobDuration = "hydrate_job_duration_seconds";
 inline constexpr const char* kReconcileDuration = "hydrate_reconcile_duration_seconds";
 // Gauges, computed by Store::read_metrics from the job tables at read time.
@@ -51,11 +51,16 @@ const Histogram& job_duration();        // labels: kind
 const Histogram& reconcile_duration();  // no labels
 const std::vector<const Histogram*>& histograms();
 
-// The samples to add for one observation: a _bucket row per bound at or above it (cumulative,
-// as Prometheus wants), +Inf, _sum and _count, each with `labels` (a label set such as
-// kind="note", or "") and le where it applies.
+// The samples to add for one observation, each with `labels` (a label set such as kind="note",
+// or ""): one _in_bucket row, le the first bound at or above the value (+Inf past the last),
+// then _sum and _count. Three rows to write, where Prometheus's cumulative buckets would be one
+// a bound at or above the value; cumulate_histograms makes those of them when they are read.
 std::vector<store::MetricSample> observe(const Histogram& histogram, const std::string& labels,
                                          double value);
+// The metrics table's rows (summed by name and labels) as Prometheus wants them: each
+// histogram's _in_bucket rows become cumulative _bucket rows, one a bound and +Inf, added to the
+// cumulative _bucket rows that schema versions before 13 wrote; other rows pass unchanged.
+std::vector<store::MetricSample> cumulate_histograms(std::vector<store::MetricSample> rows);
 
 // The job duration histogram's bounds, and one observation of it for a step of kind.
 const std::vector<double>& duration_buckets();

@@ -48,6 +48,7 @@ Result<std::vector<MetricSample>> SqlStore::read_metrics(Millis now, Millis stuc
                                .rows) {
       out.push_back({row.text(0), row.text(1), row.real(2)});
     }
+    out = metrics::cumulate_histograms(std::move(out));
     // The oldest due step of an open tree: the first of the pending index that qualifies.
     auto oldest = run(fmt::format("SELECT j.run_after FROM jobs j WHERE j.status = 'pending' "
                                   "AND j.run_after <= ?1 AND {} ORDER BY j.run_after LIMIT 1",

@@ -60,7 +60,7 @@ std::vector<store::MetricSample> accumulate(const std::vector<double>& seconds) 
   }
   std::vector<store::MetricSample> out;
   for (const auto& [key, value] : sums) out.push_back({key.first, key.second, value});
-  return out;
+  return metrics::cumulate_histograms(out);
 }
 
 double value_of(const std::vector<store::MetricSample>& samples, const std::string& name,
@@ -124,22 +124,40 @@ TEST_CASE("metrics: samples render as name{labels} value under their family") {
   CHECK(type_line < created);
 }
 
-TEST_CASE("metrics: one duration observation fills the buckets at or above it") {
+TEST_CASE("metrics: one duration observation writes its bucket, its sum and its count") {
   auto samples = metrics::duration_observation("chapter", 3.0);
-  std::map<std::string, double> buckets;
-  double sum = -1, count = -1;
-  for (const auto& s : samples) {
-    if (s.name == "hydrate_job_duration_seconds_bucket") buckets[s.labels] = s.value;
-    if (s.name == "hydrate_job_duration_seconds_sum") sum = s.value;
-    if (s.name == "hydrate_job_duration_seconds_count") count = s.value;
-  }
-  CHECK_FALSE(buckets.count("kind=\"chapter\",le=\"0.5\""));
-  CHECK_FALSE(buckets.count("kind=\"chapter\",le=\"2.5\""));
-  CHECK(buckets.count("kind=\"chapter\",le=\"5\""));
-  CHECK(buckets.count("kind=\"chapter\",le=\"1800\""));
-  CHECK(buckets.count("kind=\"chapter\",le=\"+Inf\""));
-  CHECK(sum == doctest::Approx(3.0));
-  CHECK(count == 1);
+  REQUIRE(samples.size() == 3);
+  CHECK(samples[0].name == "hydrate_job_duration_seconds_in_bucket");
+  CHECK(samples[0].labels == "kind=\"chapter\",le=\"5\"");  // the first bound at or above 3
+  CHECK(samples[0].value == 1);
+  CHECK(samples[1].name == "hydrate_job_duration_seconds_sum");
+  CHECK(samples[1].value == doctest::Approx(3.0));
+  CHECK(samples[2].name == "hydrate_job_duration_seconds_count");
+  CHECK(samples[2].value == 1);
+  // Past the last bound: +Inf.
+  CHECK(metrics::duration_observation("chapter", 5000)[0].labels == "kind=\"chapter\",le=\"+Inf\"");
+}
+
+TEST_CASE("metrics: cumulated buckets add the rows older versions wrote cumulative") {
+  // Schema versions before 13 stored cumulative _bucket rows; a database keeps them beside the
+  // _in_bucket rows written since, and a read adds the two.
+  std::vector<store::MetricSample> rows = {
+      {"hydrate_job_duration_seconds_bucket", "kind=\"note\",le=\"5\"", 2},
+      {"hydrate_job_duration_seconds_bucket", "kind=\"note\",le=\"1800\"", 3},
+      {"hydrate_job_duration_seconds_bucket", "kind=\"note\",le=\"+Inf\"", 3},
+      {"hydrate_job_duration_seconds_in_bucket", "kind=\"note\",le=\"0.5\"", 1},
+      {"hydrate_job_duration_seconds_in_bucket", "kind=\"note\",le=\"+Inf\"", 4},
+      {metrics::kJobsClaimed, "", 9},
+  };
+  auto samples = metrics::cumulate_histograms(rows);
+  const std::string h = "hydrate_job_duration_seconds_bucket";
+  CHECK(value_of(samples, h, "kind=\"note\",le=\"0.5\"") == 1);
+  CHECK(value_of(samples, h, "kind=\"note\",le=\"2.5\"") == 1);
+  CHECK(value_of(samples, h, "kind=\"note\",le=\"5\"") == 3);
+  CHECK(value_of(samples, h, "kind=\"note\",le=\"1800\"") == 4);
+  CHECK(value_of(samples, h, "kind=\"note\",le=\"+Inf\"") == 8);
+  CHECK(value_of(samples, metrics::kJobsClaimed, "") == 9);
+  for (const auto& s : samples) CHECK(s.name != "hydrate_job_duration_seconds_in_bucket");
 }
 
 TEST_CASE("metrics: accumulated histogram buckets are cumulative and end at the count") {
@@ -226,7 +244,7 @@ TEST_CASE("metrics: the reconcile histogram has its own buckets and no labels") 
   }
   std::vector<store::MetricSample> samples;
   for (const auto& [key, value] : sums) samples.push_back({key.first, key.second, value});
-  auto lines = lines_of(metrics::render_prometheus(samples));
+  auto lines = lines_of(metrics::render_prometheus(metrics::cumulate_histograms(samples)));
   std::vector<std::string> series;
   for (const auto& line : lines) {
     if (line.rfind("hydrate_reconcile_duration_seconds", 0) == 0) series.push_back(line);
@@ -255,7 +273,7 @@ TEST_CASE("metrics: a histogram renders each label set as its own complete serie
   for (const auto& sample : metrics::duration_observation("chapter", 3.0))
     samples.push_back(sample);
   for (const auto& sample : metrics::duration_observation("note", 0.2)) samples.push_back(sample);
-  std::string text = metrics::render_prometheus(samples);
+  std::string text = metrics::render_prometheus(metrics::cumulate_histograms(samples));
   // Both kinds have every bound, the ones nothing fell in as 0.
   CHECK(text.find("hydrate_job_duration_seconds_bucket{kind=\"chapter\",le=\"0.5\"} 0\n") !=
         std::string::npos);
