@@ -259,23 +259,34 @@ void count_written(const Rows& written, const char* column, TreeMoves& moves) {
 // written nor counted again).
 void insert_contents(Connection& db, const std::vector<HeldStep>& held, TreeMoves& moves) {
   std::vector<Value> chapters, topics, notes, questions;
+  // Each kind writes its own table only, whatever else its output holds.
   for (const auto& [job, output, lease] : held) {
-    for (std::size_t i = 0; i < output->chapters.size(); ++i) {
-      append_params(chapters, job.id, job.root_id, i + 1, output->chapters[i].title,
-                    output->chapters[i].summary);
-    }
-    for (std::size_t i = 0; i < output->topics.size(); ++i) {
-      append_params(topics, job.id, job.root_id, i + 1, output->topics[i].title,
-                    json_list(output->topics[i].objectives));
-    }
-    if (output->note && job.kind == JobKind::note) {
-      append_params(notes, job.id, job.root_id, output->note->markdown,
-                    json_list(output->note->key_points));
-    }
-    for (std::size_t i = 0; i < output->questions.size(); ++i) {
-      const Question& q = output->questions[i];
-      append_params(questions, job.id, job.root_id, i + 1, q.type, q.prompt, json_list(q.options),
-                    q.answer, q.explanation, q.difficulty);
+    switch (job.kind) {
+      case JobKind::subject:
+        for (std::size_t i = 0; i < output->chapters.size(); ++i) {
+          append_params(chapters, job.id, job.root_id, i + 1, output->chapters[i].title,
+                        output->chapters[i].summary);
+        }
+        break;
+      case JobKind::chapter:
+        for (std::size_t i = 0; i < output->topics.size(); ++i) {
+          append_params(topics, job.id, job.root_id, i + 1, output->topics[i].title,
+                        json_list(output->topics[i].objectives));
+        }
+        break;
+      case JobKind::note:
+        if (output->note) {
+          append_params(notes, job.id, job.root_id, output->note->markdown,
+                        json_list(output->note->key_points));
+        }
+        break;
+      case JobKind::questions:
+        for (std::size_t i = 0; i < output->questions.size(); ++i) {
+          const Question& q = output->questions[i];
+          append_params(questions, job.id, job.root_id, i + 1, q.type, q.prompt,
+                        json_list(q.options), q.answer, q.explanation, q.difficulty);
+        }
+        break;
     }
   }
   count_written(
