@@ -169,8 +169,11 @@ Result<int> SqlStore::rescue_expired_leases(Millis now) {
             "    ELSE '' END, "
             // run_after stays (the time the step has been due since, never later than now),
             // so a rescued step keeps its place in the queue, before the pending steps that
-            // came due while it was held (set to now, it waited behind all of them).
-            "  run_after = CASE WHEN run_after > ?1 THEN ?1 ELSE run_after END, updated_at = ?1, "
+            // came due while it was held (set to now, it waited behind all of them), and one
+            // millisecond earlier, before those that came due with it: a tree's leaves all
+            // come due at one instant, and the claim takes equals in no particular order.
+            "  run_after = CASE WHEN run_after > ?1 THEN ?1 ELSE run_after END - 1, "
+            "  updated_at = ?1, "
             "  lease_holder = NULL, lease_token = NULL, lease_expires_at = NULL "
             "WHERE status = 'running' AND lease_expires_at < ?1 "
             "RETURNING root_id, status, kind, id",

@@ -154,20 +154,23 @@ Result<std::vector<Job>> SqlStore::claim_batch(const ClaimRequest& request) {
     // the partial indexes match the two subqueries exactly, so they are named.
     const char* pending_index = postgres ? "" : "INDEXED BY jobs_pending";
     const char* running_index = postgres ? "" : "INDEXED BY jobs_running";
+    // A lapsed lease goes before a pending step due at the same time: a tree's leaves are all
+    // due from one instant, and without the tie broken a killed worker's steps waited behind
+    // every other leaf of the tree.
     std::string sql = fmt::format(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_holder = ?1, "
         "  lease_token = ?2, lease_expires_at = ?3, started_at = coalesce(started_at, ?4), "
         "  updated_at = ?4, reserved_usd = 0 "
         "WHERE id IN (SELECT id FROM ("
-        "  SELECT * FROM (SELECT id, priority, run_after FROM jobs {2} "
+        "  SELECT * FROM (SELECT id, priority, run_after, 0 AS lapsed FROM jobs {2} "
         "    WHERE status = 'pending' AND mode = 'online' AND run_after <= ?4 "
         "    ORDER BY priority DESC, run_after LIMIT ?5 {0}) AS due "
         "  UNION ALL "
-        "  SELECT * FROM (SELECT id, priority, run_after FROM jobs {3} "
+        "  SELECT * FROM (SELECT id, priority, run_after, 1 AS lapsed FROM jobs {3} "
         "    WHERE status = 'running' AND lease_expires_at < ?4 AND attempts < max_attempts "
         "      AND mode = 'online' "
         "    ORDER BY lease_expires_at LIMIT ?5 {0}) AS expired) AS candidates "
-        "  ORDER BY priority DESC, run_after LIMIT ?5) "
+        "  ORDER BY priority DESC, run_after, lapsed DESC LIMIT ?5) "
         "RETURNING {1}",
         lock, kJobColumns, pending_index, running_index);
     const std::string token = new_lease_token();

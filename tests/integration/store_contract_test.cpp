@@ -1,5 +1,6 @@
 // Store contract, part 1: schema, submit, claims, leases, fencing and step results.
 // Written against store::Store only; see store_contract.hpp for how it runs on each backend.
+#include <algorithm>
 #include <set>
 
 #include "core/ids.hpp"
@@ -156,6 +157,23 @@ STORE_CONTRACT("an expired lease is taken over while attempts are left, never on
   // Expired again, but both attempts are used: nobody claims it (reconcile fails it).
   CHECK(claim(*fx, 10, kT0 + 10'000, 1000, "worker-c").empty());
   CHECK(find(*fx, root).attempts == 2);
+}
+
+STORE_CONTRACT("a lapsed lease is taken over before the pending steps due at the same time") {
+  // A tree's leaves are all due from the instant their chapter succeeded: a worker that died
+  // holding some of them must not leave them behind every other leaf until reconcile.
+  submit_small(*fx, "MATH", kT0);
+  complete(*fx, claim_one(*fx, kT0), kT0 + 1);
+  for (const auto& chapter : claim(*fx, 10, kT0 + 2)) complete(*fx, chapter, kT0 + 3);
+  auto held = claim(*fx, 3, kT0 + 4, 1000, "worker-a");  // worker-a dies holding them
+  REQUIRE(held.size() == 3);
+  for (int round = 0; round < 3; ++round) {
+    Job next = claim_one(*fx, kT0 + 2000 + round, kLease, "worker-b");
+    CAPTURE(round);
+    CHECK(next.attempts == 2);  // one of worker-a's, not a pending leaf
+    CHECK(std::any_of(held.begin(), held.end(), [&](const Job& j) { return j.id == next.id; }));
+  }
+  CHECK(claim_one(*fx, kT0 + 2010, kLease, "worker-b").attempts == 1);  // then the pending ones
 }
 
 STORE_CONTRACT("extend_leases moves the expiry of held leases and counts only those") {

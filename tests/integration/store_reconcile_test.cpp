@@ -1,6 +1,7 @@
 // Store contract, part 3: what reconcile, the worker's idle loop, status, export and metrics
 // read: locks, lease rescue, cascade repair, stuck work, the queue's outlook, content, metrics.
 // Written against store::Store only (see store_contract.hpp).
+#include <algorithm>
 #include <set>
 
 #include "core/ids.hpp"
@@ -90,6 +91,23 @@ STORE_CONTRACT("a rescued step keeps its place before work that came due while i
   CHECK(find(*fx, a).run_after <= kT0 + 10);
   CHECK(claim_one(*fx, kT0 + kLease + 2000).id == a);
   CHECK(claim_one(*fx, kT0 + kLease + 3000).id == b);
+}
+
+STORE_CONTRACT("a rescued leaf goes before the leaves that came due with it") {
+  // A tree's leaves all come due at the instant their chapter succeeded: rescued, a dead
+  // worker's leaves are claimed before the others, not in whatever order equals come.
+  submit_small(*fx, "MATH", kT0);
+  complete(*fx, claim_one(*fx, kT0), kT0 + 1);
+  for (const auto& chapter : claim(*fx, 10, kT0 + 2)) complete(*fx, chapter, kT0 + 3);
+  auto held = claim(*fx, 3, kT0 + 4, 1000, "worker-gone");
+  REQUIRE(held.size() == 3);
+  REQUIRE(*fx->rescue_expired_leases(kT0 + 2000) == 3);
+  auto next = claim(*fx, 3, kT0 + 2001);
+  REQUIRE(next.size() == 3);
+  for (const auto& job : next) {
+    CAPTURE(job.id);
+    CHECK(std::any_of(held.begin(), held.end(), [&](const Job& h) { return h.id == job.id; }));
+  }
 }
 
 STORE_CONTRACT("cascade repair: a chapter whose job went missing is found and recreated once") {
