@@ -85,6 +85,18 @@ std::string joined(const std::string& labels, const std::string& more) {
   return labels.empty() ? more : labels + "," + more;
 }
 
+// A histogram row's label set split into its le and the rest (the series it belongs to).
+std::pair<std::string, std::string> split_le(const std::string& labels) {
+  std::string le, rest;
+  for (const auto& [name, value] : parse_labels(labels)) {
+    if (name == "le")
+      le = value;
+    else
+      rest = joined(rest, name + "=\"" + value + "\"");
+  }
+  return {le, rest};
+}
+
 // A histogram's series, per label set (without le): every bucket in increasing order (0 where
 // nothing was observed), then +Inf, _sum and _count, as the exposition format requires.
 std::string render_histogram(const Histogram& h,
@@ -95,13 +107,7 @@ std::string render_histogram(const Histogram& h,
   };
   std::map<std::string, Series> by_labels;
   for (const auto* sample : rows) {
-    std::string le, rest;
-    for (const auto& [name, value] : parse_labels(sample->labels)) {
-      if (name == "le")
-        le = value;
-      else
-        rest = joined(rest, name + "=\"" + value + "\"");
-    }
+    const auto [le, rest] = split_le(sample->labels);
     Series& series = by_labels[rest];
     if (sample->name == h.name + "_bucket")
       series.buckets[le] = sample->value;
@@ -171,13 +177,7 @@ std::vector<store::MetricSample> cumulate_histograms(std::vector<store::MetricSa
       out.push_back(std::move(row));
       continue;
     }
-    std::string le, rest;
-    for (const auto& [name, value] : parse_labels(row.labels)) {
-      if (name == "le")
-        le = value;
-      else
-        rest = joined(rest, name + "=\"" + value + "\"");
-    }
+    const auto [le, rest] = split_le(row.labels);
     in_buckets[{h, rest}][le] += row.value;
   }
   std::map<std::pair<std::string, std::string>, std::size_t> at;  // out's index by name, labels

@@ -109,10 +109,11 @@ Result<int> SqlStore::requeue(const std::string& job_id, Millis now) {
 
 Result<RootRecord> SqlStore::set_budget(const std::string& root_id, double budget_usd) {
   return write("setting the budget of " + root_id, [&]() -> Result<RootRecord> {
-    // The spend is summed afresh from the call log, the record its counters are kept from.
-    auto rows = run(std::string("SELECT (SELECT coalesce(sum(cost_usd), 0) FROM llm_calls "
-                                "WHERE llm_calls.root_id = ?1) FROM roots WHERE job_id = ?1"),
-                    params(root_id));
+    // The spend the reservations compare with the budget (root_spend): the tree's counters'.
+    auto rows =
+        run("SELECT (SELECT c.cost_usd FROM tree_counts c WHERE c.root_id = ?1) "
+            "FROM roots WHERE job_id = ?1",
+            params(root_id));
     if (rows.empty()) return make_error(ErrorKind::not_found, "root job " + root_id + " not found");
     double spent = rows.front().real(0);
     if (budget_usd > 0 && budget_usd <= spent) {

@@ -333,16 +333,21 @@ void count_call(Connection& db, const CallRecord& call) {
   add_metric(db, metrics::kCostUsd, by_model, call.cost_usd);
 }
 
+// Adds delta to the column's sum, a count (int64) or an amount (double), as the column is.
+template <class Number>
+void add_to(std::map<std::string, Value>& columns, const std::string& column, Number delta) {
+  Value& sum = columns.try_emplace(column, Number{0}).first->second;
+  sum = std::get<Number>(sum) + delta;
+}
+
 }  // namespace
 
 void TreeMoves::add(const std::string& root_id, const std::string& column, std::int64_t delta) {
-  Value& sum = by_root_[root_id].try_emplace(column, std::int64_t{0}).first->second;
-  sum = std::get<std::int64_t>(sum) + delta;
+  add_to(by_root_[root_id], column, delta);
 }
 
 void TreeMoves::add(const std::string& root_id, const std::string& column, double delta) {
-  Value& sum = by_root_[root_id].try_emplace(column, 0.0).first->second;
-  sum = std::get<double>(sum) + delta;
+  add_to(by_root_[root_id], column, delta);
 }
 
 void TreeMoves::write(Connection& db) const {

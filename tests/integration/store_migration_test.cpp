@@ -124,7 +124,73 @@ void check_migration(const std::string& backend_name) {
   if (!current_test_failed()) backend->destroy(url);
 }
 
+// A version-12 database's metrics: counters in one row each (no shard) and the reconcile
+// histogram's one observation of 0.3 s as the cumulative rows versions before 13 wrote.
+void log_version_12_metrics(store::sql::Connection& db) {
+  using store::sql::Value;
+  db.begin_write();
+  auto put = [&](const std::string& name, const std::string& labels, double value) {
+    db.run("INSERT INTO metrics (name, labels, value) VALUES (?1, ?2, ?3)",
+           {Value(name), Value(labels), Value(value)});
+  };
+  const std::string h = metrics::kReconcileDuration;
+  for (const char* le : {"0.5", "1", "2.5", "5", "10", "30", "60", "120", "+Inf"})
+    put(h + "_bucket", fmt::format("le=\"{}\"", le), 1);
+  put(h + "_sum", "", 0.3);
+  put(h + "_count", "", 1);
+  put(metrics::kJobsClaimed, "", 7);
+  db.commit();
+}
+
+// Migration 013: the counters keep their values in shard 0, the shards' rows are summed when
+// read, and the cumulative histogram rows read with the three rows an observation writes now.
+void check_migration_013(const std::string& backend_name) {
+  const StoreBackend* backend = &store_backend(backend_name);
+  TempDir dir("hydrate-migration-013-" + backend_name);
+  std::string url = backend->create(dir);
+  auto raw = open_raw(url);
+  build_version(*raw, backend_name == "sqlite" ? "sql/sqlite/" : "sql/postgres/", 12);
+  log_version_12_metrics(*raw);
+  auto opened = store::open_store(url, {});
+  if (!opened) FAIL("opening migrates: " << opened.error().message);
+  auto& store = **opened;
+  REQUIRE_OK(store.migrate());
+  // Another connection's shard, as a worker elsewhere would have written it.
+  raw->run("INSERT INTO metrics (name, labels, shard, value) VALUES (?1, '', 63, 5)",
+           {store::sql::Value(std::string(metrics::kJobsClaimed))});
+  submit_small(store, "MATH", kT0);
+  claim_one(store, kT0);  // one claim more, in this connection's shard
+  store::ReconcileRun run;
+  run.started_at = kT0;
+  run.finished_at = kT0 + 300;
+  REQUIRE_OK(store.record_reconcile_run(run));
+  auto read = store.read_metrics(kT0, 60'000);
+  REQUIRE_OK(read);
+  const auto& samples = *read;
+  CHECK(metric(samples, metrics::kJobsClaimed) == 7 + 5 + 1);
+  const std::string h = metrics::kReconcileDuration;
+  CHECK(metric(samples, h + "_bucket", "le=\"0.25\"") == 0);
+  CHECK(metric(samples, h + "_bucket", "le=\"0.5\"") == 2);
+  CHECK(metric(samples, h + "_bucket", "le=\"120\"") == 2);
+  CHECK(metric(samples, h + "_bucket", "le=\"+Inf\"") == 2);
+  CHECK(metric(samples, h + "_count") == 2);
+  CHECK(metric(samples, h + "_sum") == doctest::Approx(0.6));
+  for (const auto& s : samples) CHECK(s.name != h + "_in_bucket");
+  raw.reset();
+  opened->reset();
+  if (!current_test_failed()) backend->destroy(url);
+}
+
 }  // namespace
+
+TEST_CASE("store sqlite: migration 013 keeps the counters and the cumulative histogram rows") {
+  check_migration_013("sqlite");
+}
+
+TEST_CASE("store postgresql: migration 013 keeps the counters and the cumulative histogram rows") {
+  exit_skipped_unless_available("postgresql");
+  check_migration_013("postgresql");
+}
 
 TEST_CASE("store sqlite: migration 005 re-derives the call counters by model") {
   check_migration("sqlite");
